@@ -14,7 +14,7 @@ from pathlib import Path
 from chatvla2_lite.errors import UnknownNameError
 
 # The characters a math whiteboard needs; a font that lacks any of them is not listed.
-MATH_GLYPHS = "0123456789+-×÷=?"
+MATH_GLYPHS = "0123456789+-−×÷=?"  # "−" is the minus sign boards are drawn with
 
 # Stable short name -> file name inside matplotlib's ttf folder. Left out on purpose: the Computer
 # Modern files (cmr10, cmss10, cmtt10, cmb10, ...) have no × or ÷, the *Display and STIXNonUni/STIXSiz*

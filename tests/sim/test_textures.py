@@ -1,0 +1,86 @@
+"""Whiteboards and tiles: deterministic per seed, legible, with ink inside the central region."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sim import fonts, textures
+from sim.splits import SPLITS
+from sim.tasks.math_problems import sample_problem
+
+DARK_LUMA = 120  # ink is darker than this; the grey frame and the faint wipe marks are lighter
+
+
+def _dark_bbox(img):
+    luma = np.asarray(img.convert("L"))
+    ys, xs = np.nonzero(luma < DARK_LUMA)
+    return xs.min(), ys.min(), xs.max(), ys.max()
+
+
+def test_same_seed_same_board_different_seed_different_board():
+    a = textures.draw_whiteboard("3 + 4 = ?", np.random.default_rng(1), "dejavu_sans")
+    b = textures.draw_whiteboard("3 + 4 = ?", np.random.default_rng(1), "dejavu_sans")
+    c = textures.draw_whiteboard("3 + 4 = ?", np.random.default_rng(2), "dejavu_sans")
+    assert a.mode == "RGB" and a.size == textures.BOARD_SIZE
+    assert a.tobytes() == b.tobytes()
+    assert a.tobytes() != c.tobytes()
+
+
+@pytest.mark.parametrize("split", list(SPLITS))
+def test_ink_stays_large_and_inside_the_central_region(split):
+    left, top, right, bottom = textures.text_region()
+    w, h = textures.BOARD_SIZE
+    assert (right - left) <= 0.71 * w and (bottom - top) <= 0.71 * h
+    for seed, font in enumerate(SPLITS[split].fonts * 3):
+        rng = np.random.default_rng(seed)
+        problem = sample_problem(rng, split, two_step_prob=0.5)
+        board = textures.draw_whiteboard(problem.text, rng, font)
+        x0, y0, x1, y1 = _dark_bbox(board)
+        assert left <= x0 and x1 < right and top <= y0 and y1 < bottom, (font, problem.text)
+        assert y1 - y0 >= 0.15 * h, "the equation must stay large enough to read"
+        assert x1 - x0 >= 0.25 * w
+
+
+def test_frame_is_grey_and_board_is_white():
+    board = np.asarray(textures.draw_whiteboard("1 + 1 = ?", np.random.default_rng(0), "dejavu_sans"))
+    assert tuple(board[0, 0]) == textures.FRAME_RGB
+    assert np.median(board.reshape(-1, 3), axis=0).min() >= 240
+
+
+def test_every_font_has_the_math_glyphs():
+    for name in fonts.list_fonts():
+        assert fonts.missing_glyphs(name) == "", name
+        assert fonts.font_path(name).is_file()
+
+
+def test_photo_is_letterboxed_onto_the_board():
+    photo = Image.new("RGB", (100, 100), (10, 200, 10))
+    board = np.asarray(textures.draw_whiteboard_from_photo(photo))
+    h, w, _ = board.shape
+    assert (w, h) == textures.BOARD_SIZE
+    assert tuple(board[h // 2, w // 2]) == (10, 200, 10)
+    assert tuple(board[h // 2, 10]) == textures.BOARD_RGB  # white bars beside a square photo
+    green_cols = np.nonzero((board[h // 2, :, 1] > 150) & (board[h // 2, :, 0] < 50))[0]
+    assert len(green_cols) == pytest.approx(h - 2 * textures.FRAME_PX, abs=2)
+
+
+def test_digit_tiles_are_distinct_centred_and_6_9_marked():
+    tiles = {d: textures.draw_digit_tile(d) for d in range(10)}
+    assert len({t.tobytes() for t in tiles.values()}) == 10
+    for d, tile in tiles.items():
+        assert tile.size == (64, 64)
+        x0, y0, x1, y1 = _dark_bbox(tile)
+        assert abs((x0 + x1) / 2 - 32) <= 4, d
+    # 6 and 9 carry a bar below the digit, so a tile turned 180° still tells them apart.
+    ink_bottom = max(_dark_bbox(tiles[d])[3] for d in range(10) if d not in (6, 9))
+    for d, tile in tiles.items():
+        below = (np.asarray(tile.convert("L"))[ink_bottom + 2:] < DARK_LUMA).sum()
+        assert (below > 30) == (d in (6, 9)), d
+    with pytest.raises(ValueError):
+        textures.draw_digit_tile(12)
+
+
+def test_label_is_centred_text():
+    label = textures.draw_label("red cube")
+    x0, y0, x1, y1 = _dark_bbox(label)
+    assert abs((x0 + x1) / 2 - 64) <= 3 and x1 - x0 > 50
