@@ -1,0 +1,163 @@
+"""The action expert: a small transformer that denoises an action chunk (flow matching or DDIM diffusion).
+
+Every layer cross-attends to the robot state and the observation features; the deeper layers (from
+`first_reasoning_layer` on) also see the reasoning-following tokens, so the action follows the reasoning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from chatvla2_lite.configuration_chatvla2 import ActionExpertConfig
+
+
+@dataclass
+class Condition:
+    """What the action expert is conditioned on; masks are True on real (non-padding) tokens."""
+
+    state: torch.Tensor  # (B, S) normalized joint positions
+    obs: torch.Tensor  # (B, P, obs_dim) VLM hidden states of the prompt (images + instruction)
+    obs_mask: torch.Tensor  # (B, P) bool
+    reasoning: torch.Tensor  # (B, R, hidden) reasoning-following output
+    reasoning_mask: torch.Tensor  # (B, R) bool
+
+
+class Normalizer(nn.Module):
+    """Per-dimension mean/std kept as buffers, so the statistics travel inside model.safetensors."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    @torch.no_grad()
+    def set_stats(self, mean, std, eps: float = 1e-6) -> None:
+        self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype))
+        self.std.copy_(torch.as_tensor(std, dtype=self.std.dtype).clamp_min(eps))
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+
+    def unnormalize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.std.to(x.dtype) + self.mean.to(x.dtype)
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """Sinusoidal embedding of continuous times t (B,) -> (B, dim)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    args = t.float()[:, None] * freqs[None]
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
+class ExpertBlock(nn.Module):
+    """Self-attention over the chunk, cross-attention to the condition, MLP; the timestep modulates (adaLN)."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.self_attn = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(dim)
+        self.cross_attn = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+        self.norm3 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+        self.modulation = nn.Linear(dim, 6 * dim)
+
+    def forward(self, x, t_emb, context, context_mask):  # x: (B, H, D), t_emb: (B, D), context: (B, C, D)
+        shift1, scale1, gate1, shift2, scale2, gate2 = self.modulation(F.silu(t_emb))[:, None].chunk(6, dim=-1)
+        h = self.norm1(x) * (1 + scale1) + shift1
+        x = x + gate1 * self.self_attn(h, h, h, need_weights=False)[0]
+        h = self.norm2(x)
+        x = x + self.cross_attn(h, context, context, key_padding_mask=~context_mask, need_weights=False)[0]
+        h = self.norm3(x) * (1 + scale2) + shift2
+        return x + gate2 * self.mlp(h)
+
+
+class ActionExpert(nn.Module):
+    """Predicts the flow-matching velocity (or DDIM noise) of a normalized action chunk (B, H, action_dim)."""
+
+    def __init__(self, config: ActionExpertConfig, obs_dim: int):
+        super().__init__()
+        self.config = config
+        d = config.hidden_size
+        self.action_in = nn.Linear(config.action_dim, d)
+        self.chunk_pos = nn.Parameter(torch.randn(config.chunk_size, d) * 0.02)
+        self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        self.state_in = nn.Linear(config.state_dim, d)
+        self.obs_in = nn.Sequential(nn.LayerNorm(obs_dim), nn.Linear(obs_dim, d))
+        self.blocks = nn.ModuleList(ExpertBlock(d, config.num_heads, config.mlp_ratio) for _ in range(config.num_layers))
+        self.norm_out = nn.LayerNorm(d)
+        self.action_out = nn.Linear(d, config.action_dim)
+
+    def _contexts(self, cond: Condition):
+        """The shallow layers' context (state + observation) and the deep layers' (+ reasoning)."""
+        state = self.state_in(cond.state.to(self.state_in.weight.dtype))[:, None]  # (B, 1, D)
+        obs = self.obs_in(cond.obs.to(self.state_in.weight.dtype))  # (B, P, D)
+        ones = torch.ones(state.shape[0], 1, dtype=torch.bool, device=state.device)
+        shallow = torch.cat([state, obs], dim=1), torch.cat([ones, cond.obs_mask.bool()], dim=1)
+        deep = (
+            torch.cat([shallow[0], cond.reasoning.to(obs.dtype)], dim=1),
+            torch.cat([shallow[1], cond.reasoning_mask.bool()], dim=1),
+        )
+        return shallow, deep
+
+    def denoise(self, x: torch.Tensor, t: torch.Tensor, contexts) -> torch.Tensor:
+        """x: (B, H, A) noisy chunk, t: (B,) time in [0, 1] -> (B, H, A) prediction."""
+        shallow, deep = contexts
+        t_emb = self.time_mlp(timestep_embedding(t * 1000.0, self.config.hidden_size).to(x.dtype))
+        h = self.action_in(x) + self.chunk_pos[: x.shape[1]]
+        for i, block in enumerate(self.blocks):
+            context, mask = deep if i >= self.config.first_reasoning_layer else shallow
+            h = block(h, t_emb, context, mask)
+        return self.action_out(self.norm_out(h))
+
+    def loss(self, actions: torch.Tensor, cond: Condition, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Training loss for normalized actions (B, H, A)."""
+        contexts = self._contexts(cond)
+        b = actions.shape[0]
+        noise = torch.randn(actions.shape, generator=generator, device=actions.device, dtype=actions.dtype)
+        if self.config.objective == "flow_matching":
+            t = torch.rand(b, generator=generator, device=actions.device)
+            x_t = t[:, None, None] * actions + (1 - t[:, None, None]) * noise  # t=0 noise, t=1 data
+            return F.mse_loss(self.denoise(x_t, t, contexts), actions - noise)
+        steps = torch.randint(0, self.config.num_train_timesteps, (b,), generator=generator, device=actions.device)
+        abar = _cosine_alphas_cumprod(self.config.num_train_timesteps).to(actions.device)[steps][:, None, None]
+        x_t = abar.sqrt() * actions + (1 - abar).sqrt() * noise
+        return F.mse_loss(self.denoise(x_t, steps.float() / self.config.num_train_timesteps, contexts), noise)
+
+    @torch.no_grad()
+    def sample(self, cond: Condition, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A normalized action chunk (B, H, A), integrated from Gaussian noise."""
+        contexts = self._contexts(cond)
+        b, cfg = cond.state.shape[0], self.config
+        dtype = self.action_in.weight.dtype
+        x = torch.randn((b, cfg.chunk_size, cfg.action_dim), generator=generator, device=cond.state.device)
+        x = x.to(dtype)
+        n = cfg.num_inference_steps
+        if cfg.objective == "flow_matching":
+            for i in range(n):  # Euler steps from t=0 (noise) to t=1 (data)
+                t = torch.full((b,), i / n, device=x.device)
+                x = x + self.denoise(x, t, contexts) / n
+            return x
+        alphas_cumprod = _cosine_alphas_cumprod(cfg.num_train_timesteps).to(x.device)
+        steps = torch.linspace(cfg.num_train_timesteps - 1, 0, n, device=x.device).round().long()
+        for i, step in enumerate(steps):  # deterministic DDIM (eta = 0)
+            abar = alphas_cumprod[step]
+            abar_prev = alphas_cumprod[steps[i + 1]] if i + 1 < n else torch.ones((), device=x.device)
+            eps = self.denoise(x, torch.full((b,), float(step) / cfg.num_train_timesteps, device=x.device), contexts)
+            x0 = (x - (1 - abar).sqrt() * eps) / abar.sqrt()
+            x = abar_prev.sqrt() * x0 + (1 - abar_prev).sqrt() * eps
+        return x
+
+
+def _cosine_alphas_cumprod(num_steps: int, s: float = 0.008) -> torch.Tensor:
+    """The cosine noise schedule's cumulative alphas (Nichol & Dhariwal), clipped away from 0."""
+    x = torch.linspace(0, num_steps, num_steps + 1)
+    f = torch.cos(((x / num_steps) + s) / (1 + s) * math.pi / 2) ** 2
+    abar = f / f[0]
+    return abar[1:].clamp(1e-4, 0.9999)

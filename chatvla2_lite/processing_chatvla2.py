@@ -1,0 +1,207 @@
+"""ChatVLA2Processor: camera images + instruction (+ reasoning) -> the backbone's chat-format tensors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from chatvla2_lite.configuration_chatvla2 import CAMERA_NAMES
+from chatvla2_lite.errors import InvalidInstructionError, InvalidObservationError
+
+DEFAULT_SYSTEM_PROMPT = "You control a robot arm. Read the images, reason, then act."
+MIN_IMAGE_SIDE = 28  # one merged patch (14 px x 2) per side: smaller images cannot be tokenized
+MAX_IMAGE_SIDE = 4096
+PROCESSOR_CONFIG = "processor_config.json"
+IGNORE_INDEX = -100
+
+
+def check_image(name: str, image) -> np.ndarray:
+    """The image as uint8 (H, W, 3) numpy, or InvalidObservationError saying what to pass instead."""
+    try:
+        from PIL import Image
+
+        if isinstance(image, Image.Image):
+            image = np.asarray(image.convert("RGB"))
+    except ImportError:  # pragma: no cover - pillow is a core dependency
+        pass
+    if not isinstance(image, np.ndarray):
+        raise InvalidObservationError(
+            f"image {name!r} is a {type(image).__name__}; pass a uint8 numpy array of shape (H, W, 3) or a PIL image"
+        )
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise InvalidObservationError(
+            f"image {name!r} has shape {image.shape}; pass an RGB image of shape (H, W, 3) (drop alpha, add color)"
+        )
+    if image.dtype != np.uint8:
+        raise InvalidObservationError(
+            f"image {name!r} has dtype {image.dtype}; pass uint8 pixels 0..255 (e.g. (img * 255).astype(np.uint8))"
+        )
+    h, w = image.shape[:2]
+    if min(h, w) < MIN_IMAGE_SIDE or max(h, w) > MAX_IMAGE_SIDE:
+        raise InvalidObservationError(
+            f"image {name!r} is {h}x{w}; each side must be between {MIN_IMAGE_SIDE} and {MAX_IMAGE_SIDE} pixels"
+        )
+    return image
+
+
+class ChatVLA2Processor:
+    """Builds the Qwen2-VL chat prompt with the camera images, the instruction and optionally the reasoning."""
+
+    def __init__(
+        self,
+        tokenizer,
+        image_processor,
+        camera_names=CAMERA_NAMES,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        max_length: int = 1024,
+    ):
+        self.tokenizer = tokenizer
+        self.image_processor = image_processor
+        self.camera_names = tuple(camera_names)
+        self.system_prompt = system_prompt
+        self.max_length = max_length
+        vocab = tokenizer.get_vocab()
+        self.special = {
+            tok: vocab[tok]
+            for tok in ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
+        }
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.special["<|im_end|>"]
+
+    @classmethod
+    def nano(cls, max_length: int = 1024) -> ChatVLA2Processor:
+        """The nano model's processor: character tokenizer, images resized to 112x112 (16 tokens each)."""
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+        from chatvla2_lite.tokenizer_nano import build_nano_tokenizer
+
+        side = 112
+        image_processor = Qwen2VLImageProcessorPil(min_pixels=side * side, max_pixels=side * side)
+        return cls(build_nano_tokenizer(), image_processor, max_length=max_length)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> ChatVLA2Processor:
+        """Load tokenizer.json, preprocessor_config.json and processor_config.json (if any) from a local folder."""
+        from transformers import PreTrainedTokenizerFast
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+        directory = Path(directory)
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(directory)
+        image_processor = Qwen2VLImageProcessorPil.from_pretrained(directory)
+        settings = {}
+        if (directory / PROCESSOR_CONFIG).is_file():
+            settings = json.loads((directory / PROCESSOR_CONFIG).read_text())
+        settings = {k: v for k, v in settings.items() if k in ("camera_names", "system_prompt", "max_length")}
+        return cls(tokenizer, image_processor, **settings)
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save_pretrained(directory)
+        self.image_processor.save_pretrained(directory)
+        settings = {
+            "processor_class": type(self).__name__,
+            "camera_names": list(self.camera_names),
+            "system_prompt": self.system_prompt,
+            "max_length": self.max_length,
+        }
+        (directory / PROCESSOR_CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
+
+    def clean_instruction(self, instruction) -> str:
+        """The instruction stripped of whitespace and special tokens; empty or non-text is an error."""
+        if not isinstance(instruction, str):
+            raise InvalidInstructionError(f"the instruction is a {type(instruction).__name__}; pass a str")
+        for token in self.special:
+            instruction = instruction.replace(token, "")
+        instruction = instruction.strip()
+        if not instruction:
+            raise InvalidInstructionError("the instruction is empty; say what the robot should do, e.g. 'pick the 7'")
+        return instruction
+
+    def images_from(self, observation: dict) -> list[np.ndarray]:
+        """The camera images in `camera_names` order, checked."""
+        if not isinstance(observation, dict):
+            raise InvalidObservationError(f"the observation is a {type(observation).__name__}; pass a dict")
+        images = []
+        for cam in self.camera_names:
+            key = f"observation.images.{cam}"
+            if key not in observation:
+                raise InvalidObservationError(f"the observation has no {key!r}; keys are {sorted(observation)}")
+            images.append(check_image(key, observation[key]))
+        return images
+
+    def __call__(
+        self, observation: dict, instruction: str, reasoning: str | None = None, reserve_tokens: int = 0
+    ) -> dict[str, torch.Tensor]:
+        """Tensors for one sample (batch of 1); `reserve_tokens` keeps room in the context for generation.
+
+        With `reasoning`, the assistant's turn holds it: `reasoning_mask` marks its tokens and `labels` holds the
+        language-model targets (the reasoning and the closing <|im_end|>, -100 elsewhere).
+        """
+        instruction = self.clean_instruction(instruction)
+        images = self.images_from(observation)
+        vision = self.image_processor(images=images, return_tensors="pt")
+        grid = vision["image_grid_thw"]  # (num_images, 3)
+        merge = self.image_processor.merge_size**2
+        tok = self.special
+        ids: list[int] = []
+        types: list[int] = []  # 1 on image tokens: M-RoPE needs them (mm_token_type_ids)
+
+        def text(s: str) -> None:
+            new = self.tokenizer(s, add_special_tokens=False)["input_ids"]
+            ids.extend(new)
+            types.extend([0] * len(new))
+
+        text(f"<|im_start|>system\n{self.system_prompt}<|im_end|>\n<|im_start|>user\n")
+        for thw in grid:
+            n = int(thw.prod()) // merge
+            ids.extend([tok["<|vision_start|>"]] + [tok["<|image_pad|>"]] * n + [tok["<|vision_end|>"]])
+            types.extend([0] + [1] * n + [0])
+        instruction_start = len(ids)
+        text(f"{instruction}<|im_end|>\n<|im_start|>assistant\n")
+        prompt_len = len(ids)
+        if reasoning is not None:
+            text(reasoning.strip())
+            ids.append(tok["<|im_end|>"])
+            types.append(0)
+        if len(ids) + reserve_tokens > self.max_length:
+            instr_tokens = prompt_len - instruction_start
+            room = self.max_length - reserve_tokens - (len(ids) - instr_tokens)
+            raise InvalidInstructionError(
+                f"the prompt needs {len(ids)} tokens plus {reserve_tokens} for the reasoning, more than the model's "
+                f"context of {self.max_length}; shorten the instruction to at most {max(room, 0)} tokens"
+            )
+        input_ids = torch.tensor([ids])
+        reasoning_mask = torch.zeros_like(input_ids, dtype=torch.bool)
+        labels = torch.full_like(input_ids, IGNORE_INDEX)
+        if reasoning is not None:
+            reasoning_mask[0, prompt_len:-1] = True
+            labels[0, prompt_len:] = input_ids[0, prompt_len:]
+        return {
+            "input_ids": input_ids,  # (1, T)
+            "attention_mask": torch.ones_like(input_ids),
+            "mm_token_type_ids": torch.tensor([types]),
+            "pixel_values": vision["pixel_values"],  # (num_patches, C * t * p * p)
+            "image_grid_thw": grid,
+            "reasoning_mask": reasoning_mask,  # (1, T) True on reasoning tokens
+            "labels": labels,
+        }
+
+    def decode(self, ids) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+def collate(samples: list[dict[str, torch.Tensor]], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad a list of single-sample encodings into one batch (images concatenated in order)."""
+    length = max(s["input_ids"].shape[1] for s in samples)
+    fill = {"input_ids": pad_token_id, "attention_mask": 0, "mm_token_type_ids": 0, "reasoning_mask": False,
+            "labels": IGNORE_INDEX}  # fmt: skip
+    batch = {}
+    for key, value in fill.items():
+        rows = [torch.nn.functional.pad(s[key][0], (0, length - s[key].shape[1]), value=value) for s in samples]
+        batch[key] = torch.stack(rows)
+    batch["pixel_values"] = torch.cat([s["pixel_values"] for s in samples])
+    batch["image_grid_thw"] = torch.cat([s["image_grid_thw"] for s in samples])
+    return batch
