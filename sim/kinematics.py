@@ -122,3 +122,24 @@ def solve_ik(position, rotation, q_init, iterations: int = 80, tol: float = 1e-4
         dq = jw.T @ np.linalg.solve(jw @ jw.T + damping * np.eye(6), err)
         q = np.clip(q + np.clip(dq, -0.3, 0.3), ARM_LOWER, ARM_UPPER)
     return q, err_norm
+
+
+# Seeds for the arm's elbow-up family (lift, elbow, flex); the pan is aimed at the target and the roll
+# is tried at three quarters of a turn apart so the closing direction can be met either way.
+_SEEDS = ((1.8, -1.6, 0.8), (2.4, -2.2, 1.0), (1.2, -1.0, 0.9))
+_ROLL_SEEDS = (0.0, -1.5, 1.5)
+
+
+def solve_ik_multistart(position, rotation, q_hint=None, tol: float = 1e-4) -> tuple[np.ndarray, float]:
+    """Like solve_ik, from a few seeds (and `q_hint` first); the best solution and its residual."""
+    pan = float(np.arctan2(position[0], -position[1]))  # the arm reaches along its base -y
+    seeds = [] if q_hint is None else [np.asarray(q_hint, float)[:5]]
+    seeds += [np.array([pan, lift, elbow, flex, roll]) for lift, elbow, flex in _SEEDS for roll in _ROLL_SEEDS]
+    best_q, best_res = None, np.inf
+    for seed in seeds:
+        q, res = solve_ik(position, rotation, seed, iterations=100)
+        if res < best_res:
+            best_q, best_res = q, res
+        if res < tol:
+            break
+    return best_q, best_res

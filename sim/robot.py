@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chatvla2_lite.errors import InvalidActionError
-from sim.kinematics import joint_limits, rpy_matrix, solve_ik, tcp_pose, tool_rotation
+from sim.kinematics import joint_limits, rpy_matrix, solve_ik, solve_ik_multistart, tcp_pose, tool_rotation
 from sim.so100_description import JOINT_NAMES, URDF_PATH
 
 
@@ -23,8 +23,8 @@ class ArmConfig:
     max_joint_speed: float = 3.0  # rad/s, the safety cap for every joint
     position_gain: float = 0.3
     finger_friction: float = 1.5
-    # Rest pose: folded, gripper open a little, clear of the table and the board's view.
-    home: tuple[float, ...] = (0.0, 1.2, -1.6, 1.0, 0.0, 0.3)
+    # Rest pose: folded low near the base, out of the front camera's view of the board and the table.
+    home: tuple[float, ...] = (0.0, 0.2, -0.3, 1.2, 0.0, 0.3)
 
 
 class SimArm:
@@ -98,10 +98,16 @@ class SimArm:
                 maxVelocity=c.max_joint_speed, physicsClientId=self.client)
 
     # --- kinematics in world terms -------------------------------------------------------------------
-    def ik_top_down(self, position_world, yaw_world: float, q_init) -> tuple[np.ndarray, float]:
-        """Arm angles (5,) for a top-down TCP pose at a world position with fingers closing along yaw."""
+    def ik_top_down(self, position_world, yaw_world: float, q_init, multistart: bool = False) -> tuple[np.ndarray, float]:
+        """Arm angles (5,) for a top-down TCP pose at a world position with fingers closing along yaw.
+
+        Warm-started from q_init; with multistart, also from a few seeds, keeping the best.
+        """
         p = self.world_to_base(position_world)
-        return solve_ik(p, tool_rotation(yaw_world - self.config.base_yaw), q_init)
+        rot = tool_rotation(yaw_world - self.config.base_yaw)
+        if multistart:
+            return solve_ik_multistart(p, rot, q_init)
+        return solve_ik(p, rot, q_init)
 
     def fk_world(self, q) -> np.ndarray:
         """World TCP position for joint angles q, from the pure kinematics (no physics)."""

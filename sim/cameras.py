@@ -1,0 +1,67 @@
+"""The two cameras, `front` (the board and the table) and `wrist` (on the gripper), rendered headless."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from chatvla2_lite.errors import UnknownNameError
+
+CAMERA_NAMES = ("front", "wrist")
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """Image size and lens of both cameras, and where the front one stands."""
+
+    width: int = 224
+    height: int = 224
+    front_eye: tuple[float, float, float] = (0.0, 0.0, 0.45)
+    front_target: tuple[float, float, float] = (0.30, 0.0, 0.04)
+    front_fov_deg: float = 62.0
+    wrist_fov_deg: float = 80.0
+    # in the gripper frame: above the fingers, looking along them (-y) at the grasp point
+    wrist_eye: tuple[float, float, float] = (-0.031, -0.020, 0.028)
+    wrist_look: tuple[float, float, float] = (-0.031, -0.110, 0.0)
+    # light from behind the arm, so the board's face (toward the arm) is lit
+    light_direction: tuple[float, float, float] = (-0.6, -0.2, 1.0)
+    near: float = 0.01
+    far: float = 2.0
+
+
+class Cameras:
+    """Renders the scene's cameras to uint8 RGB arrays (H, W, 3) with PyBullet's TinyRenderer."""
+
+    def __init__(self, scene, config: CameraConfig | None = None):
+        self.scene, self.config = scene, config or CameraConfig()
+        pb, cfg = scene.pb, self.config
+        self._front_view = pb.computeViewMatrix(cfg.front_eye, cfg.front_target, (0, 0, 1))
+        aspect = cfg.width / cfg.height
+        self._front_proj = pb.computeProjectionMatrixFOV(cfg.front_fov_deg, aspect, cfg.near, cfg.far)
+        self._wrist_proj = pb.computeProjectionMatrixFOV(cfg.wrist_fov_deg, aspect, cfg.near, cfg.far)
+
+    def _wrist_view(self):
+        pb, scene, cfg = self.scene.pb, self.scene, self.config
+        arm = scene.arm
+        link = arm.joint_ids[4]  # the gripper link (child of wrist_roll)
+        state = pb.getLinkState(arm.body, link, computeForwardKinematics=True, physicsClientId=scene.client)
+        pos, rot = np.array(state[4]), np.array(pb.getMatrixFromQuaternion(state[5])).reshape(3, 3)
+        eye = pos + rot @ np.array(cfg.wrist_eye)
+        target = pos + rot @ np.array(cfg.wrist_look)
+        up = rot @ np.array([0.0, 0.0, 1.0])
+        return pb.computeViewMatrix(eye.tolist(), target.tolist(), up.tolist())
+
+    def render(self, name: str) -> np.ndarray:
+        """The named camera's current image, uint8 (H, W, 3)."""
+        if name not in CAMERA_NAMES:
+            raise UnknownNameError("camera", name, CAMERA_NAMES)
+        pb, cfg = self.scene.pb, self.config
+        if name == "front":
+            view, proj = self._front_view, self._front_proj
+        else:
+            view, proj = self._wrist_view(), self._wrist_proj
+        _, _, rgba, _, _ = pb.getCameraImage(
+            cfg.width, cfg.height, view, proj, shadow=0, lightDirection=cfg.light_direction,
+            renderer=pb.ER_TINY_RENDERER, flags=pb.ER_NO_SEGMENTATION_MASK, physicsClientId=self.scene.client)
+        return np.asarray(rgba, dtype=np.uint8).reshape(cfg.height, cfg.width, 4)[:, :, :3].copy()

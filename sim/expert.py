@@ -1,0 +1,138 @@
+"""The scripted expert: a top-down pick and place from privileged state, as joint targets at the control rate.
+
+Phases: approach above the object, descend, close, lift, carry, descend, release, retreat, home.
+Each phase moves the tool centre point along a straight line at a fixed speed; every control step
+solves the IK warm-started from the last solution, so the joint targets change smoothly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.so100_description import FINGER_TIP_Y, TCP_IN_GRIPPER
+
+
+@dataclass(frozen=True)
+class ExpertConfig:
+    """Speeds, heights and gripper settings of the scripted pick and place."""
+
+    speed: float = 0.20  # m/s of the tool centre point along a segment
+    slow_speed: float = 0.08  # m/s for the last centimetres down to a grasp or a release
+    hover: float = 0.06  # m above the object's top before descending
+    carry_z: float = 0.085  # m, tool height while carrying
+    tip_clearance: float = 0.004  # m between the finger tips and the table at the grasp
+    gripper_open: float = 1.1  # rad
+    gripper_closed: float = -0.15  # rad, past contact so the jaw keeps squeezing
+    close_s: float = 0.45
+    release_s: float = 0.35
+    place_drop: float = 0.006  # m the object's bottom stays above the surface at release
+
+
+@dataclass(frozen=True)
+class PickPlace:
+    """What the expert must do, in world terms."""
+
+    pick_xy: tuple[float, float]
+    object_height: float  # m, of the object standing on the table
+    grasp_yaw: float  # world yaw of the closing direction
+    place_xy: tuple[float, float]
+    place_surface_z: float = 0.0  # height of the surface the object is put on
+    place_yaw: float | None = None  # closing direction at the release (default: same as seen from the arm)
+
+
+# how far the tool centre point sits above the finger tips
+_TCP_ABOVE_TIPS = TCP_IN_GRIPPER[1] - FINGER_TIP_Y
+
+
+def _segments(task: PickPlace, cfg: ExpertConfig) -> list[tuple[str, np.ndarray, float, float]]:
+    """[(phase, tcp target (x, y, z, yaw), gripper target, speed or dwell s)] for the whole episode."""
+    px, py = task.pick_xy
+    grasp_z = max(cfg.tip_clearance + _TCP_ABOVE_TIPS, min(task.object_height * 0.5, task.object_height - 0.008))
+    above = max(cfg.carry_z, task.object_height + cfg.hover)
+    qx, qy = task.place_xy
+    if task.place_yaw is None:  # keep the wrist roll: turn the yaw with the arm's heading
+        place_yaw = task.grasp_yaw + np.arctan2(qy, qx) - np.arctan2(py, px)
+    else:
+        place_yaw = task.place_yaw
+    place_z = grasp_z + task.place_surface_z + cfg.place_drop
+    g_open, g_closed = cfg.gripper_open, cfg.gripper_closed
+    return [
+        ("descend", np.array([px, py, grasp_z + 0.02, task.grasp_yaw]), g_open, cfg.speed),
+        ("descend", np.array([px, py, grasp_z, task.grasp_yaw]), g_open, cfg.slow_speed),
+        ("close", None, g_closed, cfg.close_s),
+        ("lift", np.array([px, py, above, task.grasp_yaw]), g_closed, cfg.slow_speed),
+        ("carry", np.array([qx, qy, above, place_yaw]), g_closed, cfg.speed),
+        ("lower", np.array([qx, qy, place_z + 0.02, place_yaw]), g_closed, cfg.speed),
+        ("lower", np.array([qx, qy, place_z, place_yaw]), g_closed, cfg.slow_speed),
+        ("release", None, g_open, cfg.release_s),
+        ("retreat", np.array([qx, qy, above, place_yaw]), g_open, cfg.slow_speed),
+    ]
+
+
+class ScriptedExpert:
+    """Emits one (6,) joint-target action per control step until the pick and place is done."""
+
+    def __init__(self, arm, task: PickPlace, control_hz: int, q_start, config: ExpertConfig | None = None):
+        self.arm, self.task, self.dt = arm, task, 1.0 / control_hz
+        self.config = config or ExpertConfig()
+        self.segments = _segments(task, self.config)
+        self.q = np.asarray(q_start, float).copy()
+        self.gripper = float(self.q[5])
+        self.index, self.elapsed = 0, 0.0
+        self.home = np.asarray(arm.config.home, float)
+        # The approach is a joint-space move to a hover pose above the object, solved once from seeds.
+        above = max(self.config.carry_z, task.object_height + self.config.hover)
+        self.tcp = np.array([*task.pick_xy, above, task.grasp_yaw])
+        q5, residual = arm.ik_top_down(self.tcp[:3], task.grasp_yaw, self.q[:5], multistart=True)
+        self.hover_q = np.concatenate([q5, [self.config.gripper_open]])
+        self.max_ik_residual = residual
+        self.approached = False
+        self.phase = "approach"
+
+    @property
+    def done(self) -> bool:
+        """True once every phase, the return home included, has finished."""
+        return self.index > len(self.segments)
+
+    def _joint_move(self, goal: np.ndarray) -> bool:
+        """Step the joint targets toward goal at half the speed cap; True once there."""
+        step = self.arm.config.max_joint_speed * 0.5 * self.dt
+        self.q = self.q + np.clip(goal - self.q, -step, step)
+        return bool(np.max(np.abs(goal - self.q)) < 1e-3)
+
+    def act(self) -> np.ndarray:
+        """The next action: six joint targets in radians, shape (6,)."""
+        if not self.approached:
+            self.approached = self._joint_move(self.hover_q)
+            self.gripper = float(self.q[5])
+            return self.q.copy()
+        if self.index >= len(self.segments):
+            self.phase = "home"
+            if self._joint_move(self.home):
+                self.index += 1
+            return self.q.copy()
+        phase, target, gripper, rate = self.segments[self.index]
+        self.phase = phase
+        self.gripper = gripper if target is None else self.gripper + np.clip(gripper - self.gripper, -0.25, 0.25)
+        if target is None:  # dwell: hold the pose while the gripper moves
+            self.elapsed += self.dt
+            if self.elapsed >= rate:
+                self.index, self.elapsed = self.index + 1, 0.0
+        else:
+            delta = target - self.tcp
+            dist = float(np.linalg.norm(delta[:3]))
+            step = rate * self.dt
+            if dist <= step:
+                self.tcp = target.copy()
+                if abs(self.gripper - gripper) < 1e-6:
+                    self.index += 1
+            else:
+                frac = step / dist
+                self.tcp = self.tcp + delta * frac
+            q5, residual = self.arm.ik_top_down(self.tcp[:3], float(self.tcp[3]), self.q[:5])
+            self.max_ik_residual = max(self.max_ik_residual, residual)
+            self.q[:5] = q5
+        self.q[5] = self.gripper
+        return self.q.copy()
