@@ -159,7 +159,7 @@ def nano_config(**overrides) -> ChatVLA2Config:
     special_ids = {tok: vocab[tok] for tok in NANO_SPECIAL_TOKENS}
     kwargs = dict(
         vlm_config=nano_vlm_config(len(vocab), special_ids),
-        moe=MoEConfig(num_experts=8, top_k=2, layers=None, expert_intermediate_size=48),
+        moe=MoEConfig(num_experts=8, top_k=2, layers=None, expert_intermediate_size=64),
         action_expert=ActionExpertConfig(hidden_size=128, num_layers=4, num_heads=4, chunk_size=16),
         max_reasoning_tokens=64,
     )

@@ -174,6 +174,8 @@ class ChatVLA2Processor:
                 f"context of {self.max_length}; shorten the instruction to at most {max(room, 0)} tokens"
             )
         input_ids = torch.tensor([ids])
+        prompt_mask = torch.zeros_like(input_ids, dtype=torch.bool)
+        prompt_mask[0, :prompt_len] = True
         reasoning_mask = torch.zeros_like(input_ids, dtype=torch.bool)
         labels = torch.full_like(input_ids, IGNORE_INDEX)
         if reasoning is not None:
@@ -185,6 +187,7 @@ class ChatVLA2Processor:
             "mm_token_type_ids": torch.tensor([types]),
             "pixel_values": vision["pixel_values"],  # (num_patches, C * t * p * p)
             "image_grid_thw": grid,
+            "prompt_mask": prompt_mask,  # (1, T) True on the prompt (system, images, instruction)
             "reasoning_mask": reasoning_mask,  # (1, T) True on reasoning tokens
             "labels": labels,
         }
@@ -196,7 +199,7 @@ class ChatVLA2Processor:
 def collate(samples: list[dict[str, torch.Tensor]], pad_token_id: int) -> dict[str, torch.Tensor]:
     """Right-pad a list of single-sample encodings into one batch (images concatenated in order)."""
     length = max(s["input_ids"].shape[1] for s in samples)
-    fill = {"input_ids": pad_token_id, "attention_mask": 0, "mm_token_type_ids": 0, "reasoning_mask": False,
+    fill = {"input_ids": pad_token_id, "attention_mask": 0, "mm_token_type_ids": 0, "prompt_mask": False, "reasoning_mask": False,
             "labels": IGNORE_INDEX}  # fmt: skip
     batch = {}
     for key, value in fill.items():
