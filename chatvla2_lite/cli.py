@@ -25,6 +25,14 @@ def _bench_sim(args: argparse.Namespace) -> dict:
     return run_sim_benchmark(episodes=args.episodes, seed=args.seed, progress=not args.json)
 
 
+def _bench_model(args: argparse.Namespace) -> dict:
+    from chatvla2_lite.bench_model import run_model_benchmark
+
+    return run_model_benchmark(
+        model=args.model, quantization=args.quantization, revision=args.revision, repeats=args.repeats
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatvla2-lite", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -37,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sim.add_argument("--seed", type=int, default=0, help="first episode seed")
     bench_sim.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_sim.set_defaults(func=_bench_sim)
+    bench_model = bench_sub.add_parser("model", help="model size, memory footprint and CPU speed")
+    bench_model.add_argument("--model", default=None, help="Hub id or local folder (default: nano, random weights)")
+    bench_model.add_argument("--revision", default=None, help="branch, tag or commit of a Hub model")
+    bench_model.add_argument("--quantization", choices=["4bit", "8bit", "none"], default="none",
+                             help="the variant that is timed (both footprints are always reported)")  # fmt: skip
+    bench_model.add_argument("--repeats", type=int, default=3, help="timed repeats after one warm-up")
+    bench_model.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    bench_model.set_defaults(func=_bench_model)
     return parser
 
 
