@@ -1,0 +1,13 @@
+"""The SO-100 tabletop simulator: `sim.make_env(task, split, seed)`. PyBullet is imported on first use."""
+
+from __future__ import annotations
+
+TASK_NAMES = ("math_matching", "toy_placement")
+SPLIT_NAMES = ("train", "heldout")
+
+
+def make_env(task: str = "math_matching", split: str = "train", seed: int | None = None, **kwargs):
+    """A gymnasium-style env for `task` on `split`; see sim.env.So100TabletopEnv for the options."""
+    from sim.env import make_env as _make_env
+
+    return _make_env(task, split, seed, **kwargs)

@@ -23,7 +23,7 @@ class ExpertConfig:
     hover: float = 0.06  # m above the object's top before descending
     carry_z: float = 0.085  # m, tool height while carrying
     tip_clearance: float = 0.004  # m between the finger tips and the table at the grasp
-    gripper_open: float = 1.1  # rad
+    gripper_open: float = 1.0  # rad: the jaw tip 6 cm from the fixed finger
     gripper_closed: float = -0.15  # rad, past contact so the jaw keeps squeezing
     close_s: float = 0.45
     release_s: float = 0.35
@@ -36,33 +36,51 @@ class PickPlace:
 
     pick_xy: tuple[float, float]
     object_height: float  # m, of the object standing on the table
-    grasp_yaw: float  # world yaw of the closing direction
+    grasp_yaws: tuple[float, ...]  # world yaws of closing directions that hold the object; the expert picks one
     place_xy: tuple[float, float]
     place_surface_z: float = 0.0  # height of the surface the object is put on
     place_yaw: float | None = None  # closing direction at the release (default: same as seen from the arm)
+    obstacles: tuple[tuple[float, float, float, float], ...] = ()  # other bodies' (xmin, ymin, xmax, ymax)
+
+
+# Where the open fingers stand around the tool centre point, along the closing direction (m).
+_JAW_REACH, _FINGER_REACH = 0.048, 0.022
+
+
+def finger_clearance(pick_xy, yaw: float, obstacles) -> float:
+    """Smallest distance from the open jaw's and the fixed finger's positions to any obstacle rectangle."""
+    d = np.array([np.cos(yaw), np.sin(yaw)])
+    points = [np.asarray(pick_xy) - d * _JAW_REACH, np.asarray(pick_xy) + d * _FINGER_REACH]
+    best = np.inf
+    for xmin, ymin, xmax, ymax in obstacles:
+        for p in points:
+            dx = max(xmin - p[0], 0.0, p[0] - xmax)
+            dy = max(ymin - p[1], 0.0, p[1] - ymax)
+            best = min(best, float(np.hypot(dx, dy)))
+    return best
 
 
 # how far the tool centre point sits above the finger tips
 _TCP_ABOVE_TIPS = TCP_IN_GRIPPER[1] - FINGER_TIP_Y
 
 
-def _segments(task: PickPlace, cfg: ExpertConfig) -> list[tuple[str, np.ndarray, float, float]]:
-    """[(phase, tcp target (x, y, z, yaw), gripper target, speed or dwell s)] for the whole episode."""
+def _segments(task: PickPlace, grasp_yaw: float, cfg: ExpertConfig) -> list[tuple[str, np.ndarray, float, float]]:
+    """[(phase, tcp target (x, y, z, yaw), gripper target, speed or dwell s)] after the approach."""
     px, py = task.pick_xy
     grasp_z = max(cfg.tip_clearance + _TCP_ABOVE_TIPS, min(task.object_height * 0.5, task.object_height - 0.008))
     above = max(cfg.carry_z, task.object_height + cfg.hover)
     qx, qy = task.place_xy
     if task.place_yaw is None:  # keep the wrist roll: turn the yaw with the arm's heading
-        place_yaw = task.grasp_yaw + np.arctan2(qy, qx) - np.arctan2(py, px)
+        place_yaw = grasp_yaw + np.arctan2(qy, qx) - np.arctan2(py, px)
     else:
         place_yaw = task.place_yaw
     place_z = grasp_z + task.place_surface_z + cfg.place_drop
     g_open, g_closed = cfg.gripper_open, cfg.gripper_closed
     return [
-        ("descend", np.array([px, py, grasp_z + 0.02, task.grasp_yaw]), g_open, cfg.speed),
-        ("descend", np.array([px, py, grasp_z, task.grasp_yaw]), g_open, cfg.slow_speed),
+        ("descend", np.array([px, py, grasp_z + 0.02, grasp_yaw]), g_open, cfg.speed),
+        ("descend", np.array([px, py, grasp_z, grasp_yaw]), g_open, cfg.slow_speed),
         ("close", None, g_closed, cfg.close_s),
-        ("lift", np.array([px, py, above, task.grasp_yaw]), g_closed, cfg.slow_speed),
+        ("lift", np.array([px, py, above, grasp_yaw]), g_closed, cfg.slow_speed),
         ("carry", np.array([qx, qy, above, place_yaw]), g_closed, cfg.speed),
         ("lower", np.array([qx, qy, place_z + 0.02, place_yaw]), g_closed, cfg.speed),
         ("lower", np.array([qx, qy, place_z, place_yaw]), g_closed, cfg.slow_speed),
@@ -77,17 +95,25 @@ class ScriptedExpert:
     def __init__(self, arm, task: PickPlace, control_hz: int, q_start, config: ExpertConfig | None = None):
         self.arm, self.task, self.dt = arm, task, 1.0 / control_hz
         self.config = config or ExpertConfig()
-        self.segments = _segments(task, self.config)
         self.q = np.asarray(q_start, float).copy()
         self.gripper = float(self.q[5])
         self.index, self.elapsed = 0, 0.0
         self.home = np.asarray(arm.config.home, float)
-        # The approach is a joint-space move to a hover pose above the object, solved once from seeds.
+        # The approach is a joint-space move to a hover pose above the object, solved once from seeds;
+        # of the closing directions that hold the object, take one whose open fingers clear the other
+        # bodies, and among those the one that turns the wrist least.
         above = max(self.config.carry_z, task.object_height + self.config.hover)
-        self.tcp = np.array([*task.pick_xy, above, task.grasp_yaw])
-        q5, residual = arm.ik_top_down(self.tcp[:3], task.grasp_yaw, self.q[:5], multistart=True)
+        best = None
+        for yaw in task.grasp_yaws:
+            q5, residual = arm.ik_top_down((*task.pick_xy, above), yaw, self.q[:5], multistart=True)
+            crowding = max(0.0, 0.012 - finger_clearance(task.pick_xy, yaw, task.obstacles))
+            score = residual * 100 + crowding * 1000 + abs(q5[4])
+            if best is None or score < best[0]:
+                best = (score, yaw, q5, residual)
+        _, self.grasp_yaw, q5, self.max_ik_residual = best
+        self.segments = _segments(task, self.grasp_yaw, self.config)
+        self.tcp = np.array([*task.pick_xy, above, self.grasp_yaw])
         self.hover_q = np.concatenate([q5, [self.config.gripper_open]])
-        self.max_ik_residual = residual
         self.approached = False
         self.phase = "approach"
 

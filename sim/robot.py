@@ -45,7 +45,7 @@ class SimArm:
         self.lower, self.upper = joint_limits()
         for link in (self.joint_ids[5], names.index("wrist_roll")):  # the two finger links
             pb.changeDynamics(self.body, link, lateralFriction=self.config.finger_friction,
-                              spinningFriction=0.003, frictionAnchor=True, physicsClientId=client)
+                              spinningFriction=0.05, frictionAnchor=True, physicsClientId=client)
         self._base_rot = rpy_matrix(0, 0, self.config.base_yaw)
         self._base_pos = np.asarray(self.config.base_position, float)
         self.reset(self.config.home)

@@ -199,7 +199,7 @@ class Scene:
         return body
 
     def _object_dynamics(self, body: int) -> None:
-        self.pb.changeDynamics(body, -1, lateralFriction=self.config.object_friction, spinningFriction=0.002,
+        self.pb.changeDynamics(body, -1, lateralFriction=self.config.object_friction, spinningFriction=0.05,
                                rollingFriction=0.0005, physicsClientId=self.client)
 
     # --- simulation ---------------------------------------------------------------------------------

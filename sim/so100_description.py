@@ -58,14 +58,31 @@ INERTIALS = {
     "jaw": (0.0202444, (-0.00161745, -0.0303473, 0.000449646)),
 }
 
-# The fingers point along -y of the gripper frame. The fixed finger's inner face and the jaw's inner
-# face meet at x = FINGER_FACE_X when the gripper joint is 0 (closed); opening swings the jaw to -x.
+# The fingers point along -y of the gripper frame. The fixed finger's inner face is the plane
+# x = FINGER_FACE_X; opening swings the jaw toward -x about its hinge.
 FINGER_FACE_X = -0.0162
 FINGER_THICKNESS = 0.008
 FINGER_WIDTH = 0.022
 FINGER_TIP_Y = -0.0944
+FINGER_ROOT_Y = -0.030
+# The jaw plate is bent so that at JAW_PARALLEL_ANGLE it stands parallel to the fixed finger,
+# JAW_PARALLEL_GAP away: an object that wide is squeezed between two flat faces, and a narrower one
+# between the jaw's tip and the fixed finger, which pushes it toward the palm rather than out.
+JAW_PARALLEL_ANGLE = 0.6
+JAW_PARALLEL_GAP = 0.034
+_HINGE = (-0.0202, -0.0244)
 # The tool centre point: between the fingers, 1 cm above their tips, in the gripper frame.
 TCP_IN_GRIPPER = (FINGER_FACE_X - 0.015, FINGER_TIP_Y + 0.010, 0.0)
+
+
+def _gripper_to_jaw(x: float, y: float) -> tuple[float, float, float]:
+    """A gripper-frame point (z = 0) in the jaw frame when the jaw joint is at JAW_PARALLEL_ANGLE."""
+    # jaw frame = gripper frame moved to the hinge, turned half a turn about y, then by the joint angle about z
+    dx, dy = x - _HINGE[0], y - _HINGE[1]
+    c, s = np.cos(JAW_PARALLEL_ANGLE), np.sin(JAW_PARALLEL_ANGLE)
+    # undo the half turn about y (x -> -x), then the joint rotation about z
+    hx, hy = -dx, dy
+    return (c * hx + s * hy, -s * hx + c * hy, 0.0)
 
 
 def _segment_box(a, b, width: float) -> Box:
@@ -97,14 +114,21 @@ def _link_boxes() -> dict[str, list[Box]]:
                 (FINGER_THICKNESS, -0.026 - FINGER_TIP_Y, FINGER_WIDTH),
             ),
         ],
-        # The jaw frame is the gripper frame turned half a turn about y: its x is the gripper's -x.
-        "jaw": [
-            Box(
-                (-(FINGER_FACE_X + 0.0202) + jaw_half, (FINGER_TIP_Y + 0.0244) / 2, 0.0),
-                (FINGER_THICKNESS, -(FINGER_TIP_Y + 0.0244), FINGER_WIDTH),
-            )
-        ],
+        "jaw": _jaw_boxes(),
     }
+
+
+def _jaw_boxes() -> list[Box]:
+    """The jaw's plate and the bar joining it to the hinge, placed by where they stand when parallel."""
+    plate_x = FINGER_FACE_X - JAW_PARALLEL_GAP - FINGER_THICKNESS / 2
+    plate_len = FINGER_ROOT_Y - FINGER_TIP_Y
+    plate = Box(_gripper_to_jaw(plate_x, (FINGER_ROOT_Y + FINGER_TIP_Y) / 2),
+                (FINGER_THICKNESS, plate_len, FINGER_WIDTH), (0.0, 0.0, -JAW_PARALLEL_ANGLE))
+    bar_y = FINGER_ROOT_Y + FINGER_THICKNESS / 2
+    bar_x0, bar_x1 = _HINGE[0] + 0.004, plate_x - FINGER_THICKNESS / 2
+    bar = Box(_gripper_to_jaw((bar_x0 + bar_x1) / 2, bar_y), (bar_x0 - bar_x1, FINGER_THICKNESS, FINGER_WIDTH),
+              (0.0, 0.0, -JAW_PARALLEL_ANGLE))
+    return [plate, bar]
 
 
 LINK_COLORS = {

@@ -1,0 +1,129 @@
+"""The gymnasium env: an SO-100 tabletop episode of one task, with LeRobot's observation keys.
+
+Observations: `observation.images.<camera>` uint8 (H, W, 3) for each enabled camera,
+`observation.state` float32 (6,) joint positions in radians, `task` the instruction text.
+Actions: float32 (6,) joint targets in radians, LeRobot's joint order. Out-of-limit targets are
+clamped (info["action_clamped"]); NaN or wrong shapes are refused with InvalidActionError before
+anything moves. Same seed, same episode, bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chatvla2_lite.errors import UnknownNameError
+from sim.cameras import CAMERA_NAMES, CameraConfig, Cameras
+from sim.expert import ExpertConfig, ScriptedExpert
+from sim.scene import Scene, SceneConfig
+from sim.splits import SPLITS, get_split
+from sim.tasks.base import serialize_positions
+from sim.tasks.math_matching import MathMatching
+from sim.tasks.toy_placement import ToyPlacement
+
+TASKS = {"math_matching": MathMatching, "toy_placement": ToyPlacement}
+MAX_INSTRUCTION_CHARS = 256
+
+
+def task_by_name(name: str):
+    """A new task object for `name`; UnknownNameError lists the valid names."""
+    if name not in TASKS:
+        raise UnknownNameError("task", name, TASKS)
+    return TASKS[name]()
+
+
+class So100TabletopEnv:
+    """SO-100 tabletop with the gymnasium API (reset, step, render, close)."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    def __init__(self, task: str = "math_matching", split: str = "train", seed: int | None = None,
+                 cameras: tuple[str, ...] = CAMERA_NAMES, max_steps: int = 450, render_mode: str | None = None,
+                 scene_config: SceneConfig | None = None, camera_config: CameraConfig | None = None):
+        import gymnasium as gym
+
+        self.task = task_by_name(task)
+        self.split = get_split(split) if isinstance(split, str) else split
+        for cam in cameras:
+            if cam not in CAMERA_NAMES:
+                raise UnknownNameError("camera", cam, CAMERA_NAMES)
+        self.camera_names, self.max_steps, self.render_mode = tuple(cameras), max_steps, render_mode
+        self.scene = Scene(scene_config)
+        self.cameras = Cameras(self.scene, camera_config)
+        lower, upper = self.scene.arm.lower.astype(np.float32), self.scene.arm.upper.astype(np.float32)
+        h, w = self.cameras.config.height, self.cameras.config.width
+        spaces = {f"observation.images.{c}": gym.spaces.Box(0, 255, (h, w, 3), np.uint8) for c in self.camera_names}
+        spaces["observation.state"] = gym.spaces.Box(lower, upper, (6,), np.float32)
+        spaces["task"] = gym.spaces.Text(MAX_INSTRUCTION_CHARS)
+        self.observation_space = gym.spaces.Dict(spaces)
+        self.action_space = gym.spaces.Box(lower, upper, (6,), np.float32)
+        self._seed = seed
+        self.episode = None
+        self.steps = 0
+
+    # --- gymnasium API ------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        """Build a new episode; `seed` (or the constructor's, then counting up) fixes it bit for bit."""
+        if seed is None:
+            seed = 0 if self._seed is None else self._seed
+        self._seed = seed + 1
+        self.seed_used = seed
+        self.rng = np.random.default_rng(seed)
+        self.scene.reset()
+        self.episode = self.task.build(self.scene, self.rng, self.split)
+        self.steps = 0
+        return self._observation(), self._info(success=False, clamped=False)
+
+    def step(self, action):
+        """Apply one action (6 joint targets) for one control period; returns obs, reward, terminated, truncated, info."""
+        if self.episode is None:
+            raise RuntimeError("call reset() before step()")
+        arm = self.scene.arm
+        valid = arm.validate(action)
+        clamped = bool(np.any(valid != np.asarray(action, dtype=np.float64)))
+        arm.command(valid)
+        self.scene.step_physics()
+        self.steps += 1
+        success = self.task.is_success(self.scene, self.episode)
+        truncated = not success and self.steps >= self.max_steps
+        return self._observation(), float(success), success, truncated, self._info(success, clamped)
+
+    def render(self):
+        """The front camera's image (rgb_array render mode)."""
+        return self.cameras.render("front")
+
+    def close(self) -> None:
+        """Free the physics server."""
+        self.scene.close()
+
+    # --- helpers ------------------------------------------------------------------------------------
+    def expert(self, config: ExpertConfig | None = None) -> ScriptedExpert:
+        """A scripted expert for the current episode, starting from the arm's present joints."""
+        plan = self.task.expert_plan(self.scene, self.episode)
+        return ScriptedExpert(self.scene.arm, plan, self.scene.config.control_hz, self.scene.arm.joint_positions(), config)
+
+    def _observation(self) -> dict:
+        obs = {f"observation.images.{c}": self.cameras.render(c) for c in self.camera_names}
+        obs["observation.state"] = self.scene.arm.joint_positions().astype(np.float32)
+        obs["task"] = self.episode.instruction
+        return obs
+
+    def _info(self, success: bool, clamped: bool) -> dict:
+        return {
+            "is_success": success,
+            "task": self.task.name,
+            "split": self.split.name,
+            "seed": self.seed_used,
+            "instruction": self.episode.instruction,
+            "step": self.steps,
+            "action_clamped": clamped,
+            "positions": serialize_positions(self.scene),
+            **self.episode.ground_truth,
+        }
+
+
+def make_env(task: str = "math_matching", split: str = "train", seed: int | None = None, **kwargs) -> So100TabletopEnv:
+    """The SO-100 tabletop env for `task` on `split`; unknown names raise an error listing the valid ones."""
+    return So100TabletopEnv(task=task, split=split, seed=seed, **kwargs)
+
+
+__all__ = ["make_env", "So100TabletopEnv", "TASKS", "SPLITS"]

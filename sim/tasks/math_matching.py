@@ -1,0 +1,102 @@
+"""math_matching: the board shows a one-digit-answer problem; put the answer tile in the tray.
+
+Success: the answer tile rests inside the tray and no other tile does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.catalog import NUMBER_TILE, container
+from sim.expert import PickPlace
+from sim.splits import as_split
+from sim.tasks.base import Episode, obstacle_boxes, box_grasp_yaws, resting_on, sample_positions
+from sim.tasks.math_problems import equation_with_answer, sample_problem
+from sim.tasks.phrasing import render_instruction
+from sim.textures import draw_digit_tile, draw_whiteboard
+
+TILE_COUNT = (3, 5)  # candidates on the table, the answer among them
+TILE_GAP = 0.065  # m between tile centres, so the opening jaw mostly clears the neighbours
+TILES_X = (0.14, 0.28)
+TRAY_X = (0.17, 0.21)
+TRAY_ABS_Y = (0.13, 0.15)
+INSIDE_MARGIN = 0.004  # m a tile's centre must stay inside the tray's inner walls, beyond its half size
+
+
+def tile_name(digit: int) -> str:
+    """The scene body name of the tile showing `digit`."""
+    return f"tile_{digit}"
+
+
+def tile_in_tray(scene, digit: int) -> bool:
+    """True when the tile showing `digit` rests on the tray's floor, inside its walls."""
+    tray, tile = scene.bodies["tray"], scene.bodies[tile_name(digit)]
+    tray_pos, _ = scene.pose(tray)
+    local = _to_local(scene, tray, scene.pose(tile)[0] - tray_pos)
+    kind = container("tray")
+    half_in = np.array(kind.inner_size[:2]) / 2 - NUMBER_TILE.size[0] / 2 + INSIDE_MARGIN
+    floor = tray_pos[2] + kind.parts[0].size[2]
+    return bool(np.all(np.abs(local[:2]) <= half_in)) and resting_on(scene, tile, floor, NUMBER_TILE.size[2])
+
+
+def _to_local(scene, body: int, v: np.ndarray) -> np.ndarray:
+    yaw = scene.yaw(body)
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1], v[2]])
+
+
+class MathMatching:
+    """The math_matching task."""
+
+    name = "math_matching"
+
+    def build(self, scene, rng: np.random.Generator, split) -> Episode:
+        """Write a problem on the board, lay out candidate tiles and the tray; the answer tile is the pick."""
+        split = as_split(split)
+        problem = sample_problem(rng, split)
+        font = split.fonts[rng.integers(len(split.fonts))]
+        scene.set_board_image(draw_whiteboard(problem.text, rng, font))
+        count = int(rng.integers(TILE_COUNT[0], TILE_COUNT[1] + 1))
+        others = [d for d in range(10) if d != problem.answer]
+        digits = [problem.answer] + [int(d) for d in rng.choice(others, size=count - 1, replace=False)]
+        rng.shuffle(digits)
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        tray_xy = (rng.uniform(*TRAY_X), side * rng.uniform(*TRAY_ABS_Y))
+        scene.add_container("tray", "tray", tray_xy, yaw=float(rng.uniform(-0.2, 0.2)))
+        tiles_y = (-0.15, 0.07) if side > 0 else (-0.07, 0.15)
+        positions = sample_positions(rng, count, TILE_GAP, x_range=TILES_X, y_range=tiles_y)
+        for digit, xy in zip(digits, positions):
+            scene.add_tile(tile_name(digit), draw_digit_tile(digit), xy, float(rng.uniform(-np.pi / 4, np.pi / 4)))
+        scene.settle(0.2)
+        return Episode(
+            instruction=render_instruction(rng, split, task=self.name),
+            pick=tile_name(problem.answer),
+            ground_truth={
+                "equation": problem.text,
+                "solution": equation_with_answer(problem),
+                "answer": problem.answer,
+                "candidates": sorted(digits),
+                "font": font,
+            },
+        )
+
+    def is_success(self, scene, episode: Episode) -> bool:
+        """The answer tile rests in the tray and no other tile does."""
+        answer = episode.ground_truth["answer"]
+        if not tile_in_tray(scene, answer):
+            return False
+        return not any(tile_in_tray(scene, d) for d in episode.ground_truth["candidates"] if d != answer)
+
+    def expert_plan(self, scene, episode: Episode) -> PickPlace:
+        """Pick the answer tile across two opposite faces and put it down in the tray's middle."""
+        tile = scene.bodies[episode.pick]
+        pos, _ = scene.pose(tile)
+        tray_pos, _ = scene.pose(scene.bodies["tray"])
+        return PickPlace(
+            pick_xy=(float(pos[0]), float(pos[1])),
+            object_height=NUMBER_TILE.size[2],
+            grasp_yaws=tuple(box_grasp_yaws(scene.yaw(tile))),
+            place_xy=(float(tray_pos[0]), float(tray_pos[1])),
+            place_surface_z=container("tray").parts[0].size[2],
+            obstacles=obstacle_boxes(scene, tile),
+        )
