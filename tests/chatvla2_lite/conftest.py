@@ -1,0 +1,55 @@
+"""Shared fixtures: a nano policy with random weights, sim-shaped observations, and a local fake Hub."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # hub_server.py sits beside the tests
+
+from hub_server import FakeHub  # noqa: E402
+
+
+def make_observation(seed: int = 0, size: int = 224, task: str = "what is 3 + 4? pick the card") -> dict:
+    rng = np.random.default_rng(seed)
+    return {
+        "observation.images.front": rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
+        "observation.images.wrist": rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
+        "observation.state": rng.uniform(-0.5, 0.5, 6).astype(np.float32),
+        "task": task,
+    }
+
+
+@pytest.fixture
+def obs() -> dict:
+    return make_observation()
+
+
+@pytest.fixture(scope="session")
+def nano_policy():
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+
+    return ChatVLA2.from_config(seed=0)
+
+
+@pytest.fixture(scope="session")
+def nano_checkpoint(nano_policy, tmp_path_factory) -> Path:
+    """The random nano policy saved as a Hub-layout folder (config.json, model.safetensors, tokenizer, card)."""
+    return nano_policy.save_pretrained(tmp_path_factory.mktemp("nano") / "chatvla2-nano")
+
+
+@pytest.fixture
+def fake_hub(monkeypatch, tmp_path):
+    """A running FakeHub with HF_ENDPOINT pointing at it and an empty Hugging Face cache."""
+    hub = FakeHub().start()
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    yield hub
+    hub.stop()
