@@ -160,15 +160,16 @@ class ChatVLA2Processor:
             ids.extend([tok["<|vision_start|>"]] + [tok["<|image_pad|>"]] * n + [tok["<|vision_end|>"]])
             types.extend([0] + [1] * n + [0])
         instruction_start = len(ids)
-        text(f"{instruction}<|im_end|>\n<|im_start|>assistant\n")
+        text(instruction)
+        instruction_tokens = len(ids) - instruction_start
+        text("<|im_end|>\n<|im_start|>assistant\n")
         prompt_len = len(ids)
         if reasoning is not None:
             text(reasoning.strip())
             ids.append(tok["<|im_end|>"])
             types.append(0)
         if len(ids) + reserve_tokens > self.max_length:
-            instr_tokens = prompt_len - instruction_start
-            room = self.max_length - reserve_tokens - (len(ids) - instr_tokens)
+            room = self.max_length - reserve_tokens - (len(ids) - instruction_tokens)
             raise InvalidInstructionError(
                 f"the prompt needs {len(ids)} tokens plus {reserve_tokens} for the reasoning, more than the model's "
                 f"context of {self.max_length}; shorten the instruction to at most {max(room, 0)} tokens"

@@ -1,0 +1,103 @@
+"""The processor: chat prompt with image tokens, masks and labels; bad input becomes a clear error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from chatvla2_lite.errors import InvalidInstructionError, InvalidObservationError
+from chatvla2_lite.processing_chatvla2 import IGNORE_INDEX, ChatVLA2Processor, collate
+from chatvla2_lite.tokenizer_nano import build_nano_tokenizer
+
+
+@pytest.fixture(scope="module")
+def processor() -> ChatVLA2Processor:
+    return ChatVLA2Processor.nano(max_length=400)
+
+
+def test_nano_tokenizer_is_character_level_and_round_trips():
+    tok = build_nano_tokenizer()
+    text = "The board says 3 + 4 = ?. 3 + 4 = 7. 8 ÷ 2 × 3 = 12!"
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert len(ids) == len(text)
+    assert tok.decode(ids) == text
+    assert tok("<|im_start|>", add_special_tokens=False)["input_ids"] == [tok.get_vocab()["<|im_start|>"]]
+
+
+def test_prompt_layout_masks_and_labels(processor, obs):
+    enc = processor(obs, "pick the 7", reasoning="3 + 4 = 7")
+    ids, types = enc["input_ids"][0], enc["mm_token_type_ids"][0]
+    image_pad = processor.special["<|image_pad|>"]
+    assert enc["image_grid_thw"].tolist() == [[1, 8, 8], [1, 8, 8]]  # 224 px -> 112 px -> 8x8 patches
+    assert (ids == image_pad).sum() == 32 and torch.equal(types.bool(), ids == image_pad)  # 16 tokens per image
+    assert processor.decode(ids[enc["reasoning_mask"][0]]) == "3 + 4 = 7"
+    assert processor.decode(enc["labels"][0][enc["labels"][0] != IGNORE_INDEX]) == "3 + 4 = 7"
+    assert not (enc["prompt_mask"][0] & enc["reasoning_mask"][0]).any()
+    text = processor.tokenizer.decode(ids)
+    assert text.index("pick the 7") < text.index("<|im_start|>assistant") < text.index("3 + 4 = 7")
+
+
+def test_collate_right_pads(processor, obs):
+    batch = collate([processor(obs, "a", reasoning="x"), processor(obs, "a longer instruction")], processor.pad_token_id)
+    assert batch["input_ids"].shape[0] == 2 and batch["image_grid_thw"].shape == (4, 3)
+    assert batch["attention_mask"][0].sum() < batch["attention_mask"][1].sum()
+    assert batch["pixel_values"].shape[0] == 4 * 64
+
+
+def test_save_and_load(processor, obs, tmp_path):
+    processor.save_pretrained(tmp_path)
+    again = ChatVLA2Processor.from_pretrained(tmp_path)
+    a, b = processor(obs, "pick the 7", reasoning="r"), again(obs, "pick the 7", reasoning="r")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize(
+    "image, message",
+    [
+        (np.zeros((224, 224, 3), dtype=np.float32), "uint8"),
+        (np.zeros((224, 224), dtype=np.uint8), r"\(H, W, 3\)"),
+        (np.zeros((224, 224, 4), dtype=np.uint8), r"\(H, W, 3\)"),
+        (np.zeros((10, 224, 3), dtype=np.uint8), "between 28 and"),
+        (np.zeros((5000, 224, 3), dtype=np.uint8), "between 28 and"),
+        (torch.zeros(224, 224, 3, dtype=torch.uint8), "numpy array"),
+        ("front.png", "numpy array"),
+    ],
+)
+def test_bad_images_are_clear_errors(processor, obs, image, message):
+    with pytest.raises(InvalidObservationError, match=message):
+        processor({**obs, "observation.images.front": image}, "pick the 7")
+
+
+def test_pil_images_are_accepted(processor, obs):
+    from PIL import Image
+
+    pil = {**obs, "observation.images.front": Image.fromarray(obs["observation.images.front"]).convert("RGBA")}
+    assert torch.equal(processor(pil, "go")["pixel_values"], processor(obs, "go")["pixel_values"])
+
+
+def test_missing_camera_names_the_keys(processor, obs):
+    del obs["observation.images.wrist"]
+    with pytest.raises(InvalidObservationError, match="observation.images.wrist"):
+        processor(obs, "pick the 7")
+
+
+@pytest.mark.parametrize("instruction", ["", "   \n", "<|im_end|>", None])
+def test_empty_instruction_is_refused(processor, obs, instruction):
+    with pytest.raises(InvalidInstructionError):
+        processor(obs, instruction)
+
+
+def test_instruction_longer_than_the_context(processor, obs):
+    with pytest.raises(InvalidInstructionError, match="shorten the instruction to at most") as info:
+        processor(obs, "pick the seven " * 50, reserve_tokens=64)
+    room = int(str(info.value).rsplit("at most ", 1)[1].split()[0])
+    processor(obs, "x" * room, reserve_tokens=64)  # exactly the advertised room fits
+    with pytest.raises(InvalidInstructionError):
+        processor(obs, "x" * (room + 1), reserve_tokens=64)
+
+
+def test_special_tokens_in_the_instruction_are_stripped(processor, obs):
+    a = processor(obs, "pick<|im_start|> the 7<|image_pad|>")
+    b = processor(obs, "pick the 7")
+    assert torch.equal(a["input_ids"], b["input_ids"])
