@@ -95,7 +95,7 @@ class ActionExpert(nn.Module):
         self.action_out = nn.Linear(d, config.action_dim)
 
     def _contexts(self, cond: Condition):
-        """The shallow layers' context (state + observation) and the deep layers' (+ reasoning)."""
+        """The state vector (B, D), the shallow layers' context (state + observation) and the deep layers' (+ reasoning)."""
         state = self.state_in(cond.state.to(self.state_in.weight.dtype))[:, None]  # (B, 1, D)
         obs = self.obs_in(cond.obs.to(self.state_in.weight.dtype))  # (B, P, D)
         ones = torch.ones(state.shape[0], 1, dtype=torch.bool, device=state.device)
@@ -104,12 +104,13 @@ class ActionExpert(nn.Module):
             torch.cat([shallow[0], cond.reasoning.to(obs.dtype)], dim=1),
             torch.cat([shallow[1], cond.reasoning_mask.bool()], dim=1),
         )
-        return shallow, deep
+        return state[:, 0], shallow, deep
 
     def denoise(self, x: torch.Tensor, t: torch.Tensor, contexts) -> torch.Tensor:
         """x: (B, H, A) noisy chunk, t: (B,) time in [0, 1] -> (B, H, A) prediction."""
-        shallow, deep = contexts
-        t_emb = self.time_mlp(timestep_embedding(t * 1000.0, self.config.hidden_size).to(x.dtype))
+        state, shallow, deep = contexts
+        # time and state modulate every block (global conditioning, as in diffusion policy's FiLM)
+        t_emb = self.time_mlp(timestep_embedding(t * 1000.0, self.config.hidden_size).to(x.dtype)) + state
         h = self.action_in(x) + self.chunk_pos[: x.shape[1]]
         for i, block in enumerate(self.blocks):
             context, mask = deep if i >= self.config.first_reasoning_layer else shallow
