@@ -22,7 +22,7 @@ def _emit(result: dict, as_json: bool) -> None:
 def _bench_sim(args: argparse.Namespace) -> dict:
     from sim.bench import run_sim_benchmark
 
-    return run_sim_benchmark(episodes=args.episodes, seed=args.seed, progress=not args.json)
+    return run_sim_benchmark(episodes=args.episodes, seed=args.seed, split=args.split, progress=True)
 
 
 def _bench_model(args: argparse.Namespace) -> dict:
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sim = bench_sub.add_parser("sim", help="scripted expert success and simulator speed")
     bench_sim.add_argument("--episodes", type=int, default=20, help="episodes per task")
     bench_sim.add_argument("--seed", type=int, default=0, help="first episode seed")
+    bench_sim.add_argument("--split", choices=("train", "heldout"), default="train", help="which split's scenes")
     bench_sim.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_sim.set_defaults(func=_bench_sim)
     bench_model = bench_sub.add_parser("model", help="model size, memory footprint and CPU speed")

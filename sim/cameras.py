@@ -20,9 +20,9 @@ class CameraConfig:
     front_eye: tuple[float, float, float] = (0.0, 0.0, 0.45)
     front_target: tuple[float, float, float] = (0.30, 0.0, 0.04)
     front_fov_deg: float = 62.0
-    wrist_fov_deg: float = 80.0
+    wrist_fov_deg: float = 70.0
     # in the gripper frame: above the fingers, looking along them (-y) at the grasp point
-    wrist_eye: tuple[float, float, float] = (-0.031, -0.020, 0.028)
+    wrist_eye: tuple[float, float, float] = (-0.031, -0.020, 0.015)
     wrist_look: tuple[float, float, float] = (-0.031, -0.110, 0.0)
     # light from behind the arm, so the board's face (toward the arm) is lit
     light_direction: tuple[float, float, float] = (-0.6, -0.2, 1.0)

@@ -66,7 +66,7 @@ class Scene:
         pb.setPhysicsEngineParameter(fixedTimeStep=1.0 / cfg.physics_hz, numSolverIterations=60,
                                      deterministicOverlappingPairs=1, physicsClientId=c)
         tx, ty, tz = cfg.table_size
-        self.table = self._static_box((tx / 2, ty / 2, tz / 2), (*cfg.table_center_xy, -tz / 2), (0.78, 0.66, 0.50, 1))
+        self.table = self._build_table()
         pb.changeDynamics(self.table, -1, lateralFriction=cfg.table_friction, physicsClientId=c)
         self.board = self._build_board()
         self.arm = SimArm(c, cfg.arm)
@@ -96,11 +96,21 @@ class Scene:
         quat = pb.getQuaternionFromEuler((0, 0, yaw))
         return pb.createMultiBody(0, col, vis, pos, quat, physicsClientId=c)
 
-    def _mesh_path(self, name: str, half, face: str) -> str:
+    def _mesh_path(self, name: str, half, face: str, faces: tuple[str, ...] | None = None) -> str:
         path = self._mesh_dir / f"{name}.obj"
         if not path.exists():
-            path.write_text(textured_box_obj(half, face))
+            path.write_text(textured_box_obj(half, face) if faces is None else textured_box_obj(half, face, faces))
         return str(path)
+
+    def _build_table(self) -> int:
+        pb, c, cfg = self.pb, self.client, self.config
+        tx, ty, tz = cfg.table_size
+        half = (tx / 2, ty / 2, tz / 2)
+        col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=c)
+        # Only the top and the edge toward the board are drawn: the cameras never see the rest.
+        vis = pb.createVisualShape(pb.GEOM_MESH, fileName=self._mesh_path("table", half, "+z", ("+z", "+x")),
+                                   rgbaColor=(0.78, 0.66, 0.50, 1), physicsClientId=c)
+        return pb.createMultiBody(0, col, vis, (*cfg.table_center_xy, -tz / 2), physicsClientId=c)
 
     def _build_board(self) -> int:
         pb, c, cfg = self.pb, self.client, self.config
@@ -211,6 +221,12 @@ class Scene:
     def settle(self, seconds: float = 0.3) -> None:
         """Let dropped bodies come to rest."""
         self.step_physics(int(seconds * self.config.physics_hz))
+
+    def place(self, body: int, position, yaw: float = 0.0) -> None:
+        """Teleport a body to a world position and heading, at rest."""
+        pb = self.pb
+        pb.resetBasePositionAndOrientation(body, position, pb.getQuaternionFromEuler((0, 0, yaw)), physicsClientId=self.client)
+        pb.resetBaseVelocity(body, (0, 0, 0), (0, 0, 0), physicsClientId=self.client)
 
     def pose(self, body: int) -> tuple[np.ndarray, np.ndarray]:
         """(position (3,), quaternion xyzw (4,)) of a body's base."""

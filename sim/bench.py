@@ -1,0 +1,86 @@
+"""`chatvla2-lite bench sim`: the scripted expert's success on both tasks and the simulator's speed."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from sim.cameras import CAMERA_NAMES
+from sim.env import TASKS, make_env
+
+
+def run_expert_episode(env, seed: int) -> tuple[bool, int]:
+    """Run the scripted expert on one seeded episode; (success, control steps)."""
+    env.reset(seed=seed)
+    expert = env.expert()
+    while True:
+        _, _, terminated, truncated, info = env.step(expert.act())
+        if terminated or truncated:
+            return bool(info["is_success"]), int(info["step"])
+
+
+@contextmanager
+def one_core():
+    """Pin this process to a single core while measuring, where the OS allows it."""
+    if not hasattr(os, "sched_getaffinity"):
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def measure_speed(seed: int, control_steps: int = 150) -> dict:
+    """Control rate with physics and both cameras every step, per-camera render time, raw physics rate."""
+    env = make_env("math_matching", "train", cameras=CAMERA_NAMES)
+    try:
+        with one_core():
+            env.reset(seed=seed)
+            expert = env.expert()
+            start = time.perf_counter()
+            for _ in range(control_steps):
+                env.step(expert.act())
+            control_hz = control_steps / (time.perf_counter() - start)
+            render_ms = {}
+            for cam in CAMERA_NAMES:
+                start = time.perf_counter()
+                for _ in range(30):
+                    env.cameras.render(cam)
+                render_ms[cam] = (time.perf_counter() - start) / 30 * 1000
+            n = 2000
+            start = time.perf_counter()
+            env.scene.step_physics(n)
+            physics_rate = n / (time.perf_counter() - start)
+    finally:
+        env.close()
+    return {"control_hz": control_hz, "render_ms_front": render_ms["front"], "render_ms_wrist": render_ms["wrist"],
+            "physics_steps_per_s": physics_rate}
+
+
+def run_sim_benchmark(episodes: int = 20, seed: int = 0, split: str = "train", progress: bool = True) -> dict:
+    """Expert success per task over `episodes` seeded episodes, then the speed figures; one flat dict."""
+    result: dict = {"episodes": episodes, "split": split, "seed": seed}
+    wall = time.perf_counter()
+    for task in TASKS:
+        env = make_env(task, split, cameras=())  # success needs no pixels; speed is measured below
+        successes, steps = [], []
+        try:
+            for s in tqdm(range(seed, seed + episodes), desc=f"expert {task}", disable=not progress):
+                ok, n = run_expert_episode(env, s)
+                successes.append(ok)
+                steps.append(n)
+        finally:
+            env.close()
+        result[f"{task}_expert_success"] = float(np.mean(successes))
+        result[f"{task}_expert_steps_mean"] = float(np.mean(steps))
+        result[f"{task}_failed_seeds"] = [s for s, ok in zip(range(seed, seed + episodes), successes) if not ok]
+    result.update({k: round(v, 2) for k, v in measure_speed(seed).items()})
+    result["wall_s"] = round(time.perf_counter() - wall, 1)
+    return result
