@@ -129,3 +129,29 @@ def _cache_root():
     from pathlib import Path
 
     return Path(os.environ["HF_HUB_CACHE"])
+
+
+@pytest.mark.parametrize("quantization", [None, "4bit"])
+def test_bare_qwen2_vl_repo_becomes_a_chatvla2(fake_hub, tmp_path, obs, quantization):
+    """A backbone-only repo (as Qwen2-VL-2B-Instruct on the Hub) gets fresh MoE and action expert around it."""
+    from transformers import Qwen2VLForConditionalGeneration
+
+    from chatvla2_lite.configuration_chatvla2 import nano_config
+    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+
+    torch.manual_seed(0)
+    backbone = Qwen2VLForConditionalGeneration(nano_config().vlm_config)
+    backbone.save_pretrained(tmp_path / "qwen")
+    processor = ChatVLA2Processor.nano()
+    processor.tokenizer.save_pretrained(tmp_path / "qwen")
+    processor.image_processor.save_pretrained(tmp_path / "qwen")
+    fake_hub.add_folder("someone/tiny-qwen2-vl", tmp_path / "qwen")
+
+    policy = ChatVLA2.from_pretrained("someone/tiny-qwen2-vl", quantization=quantization)
+    assert policy.config.moe_layers == [2, 3]
+    embed = policy.model.vlm.model.language_model.embed_tokens.weight
+    assert torch.equal(embed, backbone.model.language_model.embed_tokens.weight)
+    if quantization is None:
+        shared = policy.model.vlm.model.language_model.layers[3].mlp.shared.up_proj.weight
+        assert torch.equal(shared, backbone.model.language_model.layers[3].mlp.up_proj.weight)
+    assert policy.act(obs, "3 + 4 = 7").shape == (16, 6)
