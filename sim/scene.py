@@ -39,6 +39,15 @@ class SceneConfig:
         return self.physics_hz // self.control_hz
 
 
+def blank_board():
+    """A clean whiteboard image: what the board shows until a task writes on it."""
+    from PIL import Image
+
+    from sim.textures import draw_whiteboard_from_photo
+
+    return draw_whiteboard_from_photo(Image.new("RGB", (8, 8), "white"))
+
+
 class Scene:
     """A headless PyBullet world with the arm, the table and the board; tasks add their bodies."""
 
@@ -69,6 +78,7 @@ class Scene:
         self.table = self._build_table()
         pb.changeDynamics(self.table, -1, lateralFriction=cfg.table_friction, physicsClientId=c)
         self.board = self._build_board()
+        self.set_board_image(blank_board(), key="blank_board")
         self.arm = SimArm(c, cfg.arm)
         # The base and the turning shoulder sit on the table top: their boxes touch it by design.
         for link in (-1, self.arm.joint_ids[0]):
