@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +11,10 @@ import numpy as np
 from chatvla2_lite.errors import UnknownNameError
 
 CAMERA_NAMES = ("front", "wrist")
+# SIM_RENDERER=egl asks for PyBullet's EGL plugin (hardware OpenGL, for a machine with a GPU);
+# without it, or where the plugin cannot start, frames come from the CPU TinyRenderer.
+RENDERER_ENV = "SIM_RENDERER"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,23 @@ class Cameras:
         aspect = cfg.width / cfg.height
         self._front_proj = pb.computeProjectionMatrixFOV(cfg.front_fov_deg, aspect, cfg.near, cfg.far)
         self._wrist_proj = pb.computeProjectionMatrixFOV(cfg.wrist_fov_deg, aspect, cfg.near, cfg.far)
+        self.renderer = pb.ER_TINY_RENDERER
+        self.renderer_name = "tiny"
+        if os.environ.get(RENDERER_ENV, "tiny").lower() == "egl":
+            self._try_egl()
+
+    def _try_egl(self) -> None:
+        import importlib.util
+
+        pb = self.scene.pb
+        spec = importlib.util.find_spec("eglRenderer")
+        plugin = -1
+        if spec is not None and spec.origin:
+            plugin = pb.loadPlugin(spec.origin, "_eglRendererPlugin", physicsClientId=self.scene.client)
+        if plugin < 0:
+            log.warning("%s=egl but PyBullet's EGL renderer could not start here; using the TinyRenderer", RENDERER_ENV)
+            return
+        self.renderer, self.renderer_name = pb.ER_BULLET_HARDWARE_OPENGL, "egl"
 
     def _wrist_view(self):
         pb, scene, cfg = self.scene.pb, self.scene, self.config
@@ -63,5 +86,5 @@ class Cameras:
             view, proj = self._wrist_view(), self._wrist_proj
         _, _, rgba, _, _ = pb.getCameraImage(
             cfg.width, cfg.height, view, proj, shadow=0, lightDirection=cfg.light_direction,
-            renderer=pb.ER_TINY_RENDERER, flags=pb.ER_NO_SEGMENTATION_MASK, physicsClientId=self.scene.client)
+            renderer=self.renderer, flags=pb.ER_NO_SEGMENTATION_MASK, physicsClientId=self.scene.client)
         return np.asarray(rgba, dtype=np.uint8).reshape(cfg.height, cfg.width, 4)[:, :, :3].copy()
