@@ -7,10 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # hub_server.py sits beside the tests
 
 from hub_server import FakeHub  # noqa: E402
+
+# The CI box's 2 cores are shared with other suites; an OpenMP pool per core then spins against them and a
+# 0.2 s call can take a minute. One intra-op thread keeps these tests' time predictable.
+torch.set_num_threads(1)
 
 
 def make_observation(seed: int = 0, size: int = 224, task: str = "what is 3 + 4? pick the card") -> dict:
