@@ -18,6 +18,7 @@ from sim.textures import draw_digit_tile, draw_whiteboard
 TILE_COUNT = (3, 5)  # candidates on the table, the answer among them
 TILE_GAP = 0.065  # m between tile centres, so the opening jaw mostly clears the neighbours
 TILES_X = (0.14, 0.28)
+TRAY_CLEARANCE = 0.11  # m from the tray's centre to any tile's centre
 TRAY_X = (0.17, 0.21)
 TRAY_ABS_Y = (0.13, 0.15)
 INSIDE_MARGIN = 0.004  # m a tile's centre must stay inside the tray's inner walls, beyond its half size
@@ -64,7 +65,9 @@ class MathMatching:
         tray_xy = (rng.uniform(*TRAY_X), side * rng.uniform(*TRAY_ABS_Y))
         scene.add_container("tray", "tray", tray_xy, yaw=float(rng.uniform(-0.2, 0.2)))
         tiles_y = (-0.15, 0.07) if side > 0 else (-0.07, 0.15)
-        positions = sample_positions(rng, count, TILE_GAP, x_range=TILES_X, y_range=tiles_y)
+        # clear of the tray by a finger's width, so the open jaw never lands on its wall
+        keep_out = ((*tray_xy, TRAY_CLEARANCE),)
+        positions = sample_positions(rng, count, TILE_GAP, x_range=TILES_X, y_range=tiles_y, keep_out=keep_out)
         for digit, xy in zip(digits, positions):
             scene.add_tile(tile_name(digit), draw_digit_tile(digit), xy, float(rng.uniform(-np.pi / 4, np.pi / 4)))
         scene.settle(0.2)

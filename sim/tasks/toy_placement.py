@@ -80,7 +80,7 @@ class ToyPlacement:
             target_xy = (rng.uniform(0.17, 0.22), rng.uniform(-0.12, 0.12))
             scene.add_container(kind_name, kind_name, target_xy, yaw=float(rng.uniform(-0.3, 0.3)))
             target_name, target_label = kind_name, kind_name
-            keep_out = ((*target_xy, 0.1),)
+            keep_out = ((*target_xy, 0.11),)  # clear of the walls by a finger's width
             toy_positions = sample_positions(rng, n_toys, TOY_GAP, keep_out=keep_out)
         else:
             d = np.asarray(DIRECTIONS[relation])
