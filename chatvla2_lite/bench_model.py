@@ -39,18 +39,21 @@ def _footprint_mb(policy) -> float:
 
 def run_model_benchmark(
     model: str | None = None, quantization: str | None = None, revision: str | None = None, repeats: int = 3,
-    seed: int = 0,
+    seed: int = 0, threads: int | None = None,
 ) -> dict:  # fmt: skip
     """Measure a model on this machine (CPU, torch's one intra-op thread pool), after one warm-up call each.
 
     `model`: a Hub id or local folder; None is the nano config with random weights. `quantization` picks the
-    variant that is timed; both footprints are always reported.
+    variant that is timed; both footprints are always reported. `threads` sets torch's intra-op pool size
+    (default: torch's own choice); on a box shared with other jobs, 1 avoids threads spinning against them.
     """
     from chatvla2_lite.errors import QuantizationUnavailableError
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.quantization import normalize_quantization
 
     quantization = normalize_quantization(quantization)
+    if threads is not None:
+        torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:
         if model is None:
             full = ChatVLA2.from_config(seed=seed)

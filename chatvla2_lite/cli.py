@@ -29,8 +29,9 @@ def _bench_model(args: argparse.Namespace) -> dict:
     from chatvla2_lite.bench_model import run_model_benchmark
 
     return run_model_benchmark(
-        model=args.model, quantization=args.quantization, revision=args.revision, repeats=args.repeats
-    )
+        model=args.model, quantization=args.quantization, revision=args.revision, repeats=args.repeats,
+        threads=args.threads,
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_model.add_argument("--quantization", choices=["4bit", "8bit", "none"], default="none",
                              help="the variant that is timed (both footprints are always reported)")  # fmt: skip
     bench_model.add_argument("--repeats", type=int, default=3, help="timed repeats after one warm-up")
+    bench_model.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     bench_model.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_model.set_defaults(func=_bench_model)
     return parser

@@ -11,7 +11,7 @@ from chatvla2_lite.cli import main
 
 @pytest.mark.slow
 def test_bench_model_json(capsys):
-    assert main(["bench", "model", "--json", "--repeats", "1"]) == 0
+    assert main(["bench", "model", "--json", "--repeats", "1", "--threads", "1"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     result = json.loads(last)
     for key in ("params", "footprint_mb_fp32", "footprint_mb_4bit", "reason_tokens_per_s", "act_ms", "step_ms"):
