@@ -1,0 +1,101 @@
+"""Reasoning targets written from an episode's ground truth, and the parsers that read them back.
+
+Math:  "The board says 3 + 4 = ?. 3 + 4 = 7. I pick the card 7."
+Toy:   "The red cube is at the front left. I place it to the right of the blue duck."
+
+Where a toy stands is said as the front camera sees the table (sim/tasks/toy_placement.py): left is
++y, right is -y, front is toward the camera (smaller x), back is toward the board (larger x), split at
+the middle of the workspace. The parsers tolerate any whitespace and letter case, so they can score a
+model's generated text; a part they cannot find comes back as None.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The middle of the reachable workspace (sim.tasks.base.WORKSPACE_X / _Y): the line between the halves.
+TABLE_MID_X = 0.21
+TABLE_MID_Y = 0.0
+RELATION_PHRASES = {
+    "left": "to the left of",
+    "right": "to the right of",
+    "front": "in front of",
+    "behind": "behind",
+    "in": "in",
+}
+_PHRASE_TO_RELATION = {phrase: rel for rel, phrase in RELATION_PHRASES.items()}
+
+_EQUATION_TOKEN = re.compile(r"\d+|[+\-−×x*÷/:=?]")
+_BOARD = re.compile(r"the board says\s*([^.]*)", re.IGNORECASE)  # an equation holds no full stop
+_CARD = re.compile(r"i pick the card\s*(\d+)", re.IGNORECASE)
+_NAME = r"[a-z][a-z ]*?[a-z]"
+_TOY_PLACE = re.compile(
+    rf"i place it (?P<rel>{'|'.join(sorted(map(re.escape, _PHRASE_TO_RELATION), key=len, reverse=True))}) "
+    rf"the (?P<target>{_NAME})\s*(?:\.|$)",
+    re.IGNORECASE,
+)
+_TOY_WHERE = re.compile(rf"the (?P<object>{_NAME}) is at the (?P<depth>front|back) (?P<side>left|right)\s*\.",
+                        re.IGNORECASE)  # fmt: skip
+
+
+def _squash(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def canonical_equation(text: str) -> str:
+    """The equation with one space between tokens: "3+4 =?" -> "3 + 4 = ?" (ASCII aliases kept as written)."""
+    return " ".join(_EQUATION_TOKEN.findall(text))
+
+
+def math_reasoning(info: dict) -> str:
+    """The math_matching reasoning target from info's equation, solution and answer."""
+    return f"The board says {info['equation']}. {info['solution']}. I pick the card {int(info['answer'])}."
+
+
+def parse_math_reasoning(text: str) -> tuple[str | None, int | None]:
+    """(the equation the text says the board shows, the card it picks); None for a part not found."""
+    clean = _squash(text)
+    board = _BOARD.search(clean)
+    card = _CARD.search(clean)
+    equation = canonical_equation(board.group(1)) if board else None
+    return (equation or None), (int(card.group(1)) if card else None)
+
+
+def table_location(xy) -> tuple[str, str]:
+    """(depth, side) of a table position as the front camera sees it: ("front"|"back", "left"|"right")."""
+    x, y = float(xy[0]), float(xy[1])
+    return ("front" if x < TABLE_MID_X else "back"), ("left" if y >= TABLE_MID_Y else "right")
+
+
+def toy_reasoning(info: dict) -> str:
+    """The toy_placement reasoning target: where the object stands now, then where it goes."""
+    depth, side = table_location(info["positions"]["toy_0"])
+    phrase = RELATION_PHRASES[info["relation"]]
+    return f"The {info['object']} is at the {depth} {side}. I place it {phrase} the {info['target']}."
+
+
+def parse_toy_reasoning(text: str) -> tuple[str | None, str | None, str | None]:
+    """(object, relation id, target) read from a toy reasoning text, lower-case; None for a part not found."""
+    clean = _squash(text)
+    where = _TOY_WHERE.search(clean)
+    place = _TOY_PLACE.search(clean)
+    obj = where.group("object").lower() if where else None
+    if place is None:
+        return obj, None, None
+    return obj, _PHRASE_TO_RELATION[place.group("rel").lower()], place.group("target").lower()
+
+
+def parse_toy_location(text: str) -> tuple[str, str] | None:
+    """(depth, side) the toy reasoning says the object stands at, or None."""
+    where = _TOY_WHERE.search(_squash(text))
+    return (where.group("depth").lower(), where.group("side").lower()) if where else None
+
+
+def reasoning_target(info: dict) -> str:
+    """The reasoning target of an episode, for either task, from its (reset-time) info."""
+    task = info.get("task")
+    if task == "math_matching":
+        return math_reasoning(info)
+    if task == "toy_placement":
+        return toy_reasoning(info)
+    raise ValueError(f"no reasoning target for task {task!r}; pass the info of a math_matching or toy_placement episode")
