@@ -1,0 +1,87 @@
+"""The training recipes as data: which stages, which data mix, which parameters learn.
+
+`chatvla2` (the paper's): a VLM stage on image-text data (our stand-in for the backbone's
+pretraining); co-training of the whole model with the dynamic MoE on image-text plus robot data;
+then the VLM frozen while the action expert and the reasoning-following module learn.
+`naive`: the same robot data and step budget, the whole model fine-tuned on robot data alone,
+with no MoE (its experts stay at their zero start) and nothing frozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from chatvla2_lite.errors import UnknownNameError
+
+STAGES = ("vlm", "cotrain", "action")
+RECIPES = ("chatvla2", "naive")
+# Which parameters a stage trains; the rest are frozen.
+TRAINABLE = ("backbone", "all", "action", "all_but_moe")
+
+
+@dataclass
+class StageConfig:
+    """One training stage: budget, optimiser settings, data mix and what learns."""
+
+    name: str
+    steps: int = 2000
+    batch_size: int = 16
+    lr: float = 5e-4  # training-notes.md: 2e-3 kept the nano VLM on its plateau, 5e-4 left it
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    mix: dict[str, float] = field(default_factory=lambda: {"image_text": 1.0})  # source -> share of samples
+    trainable: str = "backbone"
+    log_every: int = 10
+    save_every: int = 500
+
+    def __post_init__(self):
+        if self.trainable not in TRAINABLE:
+            raise ValueError(f"trainable must be one of {TRAINABLE}, got {self.trainable!r}")
+        total = sum(self.mix.values())
+        if total <= 0 or any(v < 0 for v in self.mix.values()):
+            raise ValueError(f"the data mix needs non-negative shares that add up to more than 0, got {self.mix}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
+    """The StageConfig of `stage` in `recipe`, with any field overridden."""
+    if recipe not in RECIPES:
+        raise UnknownNameError("recipe", recipe, RECIPES)
+    if stage not in STAGES:
+        raise UnknownNameError("stage", stage, STAGES)
+    if recipe == "chatvla2":
+        base = {
+            "vlm": dict(mix={"image_text": 1.0}, trainable="backbone"),
+            "cotrain": dict(mix={"image_text": 0.5, "robot": 0.5}, trainable="all"),
+            "action": dict(mix={"robot": 1.0}, trainable="action", lr=1e-3),
+        }[stage]
+    else:
+        if stage == "vlm":  # the naive baseline starts from the same VLM stage checkpoint
+            base = dict(mix={"image_text": 1.0}, trainable="backbone")
+        else:
+            base = dict(mix={"robot": 1.0}, trainable="all_but_moe")
+    return StageConfig(name=stage, **{**base, **overrides})
+
+
+def set_trainable(model, trainable: str) -> list[str]:
+    """Freeze all of `model` but the `trainable` group; returns the names of the parameters left trainable."""
+    moe_params = {id(p) for moe in model.moe_layers.values() for n, p in moe.named_parameters() if not n.startswith("shared.")}
+    action_params = {id(p) for part in (model.action_expert, model.reasoning_following) for p in part.parameters()}
+    vlm_params = {id(p) for p in model.vlm.parameters()}
+    chosen = []
+    for name, p in model.named_parameters():
+        if trainable == "all":
+            on = True
+        elif trainable == "action":
+            on = id(p) in action_params
+        elif trainable == "backbone":  # the VLM's own weights; the MoE's added experts wait for co-training
+            on = id(p) in vlm_params and id(p) not in moe_params
+        else:  # all_but_moe
+            on = id(p) not in moe_params
+        p.requires_grad_(on)
+        if on:
+            chosen.append(name)
+    return chosen

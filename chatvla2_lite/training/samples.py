@@ -1,0 +1,59 @@
+"""What the trainer eats: `Sample`s from named streams, mixed by share, encoded and batched.
+
+A stream is any iterator of Samples (image-text questions, recorded robot demos). Image-text
+samples carry no action; robot samples carry the reasoning target and the action chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from chatvla2_lite.processing_chatvla2 import collate
+
+
+@dataclass
+class Sample:
+    """One training example: the observation, the instruction, the target text, maybe an action chunk."""
+
+    observation: dict  # observation.images.<camera> uint8 (H, W, 3); observation.state (6,) for robot samples
+    instruction: str
+    target: str  # the assistant's turn: an answer (image-text) or the reasoning (robot)
+    action: np.ndarray | None = None  # (H, 6) joint targets in radians
+    source: str = ""
+
+
+def mixed(streams: dict[str, Iterator[Sample]], shares: dict[str, float], rng: np.random.Generator) -> Iterator[Sample]:
+    """An endless stream drawing from `streams` with probability proportional to `shares`."""
+    names = [n for n, w in shares.items() if w > 0]
+    missing = [n for n in names if n not in streams]
+    if missing:
+        raise ValueError(f"the data mix asks for {missing} but only {sorted(streams)} were given")
+    probs = np.array([shares[n] for n in names], dtype=float)
+    probs /= probs.sum()
+    while True:
+        name = names[int(rng.choice(len(names), p=probs))]
+        sample = next(streams[name])
+        sample.source = name
+        yield sample
+
+
+def encode_batch(processor, samples: list[Sample], state_dim: int = 6) -> dict[str, torch.Tensor]:
+    """Processor tensors for a list of samples, padded into one batch; action/state only when all have them."""
+    encoded = [processor(s.observation, s.instruction, reasoning=s.target) for s in samples]
+    batch = collate(encoded, processor.pad_token_id)
+    if all(s.action is not None for s in samples):
+        batch["action"] = torch.as_tensor(np.stack([s.action for s in samples]), dtype=torch.float32)  # (B, H, 6)
+        batch["observation.state"] = torch.as_tensor(
+            np.stack([np.asarray(s.observation["observation.state"], np.float32)[:state_dim] for s in samples]))
+    return batch
+
+
+def split_by_kind(samples: list[Sample]) -> list[list[Sample]]:
+    """The samples grouped into those with and without actions (a batch holds one kind)."""
+    with_action = [s for s in samples if s.action is not None]
+    without = [s for s in samples if s.action is None]
+    return [group for group in (with_action, without) if group]

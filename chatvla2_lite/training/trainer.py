@@ -1,0 +1,110 @@
+"""Run one training stage: accelerate for the device(s), tqdm progress, a metrics JSONL, resumable checkpoints.
+
+Layout of a stage's output folder:
+    metrics.jsonl       one JSON object per logged step (loss terms, learning rate, seconds)
+    state/              accelerate's optimiser, scheduler and RNG state, plus trainer.json (the step)
+    model/              the ChatVLA2 checkpoint (config.json, model.safetensors, tokenizer, processor)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from chatvla2_lite.training.recipe import StageConfig, set_trainable
+from chatvla2_lite.training.samples import encode_batch, split_by_kind
+
+log = logging.getLogger(__name__)
+
+
+def _lr_lambda(stage: StageConfig):
+    def f(step: int) -> float:
+        if step < stage.warmup_steps:
+            return (step + 1) / max(1, stage.warmup_steps)
+        progress = (step - stage.warmup_steps) / max(1, stage.steps - stage.warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return f
+
+
+def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: int = 0, progress: bool = True) -> dict:
+    """Train `policy` (a ChatVLA2) for `stage.steps` steps on batches from `stream`; resumes from out_dir/state.
+
+    Returns the last logged metrics. The final model is written to out_dir/model.
+    """
+    from accelerate import Accelerator
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model, processor = policy.model, policy.processor
+    trainable = set_trainable(model, stage.trainable)
+    if not trainable:
+        raise ValueError(f"stage {stage.name!r} has nothing to train ({stage.trainable})")
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=stage.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(stage))
+    accelerator = Accelerator()
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+
+    state_dir, step = out / "state", 0
+    if (state_dir / "trainer.json").is_file():
+        accelerator.load_state(str(state_dir))
+        step = json.loads((state_dir / "trainer.json").read_text())["step"]
+        log.info("resuming stage %s at step %d", stage.name, step)
+    (out / "stage.json").write_text(json.dumps(stage.to_dict(), indent=2))
+
+    generator = torch.Generator().manual_seed(seed + step)
+    model.train()
+    last: dict = {}
+    bar = tqdm(total=stage.steps, initial=step, desc=f"train {stage.name}", disable=not progress)
+    started = time.perf_counter()
+    with (out / "metrics.jsonl").open("a") as metrics:
+        while step < stage.steps:
+            samples = [next(stream) for _ in range(stage.batch_size)]
+            optimizer.zero_grad(set_to_none=True)
+            terms = {"loss": 0.0, "lm_loss": 0.0, "action_loss": 0.0, "aux_loss": 0.0}
+            for group in split_by_kind(samples):  # a batch holds one kind; both kinds add to one step
+                batch = {k: v.to(accelerator.device) for k, v in encode_batch(processor, group).items()}
+                output = model(batch, generator=generator)
+                weight = len(group) / len(samples)
+                accelerator.backward(output.loss * weight)
+                for name in terms:
+                    value = getattr(output, name)
+                    if value is not None:
+                        terms[name] += float(value.detach()) * weight
+            if stage.grad_clip:
+                accelerator.clip_grad_norm_(params, stage.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            bar.update(1)
+            if not all(np.isfinite(v) for v in terms.values()):
+                raise FloatingPointError(f"the loss became {terms} at step {step}; lower the learning rate")
+            if step % stage.log_every == 0 or step == stage.steps:
+                last = {"stage": stage.name, "step": step, **{k: round(v, 5) for k, v in terms.items()},
+                        "lr": scheduler.get_last_lr()[0], "seconds": round(time.perf_counter() - started, 2)}
+                metrics.write(json.dumps(last) + "\n")
+                metrics.flush()
+                bar.set_postfix(loss=f"{terms['loss']:.4f}")
+            if step % stage.save_every == 0 or step == stage.steps:
+                accelerator.save_state(str(state_dir))
+                (state_dir / "trainer.json").write_text(json.dumps({"step": step}))
+    bar.close()
+    model.eval()
+    policy.save_pretrained(out / "model")
+    return last
+
+
+def fit_action_normalizers(policy, samples) -> None:
+    """Set the state and action normalisation statistics (kept in the checkpoint) from robot samples."""
+    actions = np.concatenate([s.action for s in samples if s.action is not None])  # (N * H, 6)
+    states = np.stack([np.asarray(s.observation["observation.state"], np.float32) for s in samples if s.action is not None])
+    policy.model.action_normalizer.set_stats(actions.mean(0), actions.std(0))
+    policy.model.state_normalizer.set_stats(states.mean(0), states.std(0))

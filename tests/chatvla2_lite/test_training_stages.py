@@ -1,0 +1,109 @@
+"""Each training stage runs a few steps on the nano model, lowers its loss, trains only its part, and resumes."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from chatvla2_lite.training.recipe import recipe_stage
+from chatvla2_lite.training.samples import Sample, mixed
+from chatvla2_lite.training.trainer import fit_action_normalizers, train_stage
+
+
+def _board_stream(seed):
+    from sim.tasks.math_problems import equation_with_answer, sample_problem
+    from sim.textures import draw_whiteboard
+
+    rng = np.random.default_rng(seed)
+    blank = np.full((112, 112, 3), 200, np.uint8)
+    while True:
+        problem = sample_problem(rng, "train")
+        board = np.asarray(draw_whiteboard(problem.text, rng, "dejavu_sans").resize((112, 112)))
+        yield Sample({"observation.images.front": board, "observation.images.wrist": blank},
+                     "What is written on the board?", equation_with_answer(problem))
+
+
+def _robot_stream(seed):
+    rng = np.random.default_rng(seed)
+    while True:
+        digit = int(rng.integers(10))
+        img = np.full((112, 112, 3), 25 * digit, np.uint8)
+        state = rng.normal(size=6).astype(np.float32) * 0.1
+        action = np.tile(np.linspace(0, 1, 6, dtype=np.float32) * digit / 10, (16, 1)) + state
+        yield Sample({"observation.images.front": img, "observation.images.wrist": img, "observation.state": state},
+                     "Pick the card", f"I pick the card {digit}.", action)
+
+
+def _snapshot(module):
+    return {n: p.detach().clone() for n, p in module.named_parameters()}
+
+
+def _changed(before, module):
+    return [n for n, p in module.named_parameters() if not torch.equal(before[n], p.detach())]
+
+
+@pytest.fixture
+def policy():
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+
+    torch.manual_seed(0)
+    return ChatVLA2.from_config()
+
+
+def _stream(stage, seed=0):
+    return mixed({"image_text": _board_stream(seed), "robot": _robot_stream(seed)}, stage.mix, np.random.default_rng(seed))
+
+
+@pytest.mark.slow
+def test_vlm_stage_lowers_the_loss_and_leaves_the_action_expert(policy, tmp_path):
+    stage = recipe_stage("chatvla2", "vlm", steps=30, batch_size=4, warmup_steps=2, lr=2e-3, log_every=5)
+    expert = _snapshot(policy.model.action_expert)
+    train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["lm_loss"] < rows[0]["lm_loss"] * 0.8
+    assert not _changed(expert, policy.model.action_expert)
+    assert (tmp_path / "model" / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_action_stage_trains_only_the_action_expert_and_reasoning_following(policy, tmp_path):
+    stage = recipe_stage("chatvla2", "action", steps=25, batch_size=4, warmup_steps=2, log_every=5)
+    robot = _robot_stream(1)
+    fit_action_normalizers(policy, [next(robot) for _ in range(32)])
+    vlm = _snapshot(policy.model.vlm)
+    follow = _snapshot(policy.model.reasoning_following)
+    train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["action_loss"] < rows[0]["action_loss"]
+    assert not _changed(vlm, policy.model.vlm), "the VLM must stay frozen in the action stage"
+    assert _changed(follow, policy.model.reasoning_following)
+
+
+@pytest.mark.slow
+def test_cotrain_mixes_both_sources_and_trains_the_moe(policy, tmp_path):
+    stage = recipe_stage("chatvla2", "cotrain", steps=6, batch_size=4, warmup_steps=1, log_every=1)
+    moe = _snapshot(next(iter(policy.model.moe_layers.values())).experts)
+    last = train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
+    assert last["lm_loss"] > 0 and last["action_loss"] > 0
+    assert _changed(moe, next(iter(policy.model.moe_layers.values())).experts)
+
+
+@pytest.mark.slow
+def test_naive_recipe_keeps_the_moe_at_its_start(policy, tmp_path):
+    stage = recipe_stage("naive", "cotrain", steps=4, batch_size=4, warmup_steps=1, log_every=1)
+    moe = _snapshot(next(iter(policy.model.moe_layers.values())).experts)
+    vlm_attn = _snapshot(policy.model.vlm.model.language_model.layers[0])
+    train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
+    assert not _changed(moe, next(iter(policy.model.moe_layers.values())).experts)
+    assert _changed(vlm_attn, policy.model.vlm.model.language_model.layers[0])
+
+
+@pytest.mark.slow
+def test_a_stage_resumes_where_it_stopped(policy, tmp_path):
+    stage = recipe_stage("chatvla2", "vlm", steps=3, batch_size=2, warmup_steps=1, log_every=1, save_every=1)
+    train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
+    longer = recipe_stage("chatvla2", "vlm", steps=5, batch_size=2, warmup_steps=1, log_every=1, save_every=1)
+    train_stage(policy, longer, _stream(longer, seed=1), tmp_path, progress=False)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5]
