@@ -1,0 +1,146 @@
+"""Questions about a toy_placement scene, answered from the sim's ground truth (pure functions of `info`).
+
+Kinds: recognition ("What toys are on the table?"), colour ("What colour is the duck?"), count
+("How many toys are on the table?") and spatial ("Is the red cube left of the bowl?", "What is
+behind the blue duck?", "Where is the green sphere?"). Directions are as the front camera sees the
+table (sim/tasks/toy_placement.py): left is +y, behind is +x. One thing is `rel` of another when
+`rel`'s axis carries most of the offset; pairs near the diagonal are never asked about, so every
+answer is clear from the picture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chatvla2_lite.data.reasoning_targets import table_location
+
+SCENE_KINDS = ("recognition", "colour", "count", "spatial")
+QUESTION_RELATIONS = {"left": "left of", "right": "right of", "front": "in front of", "behind": "behind"}
+DIAGONAL_MARGIN = 0.02  # m: | |dx| - |dy| | below this is too close to the diagonal to call
+MIN_GAP = 0.03  # m: things closer than this are not compared
+
+
+def scene_entities(info: dict) -> list[tuple[str, np.ndarray]]:
+    """(name, xy) of every toy ("red cube") and container ("bowl") in a toy_placement info."""
+    out = []
+    for body, pos in info["positions"].items():
+        if body.startswith("toy_"):
+            out.append((info["toys"][int(body.split("_")[1])], np.asarray(pos[:2], float)))
+        else:
+            out.append((body, np.asarray(pos[:2], float)))
+    return out
+
+
+def relation_between(a_xy, b_xy) -> str | None:
+    """The relation ("left", "right", "front", "behind") of a to b, or None when it is not clear."""
+    dx, dy = float(a_xy[0] - b_xy[0]), float(a_xy[1] - b_xy[1])
+    if np.hypot(dx, dy) < MIN_GAP or abs(abs(dx) - abs(dy)) < DIAGONAL_MARGIN:
+        return None
+    if abs(dy) > abs(dx):
+        return "left" if dy > 0 else "right"
+    return "behind" if dx > 0 else "front"
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    colour, shape = name.split(" ", 1)
+    return colour, shape
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def recognition_questions(info: dict, shapes: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(question, answer) pairs about which toys are there; `shapes` are the split's toy shapes."""
+    toys = list(info["toys"])
+    by_left = sorted(((name, xy) for name, xy in scene_entities(info) if name in toys), key=lambda e: -e[1][1])
+    out = []
+    gaps = [a[1][1] - b[1][1] for a, b in zip(by_left, by_left[1:])]
+    if all(gap >= DIAGONAL_MARGIN for gap in gaps):  # an order the picture shows plainly
+        out.append(("What toys are on the table, from left to right?", _join([name for name, _ in by_left])))
+    present = {_split_name(t)[1] for t in toys}
+    out += [(f"Is there a {shape} on the table?", "yes" if shape in present else "no") for shape in shapes]
+    colours = [_split_name(t)[0] for t in toys]
+    for toy in toys:
+        colour, shape = _split_name(toy)
+        if colours.count(colour) == 1:
+            out.append((f"What is the {colour} toy?", f"a {shape}"))
+    return out
+
+
+def colour_questions(info: dict) -> list[tuple[str, str]]:
+    """(question, answer) pairs asking the colour of a toy named by its shape alone (when that is unique)."""
+    shapes = [_split_name(t)[1] for t in info["toys"]]
+    return [(f"What colour is the {shape}?", colour) for colour, shape in map(_split_name, info["toys"])
+            if shapes.count(shape) == 1]  # fmt: skip
+
+
+def count_questions(info: dict, colours: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(question, answer) pairs counting all toys and the toys of each of the split's `colours`."""
+    toys = list(info["toys"])
+    out = [("How many toys are on the table?", str(len(toys)))]
+    toy_colours = [_split_name(t)[0] for t in toys]
+    out += [(f"How many {c} toys are on the table?", str(toy_colours.count(c))) for c in colours]
+    return out
+
+
+def spatial_questions(info: dict) -> list[tuple[str, str]]:
+    """(question, answer) pairs about where things stand: yes/no per relation, which one, and where."""
+    things = scene_entities(info)
+    out = []
+    for name, xy in things:
+        if name in info["toys"]:
+            depth, side = table_location(xy)
+            out.append((f"Where is the {name}?", f"at the {depth} {side}"))
+    for b_name, b_xy in things:
+        related = {rel: [] for rel in QUESTION_RELATIONS}
+        unclear = False
+        for a_name, a_xy in things:
+            if a_name == b_name:
+                continue
+            rel = relation_between(a_xy, b_xy)
+            if rel is None:
+                unclear = True
+                continue
+            related[rel].append(a_name)
+            for ask, phrase in QUESTION_RELATIONS.items():
+                out.append((f"Is the {a_name} {phrase} the {b_name}?", "yes" if ask == rel else "no"))
+        if unclear:  # "what is behind B?" needs every other thing's relation to B to be clear
+            continue
+        for rel, names in related.items():
+            if len(names) == 1:
+                out.append((f"What is {QUESTION_RELATIONS[rel]} the {b_name}?", f"the {names[0]}"))
+    return out
+
+
+def scene_question_pool(info: dict, shapes: tuple[str, ...], colours: tuple[str, ...]) -> dict[str, list[tuple[str, str]]]:
+    """Every question of every scene kind this scene answers clearly: kind -> [(question, answer)]."""
+    return {
+        "recognition": recognition_questions(info, shapes),
+        "colour": colour_questions(info),
+        "count": count_questions(info, colours),
+        "spatial": spatial_questions(info),
+    }
+
+
+def pick_questions(pool: dict[str, list[tuple[str, str]]], kinds: list[str], rng: np.random.Generator) -> list[dict]:
+    """One {"kind", "question", "answer"} per entry of `kinds`, no question twice; a kind with none left is skipped.
+
+    Yes/no spatial questions are drawn so "yes" and "no" come equally often.
+    """
+    used: set[str] = set()
+    out = []
+    for kind in kinds:
+        options = [qa for qa in pool.get(kind, []) if qa[0] not in used]
+        if kind == "spatial":
+            yes, no = ([qa for qa in options if qa[1] == word] for word in ("yes", "no"))
+            if rng.random() < 0.5:  # half the spatial questions are yes/no, as many yes as no
+                options = (yes if rng.random() < 0.5 else no) or yes or no
+            else:
+                options = [qa for qa in options if qa[1] not in ("yes", "no")] or options
+        if not options:
+            continue
+        question, answer = options[int(rng.integers(len(options)))]
+        used.add(question)
+        out.append({"kind": kind, "question": question, "answer": answer})
+    return out
