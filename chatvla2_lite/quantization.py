@@ -18,7 +18,9 @@ def normalize_quantization(quantization: str | None) -> str | None:
     q = str(quantization).lower().replace("-", "").replace("_", "")
     aliases = {"none": None, "no": None, "fp32": None, "4bit": "4bit", "nf4": "4bit", "8bit": "8bit", "int8": "8bit"}
     if q not in aliases:
-        raise QuantizationUnavailableError(f"unknown quantization {quantization!r}; use '4bit', '8bit' or none")
+        raise QuantizationUnavailableError(
+            f"unknown quantization {quantization!r}; use '4bit' (or 'nf4'), '8bit' (or 'int8') or none"
+        )
     return aliases[q]
 
 
@@ -33,14 +35,15 @@ def check_bitsandbytes(quantization: str, device: str) -> None:
     except Exception as exc:  # ImportError, or a broken native library
         raise QuantizationUnavailableError(
             f"{quantization} quantization needs bitsandbytes, which cannot be imported here ({exc}); "
-            "install it with `pip install bitsandbytes`, or load without quantization (--quantization none)"
+            "install it with `pip install bitsandbytes`, or load without quantization "
+            "(quantization=None; on the command line --quantization none)"
         ) from exc
     version = importlib.metadata.version("bitsandbytes")
     if device.startswith("cpu") and _version(version) < MIN_BITSANDBYTES_CPU:
         need = ".".join(map(str, MIN_BITSANDBYTES_CPU))
         raise QuantizationUnavailableError(
             f"bitsandbytes {version} has no CPU kernels for {quantization}; `pip install 'bitsandbytes>={need}'`, "
-            "use a CUDA device, or load without quantization"
+            "use a CUDA device, or load without quantization (quantization=None)"
         )
 
 

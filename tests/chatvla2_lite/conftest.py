@@ -48,7 +48,7 @@ def nano_checkpoint(nano_policy, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def fake_hub(monkeypatch, tmp_path):
-    """A running FakeHub with HF_ENDPOINT pointing at it and an empty Hugging Face cache."""
+    """A running FakeHub with HF_ENDPOINT pointing at it, an empty Hugging Face cache and Xet uploads off."""
     hub = FakeHub().start()
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
@@ -56,5 +56,9 @@ def fake_hub(monkeypatch, tmp_path):
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    # With hf_xet installed, huggingface_hub 2.4 uploads to a Xet storage server the fake Hub does not have; the
+    # client decides this alone (no server fallback), from HF_HUB_DISABLE_XET as read at import. Turn it off both ways.
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_DISABLE_XET", True)
     yield hub
     hub.stop()

@@ -68,12 +68,33 @@ def test_8bit_loads_and_acts(nano_checkpoint, obs):
 
 def test_missing_bitsandbytes_is_a_clear_error(nano_checkpoint, monkeypatch):
     monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # `import bitsandbytes` now raises ImportError
-    with pytest.raises(QuantizationUnavailableError, match="pip install bitsandbytes"):
+    with pytest.raises(QuantizationUnavailableError, match="pip install bitsandbytes.*quantization=None"):
         ChatVLA2.from_pretrained(nano_checkpoint, quantization="4bit")
 
 
-def test_quantization_names():
+def test_missing_bitsandbytes_fails_before_downloading(fake_hub, nano_checkpoint, monkeypatch):
+    fake_hub.add_folder("someone/nano-test", nano_checkpoint)
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)
+    with pytest.raises(QuantizationUnavailableError, match="pip install bitsandbytes"):
+        ChatVLA2.from_pretrained("someone/nano-test", quantization="8bit")
+    assert sum(fake_hub.requests.values()) == 0
+
+
+def test_bitsandbytes_without_cpu_kernels_is_a_clear_error(monkeypatch):
+    import importlib.metadata
+
+    from chatvla2_lite.quantization import check_bitsandbytes
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.45.5")  # older than MIN_BITSANDBYTES_CPU
+    with pytest.raises(QuantizationUnavailableError, match=r"pip install 'bitsandbytes>=0.48'.*quantization=None"):
+        check_bitsandbytes("4bit", "cpu")
+    check_bitsandbytes("4bit", "cuda")  # CUDA kernels exist in old releases too
+
+
+def test_quantization_names(nano_checkpoint):
     assert normalize_quantization("nf4") == "4bit" and normalize_quantization("none") is None
     assert normalize_quantization("INT8") == "8bit"
-    with pytest.raises(QuantizationUnavailableError, match="'4bit', '8bit' or none"):
+    with pytest.raises(QuantizationUnavailableError, match="'4bit' .*'8bit' .*or none"):
         normalize_quantization("3bit")
+    with pytest.raises(QuantizationUnavailableError, match="unknown quantization 'fp4'"):
+        ChatVLA2.from_pretrained(nano_checkpoint, quantization="fp4")
