@@ -1,0 +1,275 @@
+"""Robot demos in LeRobot's dataset v3.0 layout: a streaming writer and a reader for training.
+
+    meta/info.json                                    schema (features with dtype/shape/names), fps, path templates
+    meta/stats.json                                   mean/std/min/max/count per feature (images: per channel, 0..1)
+    meta/tasks.parquet                                task string (index "task") -> task_index
+    meta/episodes/chunk-000/file-000.parquet          one row per episode: length, tasks, frame and video offsets,
+                                                      plus this project's columns (reasoning, ground truth, seed, ...)
+    data/chunk-000/file-000.parquet                   one row per frame
+    videos/observation.images.<cam>/chunk-000/file-000.mp4   every episode's frames back to back (h264, yuv420p)
+
+All episodes go into file-000 of chunk-000 (LeRobot rolls over to a new file at 100 MB of data or 200 MB
+of video; a recording here stays far below that). Episode k's frames are rows dataset_from_index ..
+dataset_to_index - 1 of the data file, and seconds from_timestamp .. to_timestamp of each video.
+With `use_videos=False` the frames are PNG images inside the data parquet (LeRobot's "image" dtype).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from chatvla2_lite.configuration_chatvla2 import JOINT_NAMES
+
+log = logging.getLogger(__name__)
+
+CODEBASE_VERSION = "v3.0"
+ROBOT_TYPE = "so100_follower"
+FPS = 30
+CHUNK_FILE = "chunk-000/file-000"
+DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
+# LeRobot's limits, recorded in info.json so its tools know when a file would roll over.
+CHUNKS_SIZE, DATA_FILE_MB, VIDEO_FILE_MB = 1000, 100, 200
+VIDEO_CRF = 23  # h264 quality: lower is better and bigger
+VIDEO_GOP = 2  # a key frame every 2 frames, as LeRobot encodes: random access stays cheap
+IMAGE_STATS_STRIDE = 10  # every 10th frame feeds the image statistics
+INDEX_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_index")
+
+
+def build_features(cameras: dict[str, tuple[int, int]], use_videos: bool = True, fps: int = FPS) -> dict:
+    """The info.json `features`: state and action (6 joints), one image or video per camera (name -> (H, W)), indices."""
+    joints = {"dtype": "float32", "shape": [len(JOINT_NAMES)], "names": list(JOINT_NAMES)}
+    features = {"observation.state": dict(joints), "action": dict(joints)}
+    for cam, (h, w) in cameras.items():
+        feature = {"dtype": "video" if use_videos else "image", "shape": [h, w, 3], "names": ["height", "width", "channels"]}
+        if use_videos:
+            feature["info"] = {"video.height": h, "video.width": w, "video.codec": "h264", "video.pix_fmt": "yuv420p",
+                               "video.is_depth_map": False, "video.fps": fps, "video.channels": 3, "has_audio": False}  # fmt: skip
+        features[f"observation.images.{cam}"] = feature
+    features["timestamp"] = {"dtype": "float32", "shape": [1], "names": None}
+    for name in INDEX_FEATURES[1:]:
+        features[name] = {"dtype": "int64", "shape": [1], "names": None}
+    return features
+
+
+class _Moments:
+    """Running min, max, mean and std of vectors (or of image channels)."""
+
+    def __init__(self):
+        self.n, self.sum, self.sq, self.min, self.max = 0, None, None, None, None
+
+    def add(self, x: np.ndarray) -> None:  # x: (N, D)
+        x = x.astype(np.float64)
+        lo, hi = x.min(0), x.max(0)
+        if self.n == 0:
+            self.sum, self.sq, self.min, self.max = x.sum(0), (x**2).sum(0), lo, hi
+        else:
+            self.sum, self.sq = self.sum + x.sum(0), self.sq + (x**2).sum(0)
+            self.min, self.max = np.minimum(self.min, lo), np.maximum(self.max, hi)
+        self.n += len(x)
+
+    def stats(self, shape=None) -> dict:
+        mean = self.sum / self.n
+        std = np.sqrt(np.maximum(self.sq / self.n - mean**2, 0.0))
+        out = {"min": self.min, "max": self.max, "mean": mean, "std": std}
+        out = {k: (v.reshape(shape) if shape else v).tolist() for k, v in out.items()}
+        return out | {"count": [self.n]}
+
+
+def _fixed_list(x: np.ndarray):
+    """(T, D) floats as an Arrow fixed-size list column: what `datasets` writes for Sequence(length=D)."""
+    import pyarrow as pa
+
+    x = np.asarray(x, np.float32)
+    return pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), x.shape[1])
+
+
+def _encode_png(image: np.ndarray) -> bytes:
+    from chatvla2_lite.data.image_text_cache import encode_png
+
+    return encode_png(image)
+
+
+class LeRobotV3Writer:
+    """Writes episodes one by one into a LeRobot v3.0 folder; call finish() to write the metadata."""
+
+    def __init__(self, root: str | Path, cameras: dict[str, tuple[int, int]], use_videos: bool = True, fps: int = FPS,
+                 robot_type: str = ROBOT_TYPE, split: str = "train"):  # fmt: skip
+        self.root, self.fps, self.use_videos, self.split = Path(root), fps, use_videos, split
+        if self.root.exists() and any(self.root.iterdir()):
+            raise FileExistsError(f"{self.root} is not empty; pass a new folder (or delete this one) to record into")
+        self.cameras, self.robot_type = dict(cameras), robot_type
+        self.features = build_features(self.cameras, use_videos, fps)
+        self.tasks: dict[str, int] = {}
+        self.episodes: list[dict] = []
+        self.frames: list = []  # pyarrow tables, one per episode
+        self.moments = {k: _Moments() for k in ("observation.state", "action")}
+        self.image_moments = {cam: _Moments() for cam in self.cameras}
+        self.videos: dict = {}
+        self.total_frames = 0
+
+    def _video(self, cam: str):
+        if cam not in self.videos:
+            import imageio_ffmpeg
+
+            path = self.root / VIDEO_PATH.format(video_key=f"observation.images.{cam}", chunk_index=0, file_index=0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            h, w = self.cameras[cam]
+            writer = imageio_ffmpeg.write_frames(
+                str(path), (w, h), fps=self.fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
+                macro_block_size=1, ffmpeg_log_level="error",
+                output_params=["-crf", str(VIDEO_CRF), "-g", str(VIDEO_GOP), "-preset", "veryfast"],
+            )  # fmt: skip
+            writer.send(None)
+            self.videos[cam] = writer
+        return self.videos[cam]
+
+    def add_episode(self, state: np.ndarray, action: np.ndarray, images: dict[str, np.ndarray], task: str,
+                    extra: dict | None = None) -> int:  # fmt: skip
+        """Append one episode: state, action (T, 6), images {camera: uint8 (T, H, W, 3)}, its task string, and extra
+        per-episode columns (str, int, float or bool). Returns the episode's index."""
+        import pyarrow as pa
+
+        length = len(state)
+        if length == 0 or len(action) != length or any(len(v) != length for v in images.values()):
+            raise ValueError("an episode needs at least one frame and as many actions and images as states")
+        if set(images) != set(self.cameras):
+            raise ValueError(f"episode images {sorted(images)} do not match the cameras {sorted(self.cameras)}")
+        episode_index = len(self.episodes)
+        task_index = self.tasks.setdefault(task, len(self.tasks))
+        start = self.total_frames
+        columns = {key: _fixed_list(x) for key, x in (("observation.state", state), ("action", action))}
+        row = {"episode_index": episode_index, "tasks": [task], "length": length,
+               "data/chunk_index": 0, "data/file_index": 0, "dataset_from_index": start, "dataset_to_index": start + length}  # fmt: skip
+        for cam, frames in images.items():
+            key = f"observation.images.{cam}"
+            if self.use_videos:
+                video = self._video(cam)
+                for frame in frames:
+                    video.send(np.ascontiguousarray(frame))
+                t0 = start / self.fps
+                row |= {f"videos/{key}/chunk_index": 0, f"videos/{key}/file_index": 0,
+                        f"videos/{key}/from_timestamp": t0, f"videos/{key}/to_timestamp": t0 + length / self.fps}  # fmt: skip
+            else:
+                png = [{"bytes": _encode_png(f), "path": None} for f in frames]
+                columns[key] = pa.array(png, pa.struct([("bytes", pa.binary()), ("path", pa.string())]))
+            sampled = frames[::IMAGE_STATS_STRIDE].reshape(-1, 3) / 255.0
+            self.image_moments[cam].add(sampled)
+        columns |= {
+            "timestamp": pa.array(np.arange(length, dtype=np.float32) / self.fps, pa.float32()),
+            "frame_index": pa.array(np.arange(length), pa.int64()),
+            "episode_index": pa.array(np.full(length, episode_index), pa.int64()),
+            "index": pa.array(np.arange(start, start + length), pa.int64()),
+            "task_index": pa.array(np.full(length, task_index), pa.int64()),
+        }
+        self.frames.append(pa.table(columns))
+        for key in self.moments:
+            episode = _Moments()
+            episode.add(np.asarray(state if key == "observation.state" else action))
+            self.moments[key].add(np.asarray(state if key == "observation.state" else action))
+            row |= {f"stats/{key}/{k}": v for k, v in episode.stats().items()}
+        row |= {"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0}
+        row |= dict(extra or {})
+        self.episodes.append(row)
+        self.total_frames += length
+        return episode_index
+
+    def finish(self) -> dict:
+        """Close the videos and write data, episodes, tasks, stats and info; returns the info dict."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for writer in self.videos.values():
+            writer.close()
+        self.videos = {}
+        if not self.episodes:
+            raise ValueError("no episode was added; record at least one successful episode before finishing")
+        data_path = self.root / DATA_PATH.format(chunk_index=0, file_index=0)
+        data_path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.concat_tables(self.frames), data_path, compression="snappy")
+        episodes_path = self.root / "meta/episodes" / f"{CHUNK_FILE}.parquet"
+        episodes_path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(self.episodes), episodes_path)
+        tasks = pd.DataFrame({"task_index": list(self.tasks.values())}, index=pd.Index(list(self.tasks), name="task"))
+        tasks.to_parquet(self.root / "meta/tasks.parquet")
+        stats = {key: m.stats() for key, m in self.moments.items()}
+        stats |= {f"observation.images.{cam}": m.stats(shape=(3, 1, 1)) for cam, m in self.image_moments.items()}
+        (self.root / "meta/stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+        info = {
+            "codebase_version": CODEBASE_VERSION, "robot_type": self.robot_type,
+            "total_episodes": len(self.episodes), "total_frames": self.total_frames, "total_tasks": len(self.tasks),
+            "chunks_size": CHUNKS_SIZE, "data_files_size_in_mb": DATA_FILE_MB, "video_files_size_in_mb": VIDEO_FILE_MB,
+            "fps": self.fps, "splits": {self.split: f"0:{len(self.episodes)}"},
+            "data_path": DATA_PATH, "video_path": VIDEO_PATH if self.use_videos else None,
+            "features": self.features,
+        }  # fmt: skip
+        (self.root / "meta/info.json").write_text(json.dumps(info, indent=4) + "\n")
+        log.info("wrote %d episodes, %d frames to %s", len(self.episodes), self.total_frames, self.root)
+        return info
+
+
+def _decode_video(path: Path, ranges: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The frames [start, stop) of each range, decoded in one pass over the mp4; uint8 (T, H, W, 3) each."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    meta = next(reader)
+    w, h = meta["size"]
+    wanted = {i for a, b in ranges for i in range(a, b)}
+    frames = {}
+    for i, raw in enumerate(reader):
+        if i in wanted:
+            frames[i] = np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+    reader.close()
+    missing = wanted - set(frames)
+    if missing:
+        raise ValueError(f"{path} holds fewer frames than its episodes say (frame {min(missing)} is missing); re-record it")
+    return [np.stack([frames[i] for i in range(a, b)]) for a, b in ranges]
+
+
+def load_info(root: str | Path) -> dict:
+    """meta/info.json of a dataset folder."""
+    return json.loads((Path(root) / "meta/info.json").read_text())
+
+
+def load_episodes(root: str | Path, episodes: list[int] | None = None, images: bool = True) -> list[dict]:
+    """The dataset's episodes (all, or those indexed), each a dict of the episode row's columns plus
+    `task`, "observation.state" / "action" float32 (T, 6), "timestamp" (T,) and, with `images`,
+    "observation.images.<cam>" uint8 (T, H, W, 3) decoded from the videos (or the PNGs)."""
+    import pyarrow.parquet as pq
+
+    from chatvla2_lite.data.image_text_cache import decode_png
+
+    root = Path(root)
+    info = load_info(root)
+    rows = pq.read_table(root / "meta/episodes" / f"{CHUNK_FILE}.parquet").to_pylist()
+    rows = [r for r in rows if episodes is None or r["episode_index"] in set(episodes)]
+    data = pq.read_table(root / info["data_path"].format(chunk_index=0, file_index=0))
+    keys = [k for k, f in info["features"].items() if f["dtype"] in ("video", "image")]
+    out = []
+    for row in rows:
+        a, b = row["dataset_from_index"], row["dataset_to_index"]
+        frames = data.slice(a, b - a)
+        ep = {k: v for k, v in row.items() if not k.startswith("stats/")}
+        ep["task"] = row["tasks"][0]
+        for key in ("observation.state", "action"):
+            ep[key] = np.asarray(frames.column(key).to_pylist(), np.float32)
+        ep["timestamp"] = frames.column("timestamp").to_numpy()
+        if images and info["video_path"] is None:
+            for key in keys:
+                ep[key] = np.stack([decode_png(x["bytes"]) for x in frames.column(key).to_pylist()])
+        out.append(ep)
+    if images and info["video_path"] is not None:
+        fps = info["fps"]
+        for key in keys:
+            path = root / info["video_path"].format(video_key=key, chunk_index=0, file_index=0)
+            ranges = [(round(ep[f"videos/{key}/from_timestamp"] * fps), round(ep[f"videos/{key}/to_timestamp"] * fps))
+                      for ep in out]  # fmt: skip
+            for ep, clip in zip(out, _decode_video(path, ranges)):
+                ep[key] = clip
+    return out

@@ -1,0 +1,101 @@
+"""`chatvla2-lite record`: scripted-expert demos with reasoning targets, written as a LeRobot v3.0 dataset.
+
+Each episode is the sim's scripted expert on one seed, both cameras rendered every control step:
+frame t holds the observation before action t and action t. Only episodes the expert finishes
+successfully are kept; seeds are tried in order from `seed` until `episodes` are kept or
+`max_tries` are spent. Each kept episode carries its instruction as the LeRobot task, and as extra
+columns the reasoning target written from ground truth, the ground truth itself (JSON), its seed
+and split.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from chatvla2_lite.data.lerobot_dataset import FPS, LeRobotV3Writer
+from chatvla2_lite.data.reasoning_targets import reasoning_target
+
+log = logging.getLogger(__name__)
+
+CAMERAS = ("front", "wrist")
+GROUND_TRUTH_SKIP = ("is_success", "step", "action_clamped")  # per-step fields, not the episode's truth
+
+
+def run_expert(env, seed: int) -> tuple[dict, dict]:
+    """One expert episode: (frames {"observation.state", "action": (T, 6), "observation.images.<cam>": (T, H, W, 3)},
+    {"info": the reset info, "success": bool, "steps": int})."""
+    obs, info = env.reset(seed=seed)
+    expert = env.expert()
+    states, actions = [], []
+    images: dict[str, list] = {cam: [] for cam in env.camera_names}
+    while True:
+        action = np.asarray(expert.act(), np.float32)
+        states.append(obs["observation.state"])
+        actions.append(action)
+        for cam in images:
+            images[cam].append(obs[f"observation.images.{cam}"])
+        obs, _, terminated, truncated, step_info = env.step(action)
+        if terminated or truncated:
+            break
+    frames = {"observation.state": np.stack(states), "action": np.stack(actions)}
+    frames |= {f"observation.images.{cam}": np.stack(v) for cam, v in images.items()}
+    return frames, {"info": info, "success": bool(step_info["is_success"]), "steps": int(step_info["step"])}
+
+
+def episode_columns(info: dict) -> dict:
+    """The extra per-episode columns: reasoning target, ground truth (JSON), instruction, seed, split, task name."""
+    truth = {k: v for k, v in info.items() if k not in GROUND_TRUTH_SKIP}
+    return {"reasoning": reasoning_target(info), "ground_truth": json.dumps(truth, sort_keys=True),
+            "instruction": info["instruction"], "seed": int(info["seed"]), "split": info["split"],
+            "task_name": info["task"]}  # fmt: skip
+
+
+def record_dataset(task: str, episodes: int, out: str | Path, split: str = "train", seed: int = 0,
+                   max_tries: int | None = None, use_videos: bool = True, max_steps: int = 450,
+                   progress: bool = True) -> dict:  # fmt: skip
+    """Record `episodes` successful expert episodes of `task` into the LeRobot v3 folder `out`; returns a summary."""
+    import sim
+    from tqdm.auto import tqdm
+
+    if episodes < 1:
+        raise ValueError("record at least one episode (--episodes 1 or more)")
+    max_tries = max_tries or 2 * episodes + 10
+    start = time.perf_counter()
+    env = sim.make_env(task, split, cameras=CAMERAS, max_steps=max_steps)
+    h, w = env.cameras.config.height, env.cameras.config.width
+    writer = LeRobotV3Writer(out, {cam: (h, w) for cam in CAMERAS}, use_videos=use_videos, fps=FPS, split=split)
+    tried = 0
+    failed_seeds = []
+    try:
+        with tqdm(total=episodes, desc=f"record {task}", unit="episode", disable=not progress) as bar:
+            while len(writer.episodes) < episodes and tried < max_tries:
+                episode_seed = seed + tried
+                tried += 1
+                frames, result = run_expert(env, episode_seed)
+                if not result["success"]:
+                    failed_seeds.append(episode_seed)
+                    log.info("seed %d: expert failed after %d steps; not kept", episode_seed, result["steps"])
+                    continue
+                images = {cam: frames[f"observation.images.{cam}"] for cam in CAMERAS}
+                writer.add_episode(frames["observation.state"], frames["action"], images,
+                                   task=result["info"]["instruction"], extra=episode_columns(result["info"]))  # fmt: skip
+                bar.update(1)
+    finally:
+        env.close()
+    if not writer.episodes:
+        for video in writer.videos.values():
+            video.close()
+        raise RuntimeError(f"the expert failed all {tried} tries of {task}; nothing to write to {out}")
+    info = writer.finish()
+    size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
+    if len(writer.episodes) < episodes:
+        log.warning("kept %d of %d episodes asked for after %d tries", len(writer.episodes), episodes, tried)
+    return {"task": task, "split": split, "seed": seed, "episodes_kept": info["total_episodes"], "episodes_tried": tried,
+            "failed_seeds": failed_seeds, "frames": info["total_frames"], "tasks": info["total_tasks"],
+            "out": str(Path(out).resolve()), "size_mb": round(size / 2**20, 2),
+            "wall_s": round(time.perf_counter() - start, 2)}  # fmt: skip
