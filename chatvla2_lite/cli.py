@@ -34,6 +34,16 @@ def _bench_model(args: argparse.Namespace) -> dict:
     )  # fmt: skip
 
 
+def _record(args: argparse.Namespace) -> dict:
+    from chatvla2_lite.data.record import record_dataset
+
+    try:
+        return record_dataset(task=args.task, episodes=args.episodes, out=args.out, split=args.split, seed=args.seed,
+                              max_tries=args.max_tries, use_videos=not args.images, progress=True)  # fmt: skip
+    except (FileExistsError, RuntimeError) as exc:  # a used folder, or an expert that never succeeded
+        raise ChatVLA2Error(str(exc)) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatvla2-lite", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -56,6 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench_model.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     bench_model.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_model.set_defaults(func=_bench_model)
+
+    record = sub.add_parser("record", help="record scripted-expert demos as a LeRobot v3.0 dataset")
+    record.add_argument("--task", choices=("math_matching", "toy_placement"), required=True, help="which sim task")
+    record.add_argument("--episodes", type=int, required=True, help="successful episodes to keep")
+    record.add_argument("--out", required=True, help="a new (or empty) folder for the dataset")
+    record.add_argument("--split", choices=("train", "heldout"), default="train", help="which split's scenes")
+    record.add_argument("--seed", type=int, default=0, help="first episode seed; later tries count up")
+    record.add_argument("--max-tries", type=int, default=None, help="episodes to try at most (default 2N + 10)")
+    record.add_argument("--images", action="store_true", help="store PNG frames in the parquet instead of mp4 videos")
+    record.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    record.set_defaults(func=_record)
     return parser
 
 
