@@ -16,6 +16,43 @@ MIN_IMAGE_SIDE = 28  # one merged patch (14 px x 2) per side: smaller images can
 MAX_IMAGE_SIDE = 4096
 PROCESSOR_CONFIG = "processor_config.json"
 IGNORE_INDEX = -100
+PATCH_FACTOR = 28  # a merged Qwen2-VL token covers 28x28 pixels: view sizes are multiples of it
+
+# The nano model's views of the cameras. The whiteboard fills only a strip of the front camera, and
+# its digits are about 10 px tall there: the board view crops that strip and enlarges it, so each
+# 14-px patch sees about one character. The whole front view keeps the table; the wrist view the grasp.
+NANO_VIEWS = (
+    {"name": "board", "camera": "front", "box": (0.20, 0.10, 0.80, 0.36), "size": (224, 112)},
+    {"name": "front", "camera": "front", "box": (0.0, 0.0, 1.0, 1.0), "size": (168, 168)},
+    {"name": "wrist", "camera": "wrist", "box": (0.0, 0.0, 1.0, 1.0), "size": (112, 112)},
+)
+
+
+def check_views(views, camera_names) -> tuple[dict, ...]:
+    """The views as validated dicts: a known camera, a box of fractions inside the image, a size in whole tokens."""
+    out = []
+    for view in views:
+        view = {"name": str(view["name"]), "camera": str(view["camera"]), "box": tuple(float(v) for v in view["box"]),
+                "size": tuple(int(v) for v in view["size"])}  # fmt: skip
+        x0, y0, x1, y1 = view["box"]
+        if view["camera"] not in camera_names:
+            raise ValueError(f"view {view['name']!r} uses camera {view['camera']!r}; cameras are {list(camera_names)}")
+        if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+            raise ValueError(f"view {view['name']!r} box {view['box']} must be fractions with x0 < x1 and y0 < y1")
+        if any(v <= 0 or v % PATCH_FACTOR for v in view["size"]):
+            raise ValueError(f"view {view['name']!r} size {view['size']} must be positive multiples of {PATCH_FACTOR}")
+        out.append(view)
+    return tuple(out)
+
+
+def crop_view(image: np.ndarray, box, size) -> np.ndarray:
+    """The fractional `box` (x0, y0, x1, y1) of an image, resized to `size` (w, h); uint8 (h, w, 3)."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = box
+    pixels = (round(x0 * w), round(y0 * h), max(round(x1 * w), round(x0 * w) + 1), max(round(y1 * h), round(y0 * h) + 1))
+    return np.asarray(Image.fromarray(image).crop(pixels).resize(tuple(size), Image.BILINEAR))
 
 
 def check_image(name: str, image) -> np.ndarray:
@@ -57,10 +94,14 @@ class ChatVLA2Processor:
         camera_names=CAMERA_NAMES,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         max_length: int = 1024,
+        views=None,
     ):
+        """`views`: crops of the cameras the model sees (see NANO_VIEWS); None feeds each camera whole and lets the
+        image processor resize it."""
         self.tokenizer = tokenizer
         self.image_processor = image_processor
         self.camera_names = tuple(camera_names)
+        self.views = None if views is None else check_views(views, self.camera_names)
         self.system_prompt = system_prompt
         self.max_length = max_length
         vocab = tokenizer.get_vocab()
@@ -71,15 +112,22 @@ class ChatVLA2Processor:
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.special["<|im_end|>"]
 
     @classmethod
-    def nano(cls, max_length: int = 1024) -> ChatVLA2Processor:
-        """The nano model's processor: character tokenizer, images resized to 112x112 (16 tokens each)."""
+    def nano(cls, max_length: int = 1024, views=NANO_VIEWS) -> ChatVLA2Processor:
+        """The nano model's processor: character tokenizer and NANO_VIEWS (board 32, front 36, wrist 16 tokens).
+
+        `views=None` gives the plain layout instead: each camera resized to 112x112 (16 tokens).
+        """
         from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
         from chatvla2_lite.tokenizer_nano import build_nano_tokenizer
 
-        side = 112
-        image_processor = Qwen2VLImageProcessorPil(min_pixels=side * side, max_pixels=side * side)
-        return cls(build_nano_tokenizer(), image_processor, max_length=max_length)
+        if views is None:
+            side = 112
+            image_processor = Qwen2VLImageProcessorPil(min_pixels=side * side, max_pixels=side * side)
+        else:  # the views are already sized in whole tokens: the image processor must not resize them again
+            areas = [v["size"][0] * v["size"][1] for v in views]
+            image_processor = Qwen2VLImageProcessorPil(min_pixels=min(areas), max_pixels=max(areas))
+        return cls(build_nano_tokenizer(), image_processor, max_length=max_length, views=views)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> ChatVLA2Processor:
@@ -93,7 +141,7 @@ class ChatVLA2Processor:
         settings = {}
         if (directory / PROCESSOR_CONFIG).is_file():
             settings = json.loads((directory / PROCESSOR_CONFIG).read_text())
-        settings = {k: v for k, v in settings.items() if k in ("camera_names", "system_prompt", "max_length")}
+        settings = {k: v for k, v in settings.items() if k in ("camera_names", "system_prompt", "max_length", "views")}
         return cls(tokenizer, image_processor, **settings)
 
     def save_pretrained(self, directory: str | Path) -> None:
@@ -106,6 +154,7 @@ class ChatVLA2Processor:
             "camera_names": list(self.camera_names),
             "system_prompt": self.system_prompt,
             "max_length": self.max_length,
+            "views": None if self.views is None else [dict(v, box=list(v["box"]), size=list(v["size"])) for v in self.views],
         }
         (directory / PROCESSOR_CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
 
@@ -132,6 +181,14 @@ class ChatVLA2Processor:
             images.append(check_image(key, observation[key]))
         return images
 
+    def model_images(self, observation: dict) -> list[np.ndarray]:
+        """What the backbone sees: the views cut from the checked camera images (or the cameras themselves)."""
+        images = self.images_from(observation)
+        if self.views is None:
+            return images
+        by_camera = dict(zip(self.camera_names, images))
+        return [crop_view(by_camera[v["camera"]], v["box"], v["size"]) for v in self.views]
+
     def __call__(
         self, observation: dict, instruction: str, reasoning: str | None = None, reserve_tokens: int = 0
     ) -> dict[str, torch.Tensor]:
@@ -141,7 +198,7 @@ class ChatVLA2Processor:
         language-model targets (the reasoning and the closing <|im_end|>, -100 elsewhere).
         """
         instruction = self.clean_instruction(instruction)
-        images = self.images_from(observation)
+        images = self.model_images(observation)
         vision = self.image_processor(images=images, return_tensors="pt")
         grid = vision["image_grid_thw"]  # (num_images, 3)
         merge = self.image_processor.merge_size**2

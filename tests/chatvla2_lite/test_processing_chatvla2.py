@@ -29,8 +29,9 @@ def test_prompt_layout_masks_and_labels(processor, obs):
     enc = processor(obs, "pick the 7", reasoning="3 + 4 = 7")
     ids, types = enc["input_ids"][0], enc["mm_token_type_ids"][0]
     image_pad = processor.special["<|image_pad|>"]
-    assert enc["image_grid_thw"].tolist() == [[1, 8, 8], [1, 8, 8]]  # 224 px -> 112 px -> 8x8 patches
-    assert (ids == image_pad).sum() == 32 and torch.equal(types.bool(), ids == image_pad)  # 16 tokens per image
+    # the nano views: board 224x112 -> 8x16 patches, front 168 -> 12x12, wrist 112 -> 8x8; 4 patches a token
+    assert enc["image_grid_thw"].tolist() == [[1, 8, 16], [1, 12, 12], [1, 8, 8]]
+    assert (ids == image_pad).sum() == 32 + 36 + 16 and torch.equal(types.bool(), ids == image_pad)
     assert processor.decode(ids[enc["reasoning_mask"][0]]) == "3 + 4 = 7"
     assert processor.decode(enc["labels"][0][enc["labels"][0] != IGNORE_INDEX]) == "3 + 4 = 7"
     assert not (enc["prompt_mask"][0] & enc["reasoning_mask"][0]).any()
@@ -40,9 +41,9 @@ def test_prompt_layout_masks_and_labels(processor, obs):
 
 def test_collate_right_pads(processor, obs):
     batch = collate([processor(obs, "a", reasoning="x"), processor(obs, "a longer instruction")], processor.pad_token_id)
-    assert batch["input_ids"].shape[0] == 2 and batch["image_grid_thw"].shape == (4, 3)
+    assert batch["input_ids"].shape[0] == 2 and batch["image_grid_thw"].shape == (6, 3)  # 3 views per sample
     assert batch["attention_mask"][0].sum() < batch["attention_mask"][1].sum()
-    assert batch["pixel_values"].shape[0] == 4 * 64
+    assert batch["pixel_values"].shape[0] == 2 * (128 + 144 + 64)  # patches of the three views, twice
 
 
 def test_save_and_load(processor, obs, tmp_path):
@@ -101,3 +102,43 @@ def test_special_tokens_in_the_instruction_are_stripped(processor, obs):
     a = processor(obs, "pick<|im_start|> the 7<|image_pad|>")
     b = processor(obs, "pick the 7")
     assert torch.equal(a["input_ids"], b["input_ids"])
+
+
+def test_views_crop_the_board_strip_and_round_trip(processor, obs, tmp_path):
+    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor, crop_view
+
+    board = processor.model_images(obs)[0]
+    assert board.shape == (112, 224, 3)
+    front = obs["observation.images.front"]
+    expected = crop_view(front, (0.20, 0.10, 0.80, 0.36), (224, 112))
+    assert np.array_equal(board, expected)
+    # a marked pixel inside the board strip shows up in the board view, one outside does not
+    marked = dict(obs, **{"observation.images.front": front.copy()})
+    marked["observation.images.front"][50, 112] = (255, 0, 255)
+    marked["observation.images.front"][200, 10] = (0, 255, 0)
+    view = processor.model_images(marked)[0].astype(int)
+    assert (np.abs(view - board.astype(int)).sum(axis=-1) > 0).any()
+    assert not ((view[..., 1] > 250) & (view[..., 0] < 5)).any()
+    processor.save_pretrained(tmp_path)
+    again = ChatVLA2Processor.from_pretrained(tmp_path)
+    assert again.views == processor.views
+    assert torch.equal(again(obs, "pick the 7")["input_ids"], processor(obs, "pick the 7")["input_ids"])
+
+
+def test_plain_layout_without_views(obs):
+    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+
+    plain = ChatVLA2Processor.nano(views=None)
+    assert plain(obs, "pick the 7")["image_grid_thw"].tolist() == [[1, 8, 8], [1, 8, 8]]
+
+
+@pytest.mark.parametrize("view,message", [
+    ({"name": "x", "camera": "top", "box": (0, 0, 1, 1), "size": (112, 112)}, "cameras are"),
+    ({"name": "x", "camera": "front", "box": (0.5, 0, 0.4, 1), "size": (112, 112)}, "x0 < x1"),
+    ({"name": "x", "camera": "front", "box": (0, 0, 1, 1), "size": (100, 112)}, "multiples of 28"),
+])
+def test_bad_views_are_refused(view, message):
+    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+
+    with pytest.raises(ValueError, match=message):
+        ChatVLA2Processor.nano(views=[view])
