@@ -142,3 +142,28 @@ def test_missing_state_and_unsupported_checkpoints(nano_policy, obs, tmp_path):
     save_file({"w": torch.zeros(1)}, tmp_path / "model.safetensors")
     with pytest.raises(CheckpointError, match="llama"):
         ChatVLA2.from_pretrained(tmp_path)
+
+
+def test_qwen2_5_vl_backbone_reasons_acts_and_round_trips(tmp_path):
+    """The same wrapper serves the Qwen2.5-VL family: a tiny one from a config, saved and loaded back."""
+    from chatvla2_lite.configuration_chatvla2 import nano_config, nano_vlm_config
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.tokenizer_nano import NANO_SPECIAL_TOKENS, nano_vocab
+
+    vocab = nano_vocab()
+    vlm = nano_vlm_config(len(vocab), {t: vocab[t] for t in NANO_SPECIAL_TOKENS})
+    vlm["model_type"] = "qwen2_5_vl"
+    vlm["vision_config"] = {"depth": 2, "hidden_size": 64, "intermediate_size": 128, "num_heads": 4,
+                            "out_hidden_size": 128, "patch_size": 14, "spatial_merge_size": 2,
+                            "temporal_patch_size": 2, "window_size": 56, "fullatt_block_indexes": [1]}
+    policy = ChatVLA2.from_config(nano_config(vlm_config=vlm))
+    assert type(policy.model.vlm).__name__ == "Qwen2_5_VLForConditionalGeneration"
+    observation = make_observation(seed=3)
+    reasoning = policy.reason(observation, max_new_tokens=6)
+    chunk = policy.act(observation, reasoning)
+    assert chunk.shape == (16, 6) and np.isfinite(chunk).all()
+    policy.save_pretrained(tmp_path)
+    again = ChatVLA2.from_pretrained(tmp_path)
+    assert type(again.model.vlm).__name__ == "Qwen2_5_VLForConditionalGeneration"
+    assert again.reason(observation, max_new_tokens=6).text == reasoning.text
+    assert np.array_equal(again.act(observation, reasoning.text), policy.act(observation, reasoning.text))
