@@ -1,0 +1,85 @@
+"""The PyBullet backend: one sim env per visitor, the scenes they ask for, stepping, and the verdict."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from playground.episodes import Scenario
+
+logger = logging.getLogger(__name__)
+CAMERAS = ("front", "wrist")
+
+
+@dataclass
+class Verdict:
+    """Whether the episode is solved: True/False against the ground truth, None when there is none."""
+
+    success: bool | None
+    text: str
+    done: bool  # nothing more to do: solved, or (without ground truth) a card was put down in the tray
+
+
+class SimBackend:
+    """A sim env of the scenario's task, kept across episodes of the same task (building one costs ~0.4 s)."""
+
+    name = "PyBullet sim"
+
+    def __init__(self, cameras: tuple[str, ...] = CAMERAS):
+        self.cameras = cameras
+        self.env = None
+        self.scenario: Scenario | None = None
+
+    def _env_for(self, task: str):
+        import sim
+
+        if self.env is None or self.env.task.name != task:
+            self.close()
+            self.env = sim.make_env(task, "train", cameras=self.cameras)
+        return self.env
+
+    def new_scene(self, task: str, build) -> tuple[Scenario, dict]:
+        """Build a scene with `build(env) -> Scenario` in an env of `task`; returns it and the first observation."""
+        env = self._env_for(task)
+        self.scenario = build(env)
+        return self.scenario, self.observe()
+
+    def observe(self) -> dict:
+        """The current observation (cameras, joint state, task), without moving anything."""
+        # the env renders observations only inside reset/step; a scene we edited after reset needs a fresh one
+        return self.env._observation()
+
+    def step(self, action: np.ndarray) -> tuple[dict, dict]:
+        """One control period toward the (6,) joint target; NaN or wrong shapes raise InvalidActionError."""
+        obs, _, _, _, info = self.env.step(np.asarray(action, dtype=np.float32))
+        return obs, info
+
+    @property
+    def steps(self) -> int:
+        return 0 if self.env is None else self.env.steps
+
+    def verdict(self) -> Verdict:
+        """The success verdict of the current scene, honest about scenes with no ground truth."""
+        from playground.episodes import cards_in_tray
+
+        env, sc = self.env, self.scenario
+        solved = bool(env.task.is_success(env.scene, env.episode))
+        if sc.task == "math_matching" and not sc.has_truth:
+            cards = cards_in_tray(env)
+            put = f"card {', '.join(map(str, cards))} in the tray" if cards else "no card in the tray"
+            return Verdict(None, f"no ground truth for an uploaded photo (type the expected answer to judge); "
+                                 f"the arm put {put}", done=bool(cards))
+        if solved:
+            return Verdict(True, "success", done=True)
+        return Verdict(False, "not solved", done=False)
+
+    def close(self) -> None:
+        """Free the physics server."""
+        if self.env is not None:
+            try:
+                self.env.close()
+            except Exception:  # a server already gone is as good as closed
+                logger.debug("closing the sim env failed", exc_info=True)
+            self.env = None

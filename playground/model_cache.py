@@ -1,0 +1,107 @@
+"""One model for the whole app, loaded lazily, shared by every session, swapped under a lock.
+
+A CPU Space has room and cores for one model: loading another replaces it for everybody.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from playground.settings import DEFAULT_MODEL, NANO_CHECKPOINT, QUANTIZATIONS, AppSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    """The shared policy and what the UI says about it."""
+
+    policy: object  # chatvla2_lite.policy_chatvla2.ChatVLA2
+    key: tuple[str, str, str]  # (model id, quantization, device) it was loaded with
+    label: str
+    load_s: float
+
+    def describe(self) -> str:
+        p = self.policy
+        return (f"**Model:** {self.label} · quantization {self.key[1]} · {p.num_parameters() / 1e6:.1f} M parameters · "
+                f"{p.get_memory_footprint() / 2**20:.1f} MB · loaded in {self.load_s:.1f} s")
+
+
+def default_model_label() -> str:
+    """What the default model is, honestly: the trained nano checkpoint once it exists, else random weights."""
+    if (NANO_CHECKPOINT / "config.json").is_file():
+        return f"nano ({NANO_CHECKPOINT.name})"
+    return "nano (untrained, random weights)"
+
+
+class ModelCache:
+    """Holds at most one ChatVLA2; `get` loads it on first use or when the settings change."""
+
+    def __init__(self, settings: AppSettings):
+        self.settings = settings
+        self._lock = threading.Lock()  # one load at a time; readers of a loaded model do not wait
+        self.run_lock = threading.Lock()  # one forward at a time: two on 2 cores only slow both down
+        self._loaded: LoadedModel | None = None
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    def get(self, model_id: str | None = None, quantization: str | None = None) -> LoadedModel:
+        """The shared model for these settings (the app's defaults when None), loading it if needed."""
+        model_id = (model_id or "").strip() or self.settings.model_id
+        quantization = (quantization or self.settings.quantization).lower()
+        key = (model_id, quantization, self.settings.device)
+        current = self._loaded
+        if current is not None and current.key == key:
+            return current
+        with self._lock:
+            if self._loaded is None or self._loaded.key != key:
+                self._loaded = None  # drop the old model before the new one needs the memory
+                self._loaded = self._load(key)
+            return self._loaded
+
+    def _load(self, key: tuple[str, str, str]) -> LoadedModel:
+        import torch
+
+        from chatvla2_lite.errors import CheckpointError
+        from chatvla2_lite.policy_chatvla2 import ChatVLA2
+
+        model_id, quantization, device = key
+        if quantization not in QUANTIZATIONS:
+            raise CheckpointError(f"unknown quantization {quantization!r}; pick one of {', '.join(QUANTIZATIONS)}")
+        torch.set_num_threads(self.settings.torch_threads)
+        quant = None if quantization == "none" else quantization
+        start = time.perf_counter()
+        if model_id == DEFAULT_MODEL:
+            label = default_model_label()
+            if (NANO_CHECKPOINT / "config.json").is_file():
+                policy = ChatVLA2.from_pretrained(NANO_CHECKPOINT, quantization=quant, device=device)
+            elif quant is None:
+                policy = ChatVLA2.from_config(seed=0)
+            else:
+                policy = self._quantized_random_nano(quant, device)
+        else:
+            if self.settings.public:
+                from playground.hub_policy import check_public_model
+
+                check_public_model(model_id, int(self.settings.max_model_gb * 2**30))
+            label = model_id
+            policy = ChatVLA2.from_pretrained(model_id, quantization=quant, device=device)
+        loaded = LoadedModel(policy, key, label, time.perf_counter() - start)
+        logger.info("loaded %s (%s) in %.1f s", label, quantization, loaded.load_s)
+        return loaded
+
+    @staticmethod
+    def _quantized_random_nano(quant: str, device: str):
+        # quantization happens at load time, so the random nano goes through a folder like a checkpoint does
+        import tempfile
+
+        from chatvla2_lite.policy_chatvla2 import ChatVLA2
+
+        with tempfile.TemporaryDirectory() as tmp:
+            ChatVLA2.from_config(seed=0).save_pretrained(tmp)
+            return ChatVLA2.from_pretrained(tmp, quantization=quant, device=device)
