@@ -44,6 +44,21 @@ def _record(args: argparse.Namespace) -> dict:
         raise ChatVLA2Error(str(exc)) from exc
 
 
+def _eval(args: argparse.Namespace) -> dict:
+    import torch
+
+    from chatvla2_lite.defaults import load_policy
+    from chatvla2_lite.evaluation.closed_loop import evaluate
+
+    torch.set_num_threads(args.threads)
+    policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
+    try:
+        return evaluate(policy, args.task, args.split, args.episodes, seed=args.seed, counterfactual=args.counterfactual,
+                        max_steps=args.max_steps)  # fmt: skip
+    except ValueError as exc:
+        raise ChatVLA2Error(str(exc)) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatvla2-lite", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -77,6 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--images", action="store_true", help="store PNG frames in the parquet instead of mp4 videos")
     record.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     record.set_defaults(func=_record)
+
+    ev = sub.add_parser("eval", help="closed-loop scores of a model in the sim")
+    ev.add_argument("--task", choices=("math_matching", "toy_placement"), required=True, help="which sim task")
+    ev.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
+    ev.add_argument("--episodes", type=int, default=100, help="episodes to run")
+    ev.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+    ev.add_argument("--model", default=None, help="Hub id or local folder (default: the nano checkpoint)")
+    ev.add_argument("--quantization", choices=["4bit", "8bit", "none"], default="none", help="load the backbone so")
+    ev.add_argument("--counterfactual", action="store_true",
+                    help="replace the reasoning with one naming another card; report follow_rate")  # fmt: skip
+    ev.add_argument("--max-steps", type=int, default=450, help="control steps per episode at most")
+    ev.add_argument("--threads", type=int, default=1, help="torch threads (the sim uses the other core)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    ev.set_defaults(func=_eval)
     return parser
 
 

@@ -1,0 +1,101 @@
+"""Closed-loop evaluation: the scorers, the counterfactual plumbing (with an oracle), and a real nano run."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from chatvla2_lite.data.reasoning_targets import math_reasoning, parse_math_reasoning, toy_reasoning
+from chatvla2_lite.evaluation import closed_loop
+from chatvla2_lite.evaluation.closed_loop import evaluate, score_math, score_toy
+
+
+def test_scorers_accept_the_ground_truth_reasoning_and_reject_others():
+    truth = {"equation": "3 + 4 = ?", "solution": "3 + 4 = 7", "answer": 7, "candidates": [1, 7, 9]}
+    assert score_math(math_reasoning(truth), truth) == {"ocr": True, "math": True}
+    assert score_math("The board says 3 + 1 = ?. 3 + 1 = 4. I pick the card 4.", truth) == {"ocr": False, "math": False}
+    assert score_math("gibberish", truth) == {"ocr": False, "math": False}
+    toy = {"object": "red cube", "relation": "left", "target": "blue duck", "positions": {"toy_0": [0.2, 0.1, 0.0]}}
+    assert score_toy(toy_reasoning(toy), toy) == {"recognition": True, "spatial": True}
+    assert score_toy(toy_reasoning(dict(toy, relation="right")), toy) == {"recognition": True, "spatial": False}
+
+
+class OraclePolicy:
+    """Plays the scripted expert toward whichever card the reasoning names: a policy that follows perfectly."""
+
+    def __init__(self):
+        self.config = SimpleNamespace(action_expert=SimpleNamespace(n_action_steps=None))
+        self.processor = SimpleNamespace(camera_names=())
+        self.env = None
+        self.expert = None
+
+    def reset(self):
+        self.expert = None
+
+    def reason(self, obs):
+        return SimpleNamespace(text=math_reasoning(self.env.episode.ground_truth))
+
+    def act(self, obs, text, seed=0):
+        if self.expert is None:
+            _, card = parse_math_reasoning(text)
+            self.env.episode.pick = f"tile_{card}"
+            self.expert = self.env.expert()
+        return np.stack([self.expert.act() for _ in range(16)])
+
+
+@pytest.fixture
+def oracle(monkeypatch):
+    import sim
+
+    policy = OraclePolicy()
+    real_make_env = sim.make_env
+
+    def make_env(*args, **kwargs):
+        policy.env = real_make_env(*args, **kwargs)
+        return policy.env
+
+    monkeypatch.setattr(sim, "make_env", make_env)
+    return policy
+
+
+@pytest.mark.slow
+def test_oracle_scores_full_marks(oracle):
+    result = evaluate(oracle, "math_matching", "heldout", episodes=2, progress=False)
+    assert result["ocr_acc"] == result["math_acc"] == result["success_rate"] == 1.0
+
+
+@pytest.mark.slow
+def test_counterfactual_follow_rate_counts_the_named_card(oracle):
+    result = evaluate(oracle, "math_matching", "heldout", episodes=2, counterfactual=True, progress=False)
+    assert result["follow_rate"] == 1.0
+
+
+def test_counterfactual_names_another_card_on_the_table():
+    truth = {"equation": "3 + 4 = ?", "answer": 7, "candidates": [1, 7, 9]}
+    text, card = closed_loop.counterfactual_reasoning(truth, np.random.default_rng(0))
+    assert card in (1, 9) and parse_math_reasoning(text) == ("3 + 4 = ?", card)
+
+
+@pytest.mark.slow
+def test_untrained_nano_runs_closed_loop():
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+
+    policy = ChatVLA2.from_config()
+    result = evaluate(policy, "toy_placement", "heldout", episodes=1, max_steps=32, progress=False)
+    assert set(result) >= {"recognition_acc", "spatial_acc", "success_rate"}
+    assert result["success_rate"] == 0.0  # random weights do not solve the task
+
+
+@pytest.mark.slow
+def test_eval_cli_prints_one_json_line():
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "math_matching", "--episodes", "2",
+                          "--max-steps", "20", "--json"], capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"ocr_acc", "math_acc", "success_rate"} <= set(result) and result["episodes"] == 2
+    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "toy_placement", "--episodes", "1",
+                          "--counterfactual"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "use --task math_matching" in bad.stderr and "Traceback" not in bad.stderr
