@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chatvla2_lite.configuration_chatvla2 import JOINT_NAMES
+from sim.so100_description import JOINT_NAMES  # light: the config module would import transformers
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +167,11 @@ class LeRobotV3Writer:
             "task_index": pa.array(np.full(length, task_index), pa.int64()),
         }
         self.frames.append(pa.table(columns))
-        for key in self.moments:
+        for key, values in (("observation.state", state), ("action", action)):
             episode = _Moments()
-            episode.add(np.asarray(state if key == "observation.state" else action))
-            self.moments[key].add(np.asarray(state if key == "observation.state" else action))
-            row |= {f"stats/{key}/{k}": v for k, v in episode.stats().items()}
+            episode.add(np.asarray(values))
+            self.moments[key].add(np.asarray(values))
+            row |= {f"stats/{key}/{k}": v for k, v in episode.stats().items()}  # LeRobot's per-episode stats columns
         row |= {"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0}
         row |= dict(extra or {})
         self.episodes.append(row)
