@@ -59,6 +59,31 @@ def _eval(args: argparse.Namespace) -> dict:
         raise ChatVLA2Error(str(exc)) from exc
 
 
+def _probe(args: argparse.Namespace) -> dict:
+    import torch
+
+    from chatvla2_lite.defaults import load_policy
+    from chatvla2_lite.evaluation.probe import probe
+
+    torch.set_num_threads(args.threads)
+    policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
+    return probe(policy, args.suite, questions=args.questions, split=args.split, seed=args.seed)
+
+
+def _train(args: argparse.Namespace) -> dict:
+    import torch
+
+    from chatvla2_lite.training.run import run_training
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        return run_training(args.stage, args.out, recipe=args.recipe, init=args.init, robot_data=args.robot_data,
+                            seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr)  # fmt: skip
+    except ValueError as exc:
+        raise ChatVLA2Error(str(exc)) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatvla2-lite", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -106,6 +131,31 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--threads", type=int, default=1, help="torch threads (the sim uses the other core)")
     ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     ev.set_defaults(func=_eval)
+
+    pr = sub.add_parser("probe", help="VQA accuracy on heldout OCR, math and spatial questions")
+    pr.add_argument("--suite", choices=("ocr", "math", "spatial", "all"), default="all", help="which questions")
+    pr.add_argument("--questions", type=int, default=50, help="questions per suite")
+    pr.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's questions")
+    pr.add_argument("--seed", type=int, default=20_000, help="first question seed")
+    pr.add_argument("--model", default=None, help="Hub id or local folder (default: the nano checkpoint)")
+    pr.add_argument("--quantization", choices=["4bit", "8bit", "none"], default="none", help="load the backbone so")
+    pr.add_argument("--threads", type=int, default=1, help="torch threads")
+    pr.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    pr.set_defaults(func=_probe)
+
+    train = sub.add_parser("train", help="train one stage of a recipe (resumes from OUT/state)")
+    train.add_argument("--stage", choices=("vlm", "cotrain", "action"), required=True, help="which stage")
+    train.add_argument("--recipe", choices=("chatvla2", "naive"), default="chatvla2", help="the paper's or the baseline")
+    train.add_argument("--out", required=True, help="folder for metrics.jsonl, state/ and model/")
+    train.add_argument("--init", default=None, help="model folder of the previous stage (default: a fresh nano)")
+    train.add_argument("--robot-data", nargs="*", default=None, help="LeRobot dataset folders from `record`")
+    train.add_argument("--steps", type=int, default=None, help="override the recipe's steps")
+    train.add_argument("--batch-size", type=int, default=None, help="override the recipe's batch size")
+    train.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
+    train.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
+    train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    train.set_defaults(func=_train)
     return parser
 
 

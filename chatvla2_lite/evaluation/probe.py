@@ -1,0 +1,50 @@
+"""`chatvla2-lite probe`: VQA accuracy of a model's backbone on heldout image-text questions.
+
+Suites: ocr (read the board), math (solve it), spatial (relations between toys in a sim scene). The
+boards are photographed by the front camera, as the robot sees them. An answer counts when it
+equals the ground truth up to letter case, spaces and a final full stop.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+SUITES = ("ocr", "math", "spatial")
+
+
+def normalize_answer(text: str) -> str:
+    """Lower case, single spaces, no trailing full stop; the minus sign read as a hyphen."""
+    return " ".join(str(text).lower().replace("−", "-").split()).rstrip(".").strip()
+
+
+def probe_suite(policy, suite: str, questions: int = 50, split: str = "heldout", seed: int = 20_000,
+                max_new_tokens: int = 24, progress: bool = True) -> float:
+    """The share of `questions` questions of `suite` the policy answers exactly."""
+    from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text, to_processor_inputs
+
+    stream = iter_image_text(split, seed, ImageTextConfig(kinds=(suite,), board_view="front"))
+    right = []
+    try:
+        for _ in tqdm(range(questions), desc=f"probe {suite}", disable=not progress):
+            observation, question, answer = to_processor_inputs(next(stream))
+            said = policy.reason(observation, question, max_new_tokens=max_new_tokens).text
+            right.append(normalize_answer(said) == normalize_answer(answer))
+    finally:
+        stream.close()
+    return float(np.mean(right))
+
+
+def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout", seed: int = 20_000,
+          progress: bool = True) -> dict:
+    """{suite: accuracy} for one suite or all, plus the settings and the wall time."""
+    if suite != "all" and suite not in SUITES:
+        raise ValueError(f"unknown probe suite {suite!r}; use one of {', '.join(SUITES)} or all")
+    started = time.perf_counter()
+    suites = SUITES if suite == "all" else (suite,)
+    result = {name: probe_suite(policy, name, questions, split, seed, progress=progress) for name in suites}
+    result.update({"questions_per_suite": questions, "split": split, "seed": seed,
+                   "wall_s": round(time.perf_counter() - started, 1)})
+    return result

@@ -1,0 +1,69 @@
+"""`probe` scores exact answers; `train` runs a stage from the command line and resumes; both print one JSON line."""
+
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from chatvla2_lite.evaluation.probe import normalize_answer, probe
+
+
+def test_normalize_answer():
+    assert normalize_answer(" 3 − 4 = ? ") == normalize_answer("3 - 4 = ?")
+    assert normalize_answer("Yes.") == "yes"
+    assert normalize_answer("3 + 4 = 7") != normalize_answer("3 + 4 = 8")
+
+
+class EchoPolicy:
+    """Answers every question with the ground truth it is handed, or with nonsense."""
+
+    def __init__(self, right: bool):
+        self.right, self.answers = right, []
+
+    def reason(self, observation, question, max_new_tokens=None):
+        return SimpleNamespace(text=self.answers.pop(0) if self.right else "banana")
+
+
+@pytest.mark.parametrize("right", [True, False])
+def test_probe_counts_exact_answers(monkeypatch, right):
+    from chatvla2_lite.data import image_text
+
+    policy = EchoPolicy(right)
+    real = image_text.to_processor_inputs
+
+    def spy(sample):
+        out = real(sample)
+        policy.answers.append(out[2])
+        return out
+
+    monkeypatch.setattr(image_text, "to_processor_inputs", spy)
+    result = probe(policy, "spatial", questions=4, progress=False)
+    assert result["spatial"] == (1.0 if right else 0.0)
+
+
+def _cli(*args, timeout=600):
+    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", *args, "--json"], capture_output=True, text=True,
+                         timeout=timeout)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_train_and_probe_from_the_command_line(tmp_path):
+    out = tmp_path / "vlm"
+    first = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "2", "--batch-size", "2", "--threads", "1")
+    assert first["step"] == 2 and (out / "model" / "model.safetensors").is_file()
+    resumed = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "3", "--batch-size", "2", "--threads", "1")
+    assert resumed["step"] == 3
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-1] == 3 and steps.count(3) == 1
+    scores = _cli("probe", "--suite", "ocr", "--questions", "2", "--model", str(out / "model"))
+    assert 0.0 <= scores["ocr"] <= 1.0 and scores["questions_per_suite"] == 2
+
+
+def test_train_without_robot_data_says_what_to_pass(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "train", "--stage", "action", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "--robot-data" in out.stderr and "Traceback" not in out.stderr
