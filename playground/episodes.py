@@ -169,10 +169,7 @@ def typed_spatial(env, seed: int, instruction: str) -> Scenario:
     relation, target_words = reading["relation"], reading["target"]
     if relation == IN and target_words not in CONTAINERS:
         raise InvalidInstructionError(f"only a container ({', '.join(CONTAINERS)}) can hold a toy, not {target_words!r}")
-    env.reset(seed=int(seed))  # a clean arm pose and the seed's generator; its own toys are cleared below
     rng = np.random.default_rng(int(seed))
-    scene = env.scene
-    scene.reset()
     toys: list[tuple[str, str]] = []  # (kind, colour) in body order: toy_0 is the object
     obj = resolve_toy(reading["object"], rng, set())
     toys.append(obj)
@@ -188,6 +185,10 @@ def typed_spatial(env, seed: int, instruction: str) -> Scenario:
         if kinds:
             toys.append(resolve_toy(kinds[int(rng.integers(len(kinds)))], rng, names))
 
+    # names are checked above, before the env is touched, so a bad instruction leaves the last scene intact
+    env.reset(seed=int(seed))  # a clean arm pose and episode counters; its own toys are cleared next
+    scene = env.scene
+    scene.reset()
     if relation == IN:
         target_xy = np.array([rng.uniform(0.17, 0.22), rng.uniform(-0.12, 0.12)])
         keep_out = ((*target_xy, 0.11),)

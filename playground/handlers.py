@@ -221,7 +221,8 @@ class Playground:
                 stats = self._stats(u.timing, loaded)
                 verdict = _verdict_markdown(u.verdict, u.timing)
                 text = edited if edited is not None else (session.reasoning.text if session.reasoning else "")
-                yield (side_by_side(session.observation), gr.skip(), gr.skip(), verdict, session.chat, text,
+                scene = session.scenario.describe() if session.scenario else gr.skip()
+                yield (side_by_side(session.observation), gr.skip(), scene, verdict, session.chat, text,
                        self._action_plot(session), self._routing_plot(session.reasoning, loaded), stats)
 
     def stop(self, request: gr.Request = None) -> str:

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from playground.settings import DEFAULT_MODEL, NANO_CHECKPOINT, QUANTIZATIONS, AppSettings
 
@@ -85,10 +86,16 @@ class ModelCache:
             else:
                 policy = self._quantized_random_nano(quant, device)
         else:
-            if self.settings.public:
-                from playground.hub_policy import check_public_model
+            from playground.hub_policy import check_hub_id, check_public_model
 
+            if self.settings.public:
                 check_public_model(model_id, int(self.settings.max_model_gb * 2**30))
+            elif not Path(model_id).expanduser().is_dir():
+                try:
+                    check_hub_id(model_id)
+                except CheckpointError as exc:
+                    raise CheckpointError(f"there is no folder {model_id!r} and it is not a Hub id either; give an "
+                                          "existing local folder or a Hub id like 'owner/model-name'") from exc
             label = model_id
             policy = ChatVLA2.from_pretrained(model_id, quantization=quant, device=device)
         loaded = LoadedModel(policy, key, label, time.perf_counter() - start)

@@ -1,0 +1,60 @@
+"""The observe-reason-act loop streams real reasoning and frames, honours the budget and Stop, and acting on
+edited reasoning changes the chunk (the reasoning-following test)."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from playground import episodes
+from playground.backends import make_backend
+from playground.control_loop import Budget, act_on_text, run_episode
+from playground.session import Session
+
+
+@pytest.fixture
+def session():
+    s = Session(backend=make_backend())
+    scenario, obs = s.backend.new_scene("math_matching", lambda env: episodes.typed_math(env, 0, "3 + 4 = ?", 7))
+    s.start_scene(scenario, obs)
+    yield s
+    s.close()
+
+
+def test_episode_streams_reasoning_then_frames_and_ends_on_the_budget(session, nano_policy):
+    updates = list(run_episode(session, nano_policy, threading.Lock(), Budget(max_chunks=2, frame_every=2)))
+    phases = [u.phase for u in updates]
+    assert phases[0] == "reasoning" and phases[-1] == "done"
+    assert phases.index("acting") > phases.index("reasoning")
+    streamed = "".join(u.text for u in updates if u.phase == "reasoning" and u.chunk == 2)
+    assert streamed.strip() and streamed.strip() == session.reasoning.text, "the stream is the reasoning, whole"
+    frames = [u.frame for u in updates if u.phase == "acting"]
+    assert len(frames) == 16 and frames[0].shape == (224, 448, 3)
+    assert not np.array_equal(frames[0], frames[-1]), "the view did not change while acting"
+    done = updates[-1]
+    assert done.verdict.success is False and "2 chunks" in done.verdict.text
+    assert done.timing["chunks"] == 2 and done.timing["steps"] == 32
+    assert len(session.predicted) == 2 and session.predicted[0].shape == (16, 6)
+    assert session.executed_array().shape == (32, 6)
+
+
+def test_stop_ends_the_episode_early(session, nano_policy):
+    updates = run_episode(session, nano_policy, threading.Lock(), Budget(max_chunks=6))
+    seen = []
+    for u in updates:
+        seen.append(u)
+        if u.phase == "acting":
+            session.stop.set()
+    assert seen[-1].phase == "done" and "stopped by you" in seen[-1].verdict.text
+    assert seen[-1].timing["chunks"] == 1 and seen[-1].timing["steps"] < 16
+
+
+def test_acting_on_edited_reasoning_changes_the_chunk(session, nano_policy):
+    obs = session.observation
+    a = nano_policy.act(obs, "The board says 3 + 4 = ?. 3 + 4 = 7. Pick the card 7.", seed=0)
+    b = nano_policy.act(obs, "Pick the card 2.", seed=0)
+    assert not np.allclose(a, b), "editing the reasoning must change the action"
+    updates = list(act_on_text(session, nano_policy, threading.Lock(), "Pick the card 2.", Budget()))
+    assert np.allclose(session.predicted[-1], b)
+    assert updates[-1].phase == "done" and "one chunk on your reasoning" in updates[-1].verdict.text
+    assert sum(u.phase == "acting" for u in updates) == 8
