@@ -302,8 +302,7 @@ class Playground:
 
 
 def _verdict_markdown(verdict, timing: dict) -> str:
-    mark = {True: "✅", False: "❌", None: "➖"}[verdict.success]
-    return (f"### {mark} {verdict.text}\n{timing.get('episode_s', 0):.1f} s, {timing.get('chunks', 0)} chunk(s), "
+    return (f"### {verdict.text}\n{timing.get('episode_s', 0):.1f} s, {timing.get('chunks', 0)} chunk(s), "
             f"{timing.get('steps', 0)} control steps")
 
 

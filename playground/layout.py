@@ -36,7 +36,8 @@ def build_app(playground: Playground | None = None):
 
     pg = playground or Playground()
     s = pg.settings
-    with gr.Blocks(title="chatvla2-lite playground") as demo:
+    # every streamed frame is a file in Gradio's cache: sweep files older than 30 min every 10 min
+    with gr.Blocks(title="chatvla2-lite playground", delete_cache=(600, 1800)) as demo:
         gr.Markdown(INTRO)
         banner = gr.Markdown(pg.model_banner(), elem_id="model-banner")
         with gr.Tab("Playground"):

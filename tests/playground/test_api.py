@@ -105,7 +105,7 @@ def test_an_episode_streams_reasoning_and_frames_then_a_verdict(client):
     frames = {o[VIEW]["path"] for o in outputs if o[VERDICT].startswith("_acting")}
     assert len(frames) >= 10, "frames stream while acting"
     final = outputs[-1]
-    assert final[VERDICT].startswith("### ❌ not solved") and "2 chunks" in final[VERDICT]
+    assert final[VERDICT].startswith("### Not solved") and "2 chunks" in final[VERDICT]
     assert final[CHAT][-1]["role"] == "assistant" and text_of(final[CHAT][-1]).strip()
     assert "first reasoning token" in final[STATS] and updates
     edited = client.predict("Move the duck to the left of the bowl.", 1, "nano", "none", api_name="/act")

@@ -40,7 +40,7 @@ def test_photo_without_expected_answer_has_no_ground_truth(backend):
     scenario, _ = backend.new_scene("math_matching", lambda env: episodes.photo_math(env, 3, photo, None))
     assert not scenario.has_truth
     verdict = backend.verdict()
-    assert verdict.success is None and "no ground truth" in verdict.text
+    assert verdict.success is None and "No ground truth" in verdict.text
     scenario, _ = backend.new_scene("math_matching", lambda env: episodes.photo_math(env, 3, photo, 4))
     assert scenario.truth["answer"] == 4 and 4 in scenario.truth["candidates"]
 
