@@ -84,6 +84,12 @@ def _train(args: argparse.Namespace) -> dict:
         raise ChatVLA2Error(str(exc)) from exc
 
 
+def _bench_app(args: argparse.Namespace) -> dict:
+    from playground.bench_app import run_app_benchmark
+
+    return run_app_benchmark(model=args.model, quantization=args.quantization, episodes=args.episodes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatvla2-lite", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -106,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench_model.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     bench_model.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_model.set_defaults(func=_bench_model)
+    bench_app = bench_sub.add_parser("app", help="start the Gradio app on 127.0.0.1 and time it through its API")
+    bench_app.add_argument("--model", default=None, help="MODEL_ID for the app (default: the shipped nano)")
+    bench_app.add_argument("--quantization", choices=["4bit", "8bit", "none"], default=None, help="QUANTIZATION")
+    bench_app.add_argument("--episodes", type=int, default=3, help="math-matching episodes timed (medians reported)")
+    bench_app.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    bench_app.set_defaults(func=_bench_app)
 
     record = sub.add_parser("record", help="record scripted-expert demos as a LeRobot v3.0 dataset")
     record.add_argument("--task", choices=("math_matching", "toy_placement"), required=True, help="which sim task")
