@@ -10,12 +10,12 @@ REAL_ARM_NOTE = ("The real SO-100 backend arrives with the arm issue (`chatvla2-
 
 def make_backend(name: str = SIM):
     """A new backend called `name`; the real arm is refused with a note on when it arrives."""
-    from chatvla2_lite.errors import UnknownNameError
+    from chatvla2_lite.errors import ChatVLA2Error, UnknownNameError
 
     if name == SIM:
         from playground.backends.pybullet_sim import SimBackend
 
         return SimBackend()
     if name == REAL_SO100:
-        raise UnknownNameError("backend", name, [SIM])  # not built yet: see REAL_ARM_NOTE
+        raise ChatVLA2Error(f"{REAL_ARM_NOTE} Pick {SIM!r} in Settings.")
     raise UnknownNameError("backend", name, BACKENDS)

@@ -121,3 +121,10 @@ def test_stop_ends_a_running_episode(client):
     client.predict(api_name="/stop")
     final = job.result(timeout=60)
     assert "stopped by you" in final[VERDICT]
+
+
+def test_probe_suite_scores_come_back_as_a_chart_and_a_table(client):
+    chart, table, summary = client.predict("nano", "none", 1, api_name="/probe")
+    assert "ocr: " in summary and "math: " in summary and "spatial: " in summary
+    assert len(table["data"]) == 3 and {row[0] for row in table["data"]} == {"ocr", "math", "spatial"}
+    assert chart is not None

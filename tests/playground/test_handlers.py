@@ -1,0 +1,85 @@
+"""The handlers in-process: a closed tab frees its sim, errors become gr.Error with their message, and a public
+Space refuses local paths and (offline) unknown Hub ids with a clear message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+import pytest
+
+from chatvla2_lite.errors import CheckpointError
+from playground.handlers import SPATIAL, WHITEBOARD, Playground, check_seed
+from playground.model_cache import ModelCache
+from playground.settings import AppSettings
+
+
+@dataclass
+class FakeRequest:
+    session_hash: str
+
+
+@pytest.fixture
+def playground():
+    pg = Playground(AppSettings(max_chunks=1))
+    yield pg
+    pg.sessions.close_all()
+
+
+def test_closing_the_tab_frees_its_sim(playground):
+    out = playground.new_scene(WHITEBOARD, None, "3 + 4", "", "", 0, "PyBullet sim", request=FakeRequest("tab-1"))
+    assert "equation: 3 + 4 = ?" in out[2]
+    session = playground.sessions.get("tab-1")
+    env = session.backend.env
+    assert env.scene.pb.isConnected(env.scene.client)
+    playground.unload(FakeRequest("tab-1"))
+    assert "tab-1" not in playground.sessions and session.backend is None
+    assert env.scene.client is None, "the physics server was not disconnected"
+
+
+def test_two_tabs_have_two_sims(playground):
+    playground.new_scene(WHITEBOARD, None, "1 + 1", "", "", 0, "PyBullet sim", request=FakeRequest("a"))
+    playground.new_scene(SPATIAL, None, "", "", "", 0, "PyBullet sim", request=FakeRequest("b"))
+    a, b = playground.sessions.get("a"), playground.sessions.get("b")
+    assert a.backend is not b.backend and a.scenario.task != b.scenario.task
+
+
+def test_random_spatial_scene_fills_the_instruction_and_run_acts_on_it(playground):
+    req = FakeRequest("c")
+    out = playground.new_scene(SPATIAL, None, "", "", "", 4, "PyBullet sim", request=req)
+    instruction = out[-1]
+    assert instruction and instruction in out[2]
+    scene_before = playground.sessions.get("c").scenario
+    outputs = list(playground.run(SPATIAL, None, "", "", instruction, 4, "PyBullet sim", "nano", "none", request=req))
+    assert playground.sessions.get("c").scenario is scene_before, "Run rebuilt the scene New scene had just made"
+    assert "1 chunks" in outputs[-1][3]
+
+
+def test_errors_reach_the_page_as_gr_error(playground):
+    with pytest.raises(gr.Error, match="one digit"):
+        playground.new_scene(WHITEBOARD, None, "9 x 9", "", "", 0, "PyBullet sim", request=FakeRequest("d"))
+    with pytest.raises(gr.Error, match="arm issue"):
+        playground.new_scene(WHITEBOARD, None, "", "", "", 0, "Real SO-100 (serial port)", request=FakeRequest("d"))
+    with pytest.raises(gr.Error, match="no scene yet"):
+        list(playground.act("pick the 7", 0, "nano", "none", request=FakeRequest("new")))
+
+
+@pytest.mark.parametrize("seed, ok", [(0, True), ("12", True), (-1, False), ("x", False), (2**40, False)])
+def test_seeds(seed, ok):
+    if ok:
+        assert check_seed(seed) == int(seed)
+    else:
+        with pytest.raises(Exception, match="seed"):
+            check_seed(seed)
+
+
+def test_public_space_refuses_local_paths_and_unreachable_ids(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    cache = ModelCache(AppSettings(public=True))
+    (tmp_path / "model").mkdir()
+    with pytest.raises(CheckpointError, match="not a Hub model id"):
+        cache.get(str(tmp_path / "model"))
+    with pytest.raises(CheckpointError, match="could not look up"):
+        cache.get("someone/some-model")
+    assert "random weights" in cache.get("nano").label, "the shipped default still loads"
