@@ -45,11 +45,18 @@ class Session:
         """The measured joint states so far, (N, 6) float32."""
         return np.asarray(self.executed, dtype=np.float32).reshape(-1, 6)
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 5.0) -> None:
+        """Stop a running episode, give it `wait_s` to notice, then free the sim."""
         self.stop.set()
-        if self.backend is not None:
-            self.backend.close()
-            self.backend = None
+        # an episode checks Stop between steps; closing the physics server under it would fail its next step
+        got = self.busy.acquire(timeout=wait_s)
+        try:
+            if self.backend is not None:
+                self.backend.close()
+                self.backend = None
+        finally:
+            if got:
+                self.busy.release()
 
 
 class SessionRegistry:
