@@ -55,6 +55,18 @@ def episode_columns(info: dict) -> dict:
             "task_name": info["task"]}  # fmt: skip
 
 
+DATASET_CARD = Path(__file__).resolve().parents[2] / "hub_cards" / "so100_tabletop" / "README.md"
+
+
+def write_dataset_card(out: str | Path, values: dict) -> Path:
+    """The dataset's Hub card (README.md) from hub_cards/so100_tabletop, filled with the recording's numbers."""
+    import string
+
+    path = Path(out) / "README.md"
+    path.write_text(string.Template(DATASET_CARD.read_text()).safe_substitute({k: str(v) for k, v in values.items()}))
+    return path
+
+
 def record_dataset(task: str, episodes: int, out: str | Path, split: str = "train", seed: int = 0,
                    max_tries: int | None = None, use_videos: bool = True, max_steps: int = 450,
                    progress: bool = True) -> dict:  # fmt: skip
@@ -92,6 +104,8 @@ def record_dataset(task: str, episodes: int, out: str | Path, split: str = "trai
             video.close()
         raise RuntimeError(f"the expert failed all {tried} tries of {task}; nothing to write to {out}")
     info = writer.finish()
+    write_dataset_card(out, {"task": task, "split": split, "seed": seed, "episodes_asked": episodes, "tried": tried,
+                             "episodes": info["total_episodes"], "frames": info["total_frames"], "fps": FPS})  # fmt: skip
     size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
     if len(writer.episodes) < episodes:
         log.warning("kept %d of %d episodes asked for after %d tries", len(writer.episodes), episodes, tried)

@@ -98,3 +98,12 @@ def test_writer_refuses_a_used_folder_and_empty_datasets(tmp_path):
         LeRobotV3Writer(tmp_path / "x", {"front": (32, 32)})
     with pytest.raises(ValueError, match="no episode"):
         LeRobotV3Writer(tmp_path / "y", {"front": (32, 32)}).finish()
+
+
+@pytest.mark.slow
+def test_record_writes_a_dataset_card(recorded):
+    out, summary = recorded
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "task_categories:" in card and "- robotics" in card
+    assert "$" not in card.split("```")[0], "an unfilled template field in the card's front matter or title"
+    assert "math_matching (train split)" in card and f"{summary['frames']} frames" in card
