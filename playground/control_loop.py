@@ -38,7 +38,7 @@ class Budget:
 
     max_chunks: int = 6
     max_seconds: float = 15.0
-    frame_every: int = 2  # control steps between frames
+    max_fps: float = 15.0  # frames sent per second at most; every step is sent when the sim runs slower
 
 
 class _Finished:
@@ -82,17 +82,23 @@ def stream_reasoning(policy, observation: dict, run_lock: threading.Lock):
 
 
 def execute_chunk(session, chunk: np.ndarray, chunk_index: int, budget: Budget, deadline: float, timing: dict):
-    """Run a (H, 6) chunk on the session's backend, yielding frames; returns when done, stopped or out of time."""
+    """Run a (H, 6) chunk on the session's backend, yielding frames; returns when done, stopped or out of time.
+
+    Frames are paced by time, not by step count: on a busy box the sim slows down, and sending every step
+    then keeps the view above 10 fps; on an idle one it caps the traffic at `budget.max_fps`.
+    """
     backend = session.backend
     start = time.perf_counter()
+    last_frame = 0.0
     for k, action in enumerate(chunk):
         obs, info = backend.step(action)
         session.observation = obs
         session.executed.append(np.asarray(obs["observation.state"], dtype=np.float32))
         timing["steps"] = timing.get("steps", 0) + 1
-        last = k == len(chunk) - 1
-        stop = session.stop.is_set() or time.perf_counter() > deadline or info.get("is_success", False)
-        if (k + 1) % budget.frame_every == 0 or last or stop:
+        now = time.perf_counter()
+        stop = session.stop.is_set() or now > deadline or info.get("is_success", False)
+        if now - last_frame >= 1.0 / budget.max_fps or k == len(chunk) - 1 or stop:
+            last_frame = now
             timing["frames"] = timing.get("frames", 0) + 1
             yield Update("acting", chunk_index, frame=side_by_side(obs), timing=timing)
         if stop:

@@ -64,7 +64,7 @@ class Playground:
     @property
     def budget(self) -> Budget:
         s = self.settings
-        return Budget(max_chunks=s.max_chunks, max_seconds=s.max_episode_s, frame_every=s.frame_every)
+        return Budget(max_chunks=s.max_chunks, max_seconds=s.max_episode_s, max_fps=s.max_fps)
 
     def session(self, request):
         """The visitor's own session (one per browser tab or API client)."""
@@ -127,7 +127,7 @@ class Playground:
                 session.fresh = True
             finally:
                 session.busy.release()
-            return (side_by_side(obs), scenario.board, scenario.describe(), "_ready: press **Run the model**_",
+            return (side_by_side(obs), _board(scenario), scenario.describe(), "_ready: press **Run the model**_",
                     session.chat, "", self._action_plot(session), self._routing_plot(None), "",
                     gr.skip() if mode != SPATIAL else instruction)
 
@@ -159,7 +159,7 @@ class Playground:
             try:
                 scenario, obs = self._scene_for_run(session, mode, photo, equation, expected, instruction, seed,
                                                     backend_name)
-                yield (side_by_side(obs), scenario.board, scenario.describe(), "_loading the model..._", session.chat,
+                yield (side_by_side(obs), _board(scenario), scenario.describe(), "_loading the model..._", session.chat,
                        gr.skip(), self._action_plot(session), gr.skip(), gr.skip())
                 loaded = self.models.get(model_id, quantization)
                 updates = run_episode(session, loaded.policy, self.models.run_lock, self.budget, seed=check_seed(seed))
@@ -256,7 +256,7 @@ class Playground:
                 raise InvalidInstructionError(f"questions per suite must be 1-20, got {n}")
             loaded = self.models.get(model_id, quantization)
             scores = run_probes(loaded.policy, self.models.run_lock, n=n)
-            rows = [[suite, q, expected, answer, "yes" if ok else "no"]
+            rows = [[suite, expected, answer, "yes" if ok else "no", q]
                     for suite, s in scores.items() for q, expected, answer, ok in s["rows"]]
             summary = " · ".join(f"{k}: {v['correct']}/{v['total']}" for k, v in scores.items())
             note = (" An untrained model scores about 0: these are exact answers." if "random" in loaded.label else "")
@@ -299,6 +299,11 @@ class Playground:
         sid = getattr(request, "session_hash", None)
         if sid:
             self.sessions.close(sid)
+
+
+def _board(scenario):
+    """The whiteboard panel: the board's picture for the whiteboard task, hidden for toys."""
+    return gr.update(value=scenario.board, visible=scenario.board is not None)
 
 
 def _verdict_markdown(verdict, timing: dict) -> str:

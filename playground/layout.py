@@ -90,7 +90,7 @@ def build_app(playground: Playground | None = None):
                 probe_btn = gr.Button("Run the probe suite", variant="primary")
             probe_md = gr.Markdown()
             probe_plot = gr.Plot()
-            probe_table = gr.Dataframe(headers=["suite", "question", "expected", "answer", "correct"], wrap=True)
+            probe_table = gr.Dataframe(headers=["suite", "expected", "answer", "correct", "question"], wrap=True)
         with gr.Tab("Scripted expert"):
             gr.Markdown("The scripted expert that makes the training demos, in the same simulator.")
             build_expert_tab()

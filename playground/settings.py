@@ -30,7 +30,7 @@ class AppSettings:
     max_upload_megapixels: float = 16.0  # MAX_UPLOAD_MEGAPIXELS: a 40 MP photo is refused before it is decoded
     max_chunks: int = 6  # MAX_CHUNKS: reason-act rounds per episode
     max_episode_s: float = 15.0  # MAX_EPISODE_S: wall-clock budget of one episode
-    frame_every: int = 2  # FRAME_EVERY: control steps between streamed frames (30 Hz control -> 15 fps)
+    max_fps: float = 15.0  # MAX_FPS: sim frames streamed per second at most while acting
     concurrency: int = 2  # CONCURRENCY: episodes that run at once; more only thrash 2 cores
     max_sessions: int = 32  # MAX_SESSIONS: live simulators; the least recently used one is closed beyond this
     torch_threads: int = 1  # TORCH_THREADS: 1 so the model does not fight the simulator for the cores
@@ -49,7 +49,7 @@ class AppSettings:
             max_upload_megapixels=float(env.get("MAX_UPLOAD_MEGAPIXELS", d.max_upload_megapixels)),
             max_chunks=int(env.get("MAX_CHUNKS", d.max_chunks)),
             max_episode_s=float(env.get("MAX_EPISODE_S", d.max_episode_s)),
-            frame_every=max(1, int(env.get("FRAME_EVERY", d.frame_every))),
+            max_fps=max(1.0, float(env.get("MAX_FPS", d.max_fps))),
             concurrency=max(1, int(env.get("CONCURRENCY", d.concurrency))),
             max_sessions=max(1, int(env.get("MAX_SESSIONS", d.max_sessions))),
             torch_threads=max(1, int(env.get("TORCH_THREADS", d.torch_threads))),

@@ -91,7 +91,7 @@ def test_ten_sessions_at_once_each_get_their_own_scene(app_url):
             assert f"equation: {equation}, answer: {answer}," in out[SCENE], (equation, out[SCENE])
         assert "typed equation" in ran[SCENE]
         assert ran[VERDICT].startswith("### ") and "chunk" in ran[VERDICT]
-        boards.add(built[BOARD]["path"])
+        boards.add(built[BOARD]["value"]["path"])  # an update: the board panel is shown with its picture
     assert len(boards) == 10, "each session drew its own board"
 
 

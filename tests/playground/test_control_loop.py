@@ -22,14 +22,14 @@ def session():
 
 
 def test_episode_streams_reasoning_then_frames_and_ends_on_the_budget(session, nano_policy):
-    updates = list(run_episode(session, nano_policy, threading.Lock(), Budget(max_chunks=2, frame_every=2)))
+    updates = list(run_episode(session, nano_policy, threading.Lock(), Budget(max_chunks=2, max_fps=1000)))
     phases = [u.phase for u in updates]
     assert phases[0] == "reasoning" and phases[-1] == "done"
     assert phases.index("acting") > phases.index("reasoning")
     streamed = "".join(u.text for u in updates if u.phase == "reasoning" and u.chunk == 2)
     assert streamed.strip() and streamed.strip() == session.reasoning.text, "the stream is the reasoning, whole"
     frames = [u.frame for u in updates if u.phase == "acting"]
-    assert len(frames) == 16 and frames[0].shape == (224, 448, 3)
+    assert len(frames) == 32 and frames[0].shape == (224, 448, 3), "one frame per step when the cap allows it"
     assert not np.array_equal(frames[0], frames[-1]), "the view did not change while acting"
     done = updates[-1]
     assert done.verdict.success is False and "2 chunks" in done.verdict.text
@@ -54,7 +54,8 @@ def test_acting_on_edited_reasoning_changes_the_chunk(session, nano_policy):
     a = nano_policy.act(obs, "The board says 3 + 4 = ?. 3 + 4 = 7. Pick the card 7.", seed=0)
     b = nano_policy.act(obs, "Pick the card 2.", seed=0)
     assert not np.allclose(a, b), "editing the reasoning must change the action"
-    updates = list(act_on_text(session, nano_policy, threading.Lock(), "Pick the card 2.", Budget()))
+    updates = list(act_on_text(session, nano_policy, threading.Lock(), "Pick the card 2.", Budget(max_fps=5)))
     assert np.allclose(session.predicted[-1], b)
     assert updates[-1].phase == "done" and "one chunk on your reasoning" in updates[-1].verdict.text
-    assert sum(u.phase == "acting" for u in updates) == 8
+    frames = sum(u.phase == "acting" for u in updates)
+    assert 2 <= frames < 16, "the frame cap did not thin out the frames"
