@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -42,13 +43,13 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> float
     raise TimeoutError(f"the app did not answer on {url} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """URL of a running playground (app.py) with a 2-chunk episode budget; stopped after the session."""
+@contextlib.contextmanager
+def running_app(log_dir: Path):
+    """Start app.py on a free 127.0.0.1 port with the small test budget; yields its URL, stops it after."""
     port = free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
+    log = log_dir / "app.log"
     env = {**os.environ, **APP_ENV, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "HF_HUB_CACHE": str(tmp_path_factory.mktemp("hf-cache"))}
+           "HF_HUB_CACHE": str(log_dir / "hf-cache")}
     env.pop("SPACE_ID", None)
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out,
@@ -59,12 +60,21 @@ def app_url(tmp_path_factory):
     except Exception:
         proc.kill()
         raise RuntimeError(f"app did not start; its log:\n{log.read_text()[-3000:]}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """URL of a running playground (app.py) with a 2-chunk episode budget, shared by the API tests."""
+    with running_app(tmp_path_factory.mktemp("app")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -34,29 +34,44 @@ def page(tmp_path):
             context.close()
 
 
+@pytest.fixture(scope="module")
+def browser_app_url(tmp_path_factory):
+    """An app of its own: the shared one may still be busy with the API tests' ten sessions in its queue."""
+    from conftest import running_app
+
+    with running_app(tmp_path_factory.mktemp("browser-app")) as url:
+        yield url
+
+
 def sim_src(page) -> str | None:
     img = page.locator("#sim-view img")
     return img.first.get_attribute("src") if img.count() else None
 
 
-def test_upload_run_watch_then_edit_and_act(page, app_url):
+def test_upload_run_watch_then_edit_and_act(page, browser_app_url):
     shots = ROOT / "artifacts"
     shots.mkdir(exist_ok=True)
     try:
-        _drive(page, app_url)
+        _drive(page, browser_app_url)
     finally:  # on failure too: the picture shows what the page said
         page.screenshot(path=str(shots / "playground_browser.png"), full_page=True)
     assert (shots / "playground_browser.png").stat().st_size > 10_000
 
 
 def upload(page, path: Path, tries: int = 3) -> None:
-    """Put a file in the photo box; retried because a change event fired before the page is live is lost."""
+    """Put a file in the photo box; retried because a change event fired before the page is live is lost.
+
+    On a loaded 2-core box the upload can take well over 15 s to show; once it shows, the box has no file
+    input any more, so a retry only sets the file again while the input is still there.
+    """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in range(tries):
-        page.locator("#photo input[type=file]").set_input_files(str(path))
+        field = page.locator("#photo input[type=file]")
+        if field.count():
+            field.first.set_input_files(str(path))
         try:
-            page.wait_for_selector(f"#photo >> text={path.name}", timeout=15_000)
+            page.wait_for_selector(f"#photo >> text={path.name}", timeout=40_000)
             return
         except PlaywrightTimeout:
             if attempt == tries - 1:
