@@ -15,26 +15,44 @@ from tqdm.auto import tqdm
 SUITES = ("ocr", "math", "spatial")
 
 
+_ASCII_SIGNS = str.maketrans({"−": "-", "×": "x", "*": "x", "÷": "/"})
+
+
 def normalize_answer(text: str) -> str:
-    """Lower case, single spaces, no trailing full stop; the minus sign read as a hyphen."""
-    return " ".join(str(text).lower().replace("−", "-").split()).rstrip(".").strip()
+    """Lower case, single spaces, no trailing full stop; the board's minus, times and divide signs as ASCII."""
+    return " ".join(str(text).translate(_ASCII_SIGNS).lower().split()).rstrip(".").strip()
+
+
+def probe_rows(policy, suite: str, questions: int = 50, split: str = "heldout", seed: int = 20_000,
+               max_new_tokens: int = 24, lock=None, progress: bool = True) -> list[tuple[str, str, str, bool]]:
+    """(question, expected answer, the policy's answer, right) for `questions` questions of `suite`.
+
+    `lock`, when given, is held around each model call (a model shared between sessions).
+    """
+    from contextlib import nullcontext
+
+    from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text, to_processor_inputs
+
+    if suite not in SUITES:
+        raise ValueError(f"unknown probe suite {suite!r}; use one of {', '.join(SUITES)}")
+    stream = iter_image_text(split, seed, ImageTextConfig(kinds=(suite,), board_view="front"))
+    rows = []
+    try:
+        for _ in tqdm(range(questions), desc=f"probe {suite}", disable=not progress):
+            observation, question, answer = to_processor_inputs(next(stream))
+            with lock or nullcontext():
+                said = policy.reason(observation, question, max_new_tokens=max_new_tokens).text
+            rows.append((question, answer, said, normalize_answer(said) == normalize_answer(answer)))
+    finally:
+        stream.close()
+    return rows
 
 
 def probe_suite(policy, suite: str, questions: int = 50, split: str = "heldout", seed: int = 20_000,
                 max_new_tokens: int = 24, progress: bool = True) -> float:
     """The share of `questions` questions of `suite` the policy answers exactly."""
-    from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text, to_processor_inputs
-
-    stream = iter_image_text(split, seed, ImageTextConfig(kinds=(suite,), board_view="front"))
-    right = []
-    try:
-        for _ in tqdm(range(questions), desc=f"probe {suite}", disable=not progress):
-            observation, question, answer = to_processor_inputs(next(stream))
-            said = policy.reason(observation, question, max_new_tokens=max_new_tokens).text
-            right.append(normalize_answer(said) == normalize_answer(answer))
-    finally:
-        stream.close()
-    return float(np.mean(right))
+    rows = probe_rows(policy, suite, questions, split, seed, max_new_tokens, progress=progress)
+    return float(np.mean([ok for *_, ok in rows]))
 
 
 def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout", seed: int = 20_000,

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from chatvla2_lite.errors import CheckpointError, UnsafeWeightsError
+from chatvla2_lite.evaluation.probe import normalize_answer as normalize
 from playground.hub_policy import check_hub_id, check_repo_files
 from playground.plots import action_figure, probe_figure, routing_matrix
-from playground.probes import normalize
 from playground.session import SessionRegistry
 
 GB = 2**30
