@@ -24,13 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 VERDICT = 3  # index of the status/verdict markdown among the run outputs (see playground.layout)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> None:
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> float:
+    """Seconds until the app at `url` answers; fails early when its process dies."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         if proc.poll() is not None:
@@ -38,7 +40,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> None:
         try:
             with urllib.request.urlopen(url + "/gradio_api/info", timeout=2) as r:
                 if r.status == 200:
-                    return
+                    return time.perf_counter() - start
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"the app did not answer on {url} within {timeout:.0f} s")
@@ -74,7 +76,7 @@ def run_app_benchmark(model: str | None = None, quantization: str | None = None,
     """Start app.py in a subprocess, time `episodes` math-matching episodes through the API, stop it."""
     from gradio_client import Client
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
            "GRADIO_ANALYTICS_ENABLED": "False"}
     if model:
@@ -86,7 +88,7 @@ def run_app_benchmark(model: str | None = None, quantization: str | None = None,
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:
-        _wait_ready(url, proc, timeout)
+        wait_ready(url, proc, timeout)
         ready_s = time.perf_counter() - start
         client = Client(url, verbose=False, download_files=False)
         model, quantization = model or "nano", quantization or "none"

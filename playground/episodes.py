@@ -161,9 +161,9 @@ def parse_spatial(instruction: str) -> dict:
 def typed_spatial(env, seed: int, instruction: str) -> Scenario:
     """A toy_placement scene that fits the typed instruction: the object, the target and maybe one distractor."""
     from sim.catalog import COLOURS, CONTAINERS, display_name
-    from sim.tasks.base import Episode, WORKSPACE_X, WORKSPACE_Y, sample_positions
+    from sim.tasks.base import Episode, sample_positions
     from sim.tasks.phrasing import IN
-    from sim.tasks.toy_placement import DIRECTIONS, PLACE_DISTANCE, TOY_GAP
+    from sim.tasks.toy_placement import DIRECTIONS, PLACE_DISTANCE, TOY_GAP, sample_target_xy
 
     reading = parse_spatial(instruction)
     relation, target_words = reading["relation"], reading["target"]
@@ -194,11 +194,8 @@ def typed_spatial(env, seed: int, instruction: str) -> Scenario:
         keep_out = ((*target_xy, 0.11),)
         positions = sample_positions(rng, len(toys), TOY_GAP, keep_out=keep_out)
     else:
-        d = np.asarray(DIRECTIONS[relation])
-        lo = np.array([WORKSPACE_X[0], WORKSPACE_Y[0]]) - np.minimum(d, 0) * PLACE_DISTANCE
-        hi = np.array([WORKSPACE_X[1], WORKSPACE_Y[1]]) - np.maximum(d, 0) * PLACE_DISTANCE
-        target_xy = np.array([rng.uniform(lo[0], hi[0]), rng.uniform(lo[1], hi[1])])
-        goal = target_xy + d * PLACE_DISTANCE
+        target_xy = sample_target_xy(rng, relation)
+        goal = target_xy + np.asarray(DIRECTIONS[relation]) * PLACE_DISTANCE
         clearance = 0.11 if target_words in CONTAINERS else TOY_GAP
         keep_out = ((*target_xy, clearance), (*goal, TOY_GAP))
         others = sample_positions(rng, len(toys) - (0 if target_words in CONTAINERS else 1), TOY_GAP, keep_out=keep_out)

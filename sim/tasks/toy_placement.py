@@ -14,7 +14,15 @@ import numpy as np
 from sim.catalog import COLOURS, container, display_name, object_kind
 from sim.expert import PickPlace
 from sim.splits import as_split
-from sim.tasks.base import Episode, obstacle_boxes, WORKSPACE_X, WORKSPACE_Y, box_grasp_yaws, resting_on, sample_positions
+from sim.tasks.base import (
+    WORKSPACE_X,
+    WORKSPACE_Y,
+    Episode,
+    box_grasp_yaws,
+    obstacle_boxes,
+    resting_on,
+    sample_positions,
+)
 from sim.tasks.phrasing import IN, RELATIONS, render_instruction
 
 DIRECTIONS = {"left": (0.0, 1.0), "right": (0.0, -1.0), "front": (-1.0, 0.0), "behind": (1.0, 0.0)}
@@ -45,6 +53,14 @@ def _inside(scene, obj: int, box: int, kind_name: str, obj_height: float, obj_ha
     half_in = np.array(kind.inner_size[:2]) / 2 - obj_half_width * 0.5
     floor = pos[2] + kind.parts[0].size[2]
     return bool(np.all(np.abs(local) <= half_in)) and resting_on(scene, obj, floor, obj_height, tolerance=0.015)
+
+
+def sample_target_xy(rng: np.random.Generator, relation: str) -> np.ndarray:
+    """A target position (x, y) that leaves room PLACE_DISTANCE along `relation` inside the workspace."""
+    d = np.asarray(DIRECTIONS[relation])
+    lo = np.array([WORKSPACE_X[0], WORKSPACE_Y[0]]) - np.minimum(d, 0) * PLACE_DISTANCE
+    hi = np.array([WORKSPACE_X[1], WORKSPACE_Y[1]]) - np.maximum(d, 0) * PLACE_DISTANCE
+    return np.array([rng.uniform(lo[0], hi[0]), rng.uniform(lo[1], hi[1])])
 
 
 def grasp_yaws_for(kind, yaw: float) -> list[float]:
@@ -83,12 +99,8 @@ class ToyPlacement:
             keep_out = ((*target_xy, 0.11),)  # clear of the walls by a finger's width
             toy_positions = sample_positions(rng, n_toys, TOY_GAP, keep_out=keep_out)
         else:
-            d = np.asarray(DIRECTIONS[relation])
-            # the target must leave room on the relation's side for the object, inside the workspace
-            lo = np.array([WORKSPACE_X[0], WORKSPACE_Y[0]]) - np.minimum(d, 0) * PLACE_DISTANCE
-            hi = np.array([WORKSPACE_X[1], WORKSPACE_Y[1]]) - np.maximum(d, 0) * PLACE_DISTANCE
-            target_xy = np.array([rng.uniform(lo[0], hi[0]), rng.uniform(lo[1], hi[1])])
-            goal = target_xy + d * PLACE_DISTANCE
+            target_xy = sample_target_xy(rng, relation)
+            goal = target_xy + np.asarray(DIRECTIONS[relation]) * PLACE_DISTANCE
             keep_out = ((*target_xy, TOY_GAP), (*goal, TOY_GAP))
             for _ in range(50):  # the toy must not already stand where the instruction asks
                 others = sample_positions(rng, n_toys - 1, TOY_GAP, keep_out=keep_out)

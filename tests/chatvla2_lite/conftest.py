@@ -34,6 +34,13 @@ def obs() -> dict:
 
 
 @pytest.fixture(scope="session")
+def observation_maker():
+    """make_observation itself, for tests that need more than one observation (test files cannot import a
+    conftest: every test folder has one, and Python keeps only the first module named `conftest`)."""
+    return make_observation
+
+
+@pytest.fixture(scope="session")
 def nano_policy():
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
 

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import make_observation
 
 from chatvla2_lite.errors import CheckpointError, InvalidInstructionError, InvalidObservationError
 from chatvla2_lite.policy_chatvla2 import ChatVLA2, Reasoning
@@ -15,8 +14,8 @@ from chatvla2_lite.processing_chatvla2 import collate
 
 
 @pytest.fixture(scope="module")
-def reasoning(nano_policy) -> Reasoning:
-    return nano_policy.reason(make_observation(), max_new_tokens=16)
+def reasoning(nano_policy, observation_maker) -> Reasoning:
+    return nano_policy.reason(observation_maker(), max_new_tokens=16)
 
 
 def test_reason_streams_token_by_token(nano_policy, obs, reasoning):
@@ -49,8 +48,8 @@ def test_act_returns_a_chunk_and_follows_the_reasoning(nano_policy, obs, reasoni
     assert np.abs(nano_policy.act(moved, reasoning) - chunk).max() > 1e-3  # so does the robot state
 
 
-def test_act_reencodes_when_the_observation_changed(nano_policy, obs, reasoning):
-    other = make_observation(seed=5)
+def test_act_reencodes_when_the_observation_changed(nano_policy, obs, reasoning, observation_maker):
+    other = observation_maker(seed=5)
     stale = nano_policy.act(other, reasoning)
     fresh = nano_policy.act(other, reasoning.text, instruction=reasoning.instruction)
     np.testing.assert_allclose(stale, fresh, atol=1e-5)
@@ -144,7 +143,7 @@ def test_missing_state_and_unsupported_checkpoints(nano_policy, obs, tmp_path):
         ChatVLA2.from_pretrained(tmp_path)
 
 
-def test_qwen2_5_vl_backbone_reasons_acts_and_round_trips(tmp_path):
+def test_qwen2_5_vl_backbone_reasons_acts_and_round_trips(tmp_path, observation_maker):
     """The same wrapper serves the Qwen2.5-VL family: a tiny one from a config, saved and loaded back."""
     from chatvla2_lite.configuration_chatvla2 import nano_config, nano_vlm_config
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
@@ -158,7 +157,7 @@ def test_qwen2_5_vl_backbone_reasons_acts_and_round_trips(tmp_path):
                             "temporal_patch_size": 2, "window_size": 56, "fullatt_block_indexes": [1]}
     policy = ChatVLA2.from_config(nano_config(vlm_config=vlm))
     assert type(policy.model.vlm).__name__ == "Qwen2_5_VLForConditionalGeneration"
-    observation = make_observation(seed=3)
+    observation = observation_maker(seed=3)
     reasoning = policy.reason(observation, max_new_tokens=6)
     chunk = policy.act(observation, reasoning)
     assert chunk.shape == (16, 6) and np.isfinite(chunk).all()

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import torch
+
+from playground.bench_app import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 # A 2-core box shared with other suites: one intra-op thread keeps the in-process model tests predictable.
@@ -20,27 +19,6 @@ torch.set_num_threads(1)
 # Small enough that the whole tests/playground run stays within a few minutes on 2 cores.
 APP_ENV = {"MAX_CHUNKS": "2", "MAX_EPISODE_S": "10", "CONCURRENCY": "2", "TORCH_THREADS": "1",
            "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PLAYGROUND_PUBLIC": "0"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> float:
-    """Seconds until `url` answers 200; fails early when the app process dies."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited with code {proc.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url + "/gradio_api/info", timeout=2) as r:
-                if r.status == 200:
-                    return time.perf_counter() - start
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"the app did not answer on {url} within {timeout:.0f} s")
 
 
 @contextlib.contextmanager
@@ -74,6 +52,13 @@ def running_app(log_dir: Path):
 def app_url(tmp_path_factory):
     """URL of a running playground (app.py) with a 2-chunk episode budget, shared by the API tests."""
     with running_app(tmp_path_factory.mktemp("app")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser_app_url(tmp_path_factory):
+    """An app of its own for the browser test: the shared one may still be busy with the API tests' sessions."""
+    with running_app(tmp_path_factory.mktemp("browser-app")) as url:
         yield url
 
 

@@ -34,15 +34,6 @@ def page(tmp_path):
             context.close()
 
 
-@pytest.fixture(scope="module")
-def browser_app_url(tmp_path_factory):
-    """An app of its own: the shared one may still be busy with the API tests' ten sessions in its queue."""
-    from conftest import running_app
-
-    with running_app(tmp_path_factory.mktemp("browser-app")) as url:
-        yield url
-
-
 def sim_src(page) -> str | None:
     img = page.locator("#sim-view img")
     return img.first.get_attribute("src") if img.count() else None
