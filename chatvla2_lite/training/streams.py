@@ -58,3 +58,29 @@ def robot_samples_for_stats(dataset_dirs: list[str | Path], chunk: int) -> list[
         for t in range(len(ep["action"])):
             out.append(Sample({"observation.state": ep["observation.state"][t]}, "", "", action_chunk(ep["action"], t, chunk)))
     return out
+
+
+class _StreamDataset:
+    """An IterableDataset over a stream made by `factory` (a picklable callable), inside the loader's worker."""
+
+    def __init__(self, factory):
+        self.factory = factory
+
+    def __iter__(self):
+        return iter(self.factory())
+
+
+def _as_is(sample):
+    return sample
+
+
+def prefetched(factory, prefetch: int = 64) -> Iterator[Sample]:
+    """The stream `factory()` made in a worker process, `prefetch` samples ahead: data making (sim renders)
+    then runs on the second core while the first one trains."""
+    import torch
+    from torch.utils.data import DataLoader, IterableDataset
+
+    dataset = type("StreamDataset", (_StreamDataset, IterableDataset), {})(factory)
+    loader = DataLoader(dataset, batch_size=None, num_workers=1, prefetch_factor=prefetch, collate_fn=_as_is,
+                        persistent_workers=False, worker_init_fn=lambda _: torch.set_num_threads(1))
+    return iter(loader)
