@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+
+from chatvla2_lite.bench_model import synthetic_observation
 
 sys.path.insert(0, str(Path(__file__).parent))  # hub_server.py sits beside the tests
 
@@ -18,14 +19,8 @@ from hub_server import FakeHub  # noqa: E402
 torch.set_num_threads(1)
 
 
-def make_observation(seed: int = 0, size: int = 224, task: str = "what is 3 + 4? pick the card") -> dict:
-    rng = np.random.default_rng(seed)
-    return {
-        "observation.images.front": rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
-        "observation.images.wrist": rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
-        "observation.state": rng.uniform(-0.5, 0.5, 6).astype(np.float32),
-        "task": task,
-    }
+# the benchmark's noise observation: sim-shaped, seeded
+make_observation = synthetic_observation
 
 
 @pytest.fixture
