@@ -13,8 +13,9 @@ DEFAULT_LIMITATIONS = (
 )
 
 
-def render_model_card(policy, name: str = "ChatVLA2", repo_hint: str = "user/chatvla2", limitations: str | None = None) -> str:
-    """The card's text for a `ChatVLA2` policy, numbers taken from its config."""
+def render_model_card(policy, name: str = "ChatVLA2", repo_hint: str = "user/chatvla2", limitations: str | None = None,
+                      scores: str = "") -> str:
+    """The card's text for a `ChatVLA2` policy, numbers taken from its config; `scores` is a Markdown section."""
     config = policy.config
     text, expert = config.text_config, config.action_expert
     values = {
@@ -34,6 +35,7 @@ def render_model_card(policy, name: str = "ChatVLA2", repo_hint: str = "user/cha
         "cameras": ", ".join(config.camera_names),
         "joints": ", ".join(config.joint_names),
         "limitations": limitations or DEFAULT_LIMITATIONS,
+        "scores": scores,
     }
     template = TEMPLATE.read_text() if TEMPLATE.is_file() else FALLBACK
     return string.Template(template).safe_substitute(values)

@@ -1,0 +1,74 @@
+"""Ship a trained model as the project's nano checkpoint: copy it, write its card with the scores, check its size.
+
+    python -m chatvla2_lite.training.ship --model outputs/nano/action/model --scores outputs/nano/scores.jsonl
+
+`scores.jsonl` is what `make nano` writes: one probe line per model (vlm, action, naive) and the eval lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from chatvla2_lite.defaults import NANO_CHECKPOINT
+
+MAX_CHECKPOINT_MB = 30
+REPRODUCE = "make nano && python -m chatvla2_lite.training.ship"
+PROBE_NAMES = {"vlm": "VLM stage", "action": "shipped (chatvla2 recipe)", "naive": "naive fine-tuning"}
+
+
+def scores_markdown(rows: list[dict], command: str = REPRODUCE) -> str:
+    """The card's scores section: knowledge retention side by side, then the closed-loop scores."""
+    probes = [r for r in rows if "model" in r]
+    evals = [r for r in rows if "model" not in r]
+    lines = ["## Scores", "", "Heldout split of the simulator (fonts, problems, toys, colours and wordings never trained on).", ""]
+    if probes:
+        lines += ["Knowledge retention, `chatvla2-lite probe --suite all` (VQA accuracy):", "",
+                  "| model | ocr | math | spatial |", "|---|---|---|---|"]
+        for r in probes:
+            lines.append(f"| {PROBE_NAMES.get(r['model'], r['model'])} | {r['ocr']:.2f} | {r['math']:.2f} | {r['spatial']:.2f} |")
+        lines.append("")
+    if evals:
+        lines += ["Closed loop, `chatvla2-lite eval`:", "", "| task | episodes | scores |", "|---|---|---|"]
+        for r in evals:
+            scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.items()) if k.endswith(("_acc", "_rate")))
+            label = r["task"] + (" (counterfactual)" if "follow_rate" in r else "")
+            lines.append(f"| {label} | {r['episodes']} | {scores} |")
+        lines.append("")
+    lines += [f"Reproduce: `{command}`", ""]
+    return "\n".join(lines)
+
+
+def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_CHECKPOINT,
+         max_mb: float = MAX_CHECKPOINT_MB) -> dict:
+    """Copy the model folder to `out` with a card holding the scores; refuses a checkpoint over `max_mb`."""
+    from chatvla2_lite.model_card import render_model_card
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+
+    model_dir, out = Path(model_dir), Path(out)
+    size_mb = sum(p.stat().st_size for p in model_dir.glob("*") if p.is_file()) / 2**20
+    if size_mb > max_mb:
+        raise ValueError(f"{model_dir} holds {size_mb:.1f} MB, over the {max_mb} MB the repo takes for a checkpoint")
+    rows = [json.loads(line) for line in Path(scores_file).read_text().splitlines() if line.strip()]
+    policy = ChatVLA2.from_pretrained(model_dir)
+    card = render_model_card(policy, name="chatvla2-nano", repo_hint=str(out), scores=scores_markdown(rows))
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(model_dir, out, ignore=shutil.ignore_patterns("*.bin", "*.pt", "*.pkl"))
+    (out / "README.md").write_text(card)
+    return {"out": str(out), "size_mb": round(size_mb, 2), "scores": len(rows)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="the model folder to ship (the action stage's model/)")
+    parser.add_argument("--scores", required=True, help="scores.jsonl from make nano")
+    parser.add_argument("--out", default=str(NANO_CHECKPOINT), help="where the checkpoint goes")
+    args = parser.parse_args(argv)
+    print(json.dumps(ship(args.model, args.scores, args.out)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Shipping a trained model: the checkpoint folder, its card with the scores, the size cap."""
+
+import json
+
+import pytest
+
+from chatvla2_lite.training.ship import scores_markdown, ship
+
+ROWS = [
+    {"model": "vlm", "ocr": 0.99, "math": 0.98, "spatial": 0.97},
+    {"model": "action", "ocr": 0.98, "math": 0.97, "spatial": 0.96},
+    {"model": "naive", "ocr": 0.41, "math": 0.2, "spatial": 0.5},
+    {"task": "math_matching", "episodes": 100, "ocr_acc": 0.99, "math_acc": 0.98, "success_rate": 0.91},
+    {"task": "math_matching", "episodes": 50, "follow_rate": 0.88},
+]
+
+
+def test_scores_section_puts_the_three_models_side_by_side():
+    text = scores_markdown(ROWS)
+    assert "| VLM stage | 0.99 | 0.98 | 0.97 |" in text and "| naive fine-tuning | 0.41 | 0.20 | 0.50 |" in text
+    assert "| math_matching | 100 | math_acc 0.98, ocr_acc 0.99, success_rate 0.91 |" in text
+    assert "| math_matching (counterfactual) | 50 | follow_rate 0.88 |" in text
+    assert "Reproduce: `make nano" in text
+
+
+def test_ship_copies_the_model_and_writes_the_card(nano_checkpoint, tmp_path):
+    scores = tmp_path / "scores.jsonl"
+    scores.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    out = tmp_path / "chatvla2-nano"
+    result = ship(nano_checkpoint, scores, out)
+    assert result["scores"] == 5 and (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "## Scores" in card and "| shipped (chatvla2 recipe) | 0.98 |" in card
+    assert "$" not in card.replace("$ ", "")
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+
+    ChatVLA2.from_pretrained(out)  # the shipped folder loads like a Hub repository
+
+
+def test_ship_refuses_a_checkpoint_over_the_cap(nano_checkpoint, tmp_path):
+    scores = tmp_path / "scores.jsonl"
+    scores.write_text(json.dumps(ROWS[0]) + "\n")
+    with pytest.raises(ValueError, match="over the 1 MB"):
+        ship(nano_checkpoint, scores, tmp_path / "out", max_mb=1)
