@@ -7,11 +7,14 @@ from typing import Protocol
 
 import numpy as np
 
+from chatvla2_lite.errors import SimError
 from sim.expert import PickPlace
 
 # The region of the table the arm reaches comfortably with a top-down grasp (world x, y ranges).
 WORKSPACE_X = (0.15, 0.27)
 WORKSPACE_Y = (-0.16, 0.16)
+# Fresh layouts a task draws before it gives up on an episode (a crowded draw can leave no room).
+LAYOUT_TRIES = 20
 # Objects at rest move slower than this (m/s); anything faster is still falling or sliding.
 RESTING_SPEED = 0.02
 
@@ -40,6 +43,10 @@ class Task(Protocol):
         """The pick and place that solves the episode, from privileged state."""
 
 
+class LayoutError(SimError):
+    """The objects did not fit in the workspace with the gaps asked for."""
+
+
 def sample_positions(rng: np.random.Generator, count: int, min_gap: float, x_range=WORKSPACE_X, y_range=WORKSPACE_Y,
                      keep_out: tuple[tuple[float, float, float], ...] = (), tries: int = 2000) -> list[np.ndarray]:
     """`count` table positions (x, y) at least `min_gap` apart and outside the keep-out discs (x, y, radius)."""
@@ -51,7 +58,7 @@ def sample_positions(rng: np.random.Generator, count: int, min_gap: float, x_ran
             placed.append(p)
             if len(placed) == count:
                 return placed
-    raise RuntimeError(f"could not place {count} objects {min_gap} m apart in the workspace; widen it or place fewer")
+    raise LayoutError(f"could not place {count} objects {min_gap} m apart in the workspace; widen it or place fewer")
 
 
 def resting_on(scene, body: int, surface_z: float, height: float, tolerance: float = 0.012) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 from sim.catalog import NUMBER_TILE, container
 from sim.expert import PickPlace
 from sim.splits import as_split
-from sim.tasks.base import Episode, obstacle_boxes, box_grasp_yaws, resting_on, sample_positions
+from sim.tasks.base import LAYOUT_TRIES, Episode, LayoutError, obstacle_boxes, box_grasp_yaws, resting_on, sample_positions
 from sim.tasks.math_problems import equation_with_answer, sample_problem
 from sim.tasks.phrasing import render_instruction
 from sim.textures import draw_digit_tile, draw_whiteboard
@@ -61,13 +61,20 @@ class MathMatching:
         others = [d for d in range(10) if d != problem.answer]
         digits = [problem.answer] + [int(d) for d in rng.choice(others, size=count - 1, replace=False)]
         rng.shuffle(digits)
-        side = 1.0 if rng.random() < 0.5 else -1.0
-        tray_xy = (rng.uniform(*TRAY_X), side * rng.uniform(*TRAY_ABS_Y))
-        scene.add_container("tray", "tray", tray_xy, yaw=float(rng.uniform(-0.2, 0.2)))
-        tiles_y = (-0.15, 0.07) if side > 0 else (-0.07, 0.15)
-        # clear of the tray by a finger's width, so the open jaw never lands on its wall
-        keep_out = ((*tray_xy, TRAY_CLEARANCE),)
-        positions = sample_positions(rng, count, TILE_GAP, x_range=TILES_X, y_range=tiles_y, keep_out=keep_out)
+        for attempt in range(LAYOUT_TRIES):  # a rare crowded draw fails to place every tile: draw the tray again
+            side = 1.0 if rng.random() < 0.5 else -1.0
+            tray_xy = (rng.uniform(*TRAY_X), side * rng.uniform(*TRAY_ABS_Y))
+            tray_yaw = float(rng.uniform(-0.2, 0.2))
+            tiles_y = (-0.15, 0.07) if side > 0 else (-0.07, 0.15)
+            # clear of the tray by a finger's width, so the open jaw never lands on its wall
+            keep_out = ((*tray_xy, TRAY_CLEARANCE),)
+            try:
+                positions = sample_positions(rng, count, TILE_GAP, x_range=TILES_X, y_range=tiles_y, keep_out=keep_out)
+                break
+            except LayoutError:
+                if attempt == LAYOUT_TRIES - 1:
+                    raise
+        scene.add_container("tray", "tray", tray_xy, yaw=tray_yaw)
         for digit, xy in zip(digits, positions):
             scene.add_tile(tile_name(digit), draw_digit_tile(digit), xy, float(rng.uniform(-np.pi / 4, np.pi / 4)))
         scene.settle(0.2)

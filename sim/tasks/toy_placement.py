@@ -15,9 +15,11 @@ from sim.catalog import COLOURS, container, display_name, object_kind
 from sim.expert import PickPlace
 from sim.splits import as_split
 from sim.tasks.base import (
+    LAYOUT_TRIES,
     WORKSPACE_X,
     WORKSPACE_Y,
     Episode,
+    LayoutError,
     box_grasp_yaws,
     obstacle_boxes,
     resting_on,
@@ -93,21 +95,18 @@ class ToyPlacement:
         relation = IN if use_container else RELATIONS[int(rng.integers(len(RELATIONS)))]
         if use_container:
             kind_name = "bowl" if rng.random() < 0.5 else "tray"
-            target_xy = (rng.uniform(0.17, 0.22), rng.uniform(-0.12, 0.12))
-            scene.add_container(kind_name, kind_name, target_xy, yaw=float(rng.uniform(-0.3, 0.3)))
             target_name, target_label = kind_name, kind_name
-            keep_out = ((*target_xy, 0.11),)  # clear of the walls by a finger's width
-            toy_positions = sample_positions(rng, n_toys, TOY_GAP, keep_out=keep_out)
         else:
-            target_xy = sample_target_xy(rng, relation)
-            goal = target_xy + np.asarray(DIRECTIONS[relation]) * PLACE_DISTANCE
-            keep_out = ((*target_xy, TOY_GAP), (*goal, TOY_GAP))
-            for _ in range(50):  # the toy must not already stand where the instruction asks
-                others = sample_positions(rng, n_toys - 1, TOY_GAP, keep_out=keep_out)
-                if not relation_holds(others[0], target_xy, relation):
-                    break
-            toy_positions = [others[0], target_xy] + others[1:]
             target_name, target_label = "toy_1", names[1]
+        for attempt in range(LAYOUT_TRIES):  # a rare crowded draw leaves no room: draw the target again
+            try:
+                container_yaw, toy_positions = self._layout(rng, relation, n_toys, use_container)
+                break
+            except LayoutError:
+                if attempt == LAYOUT_TRIES - 1:
+                    raise
+        if use_container:
+            scene.add_container(kind_name, kind_name, tuple(toy_positions.pop()), yaw=container_yaw)
 
         for i, (shape, col, xy) in enumerate(zip(shapes, colours, toy_positions)):
             scene.add_toy(f"toy_{i}", str(shape), COLOURS[str(col)].rgba, tuple(xy), float(rng.uniform(-np.pi, np.pi)))
@@ -125,6 +124,23 @@ class ToyPlacement:
                 "toys": names,
             },
         )
+
+    @staticmethod
+    def _layout(rng: np.random.Generator, relation: str, n_toys: int, use_container: bool):
+        """(container yaw or None, toy positions); with a container its position is appended last."""
+        if use_container:
+            target_xy = (rng.uniform(0.17, 0.22), rng.uniform(-0.12, 0.12))
+            yaw = float(rng.uniform(-0.3, 0.3))
+            keep_out = ((*target_xy, 0.11),)  # clear of the walls by a finger's width
+            return yaw, sample_positions(rng, n_toys, TOY_GAP, keep_out=keep_out) + [np.asarray(target_xy)]
+        target_xy = sample_target_xy(rng, relation)
+        goal = target_xy + np.asarray(DIRECTIONS[relation]) * PLACE_DISTANCE
+        keep_out = ((*target_xy, TOY_GAP), (*goal, TOY_GAP))
+        for _ in range(50):  # the toy must not already stand where the instruction asks
+            others = sample_positions(rng, n_toys - 1, TOY_GAP, keep_out=keep_out)
+            if not relation_holds(others[0], target_xy, relation):
+                break
+        return None, [others[0], target_xy] + others[1:]
 
     def is_success(self, scene, episode: Episode) -> bool:
         """The moved toy satisfies the relation (or lies in the container) and is at rest out of the gripper."""

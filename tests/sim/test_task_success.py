@@ -98,3 +98,36 @@ def test_toy_object_in_container_is_a_success(toy_env):
     scene.place(scene.bodies["toy_0"], (box[0] + 0.12, box[1], height / 2 + 0.002))
     scene.settle(0.5)
     assert not env.task.is_success(scene, env.episode)
+
+
+@pytest.mark.parametrize("task_module", ["math_matching", "toy_placement"])
+def test_a_crowded_layout_draws_again_instead_of_failing(monkeypatch, task_module):
+    """A layout that cannot fit every object is drawn afresh: the episode still builds."""
+    import importlib
+
+    import sim
+    from sim.tasks.base import LayoutError, sample_positions
+
+    module = importlib.import_module(f"sim.tasks.{task_module}")
+    failures = []
+
+    def crowded_once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise LayoutError("no room")
+        return sample_positions(*args, **kwargs)
+
+    monkeypatch.setattr(module, "sample_positions", crowded_once)
+    env = sim.make_env(task_module, "train", cameras=())
+    try:
+        env.reset(seed=3)
+        assert failures == [1] and env.episode.pick in env.scene.bodies
+    finally:
+        env.close()
+
+
+def test_sample_positions_says_when_nothing_fits():
+    from sim.tasks.base import LayoutError, sample_positions
+
+    with pytest.raises(LayoutError, match="could not place 50 objects"):
+        sample_positions(np.random.default_rng(0), 50, 0.1, tries=200)
