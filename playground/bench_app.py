@@ -31,6 +31,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Ask the app to stop, and kill it if it has not after `grace_s` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> float:
     """Seconds until the app at `url` answers; fails early when its process dies."""
     start = time.perf_counter()
@@ -95,11 +104,7 @@ def run_app_benchmark(model: str | None = None, quantization: str | None = None,
         runs = [time_episode(client, f"{k % 5} + {k % 4 + 1} = ?", k, model, quantization) for k in range(episodes)]
         banner = client.predict(model, quantization, api_name="/load_model")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
     def median(key):
         values = [r[key] for r in runs if r[key] is not None]

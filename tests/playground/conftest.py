@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from playground.bench_app import free_port, wait_ready
+from playground.bench_app import free_port, stop_process, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 # A 2-core box shared with other suites: one intra-op thread keeps the in-process model tests predictable.
@@ -41,11 +41,7 @@ def running_app(log_dir: Path):
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 @pytest.fixture(scope="session")
