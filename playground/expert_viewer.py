@@ -6,14 +6,9 @@ of each episode, before any model is loaded.
 
 from __future__ import annotations
 
-import numpy as np
+from playground.control_loop import side_by_side
 
 FRAME_EVERY = 2  # control steps between streamed frames (30 Hz control -> 15 fps view)
-
-
-def side_by_side(obs: dict) -> np.ndarray:
-    """The front and wrist images next to each other, uint8 (H, 2W, 3)."""
-    return np.concatenate([obs["observation.images.front"], obs["observation.images.wrist"]], axis=1)
 
 
 def run_expert_stream(task: str, split: str, seed: int):

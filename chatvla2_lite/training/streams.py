@@ -19,7 +19,7 @@ def image_text_stream(split: str = "train", seed: int = 0) -> Iterator[Sample]:
         yield Sample(observation, question, answer)
 
 
-def robot_frames(episodes: list[dict], chunk: int) -> list[tuple[int, int]]:
+def robot_frames(episodes: list[dict]) -> list[tuple[int, int]]:
     """Every (episode, frame) pair that can start an action chunk."""
     return [(e, t) for e, ep in enumerate(episodes) for t in range(len(ep["action"]))]
 
@@ -39,7 +39,7 @@ def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0) -> I
     if not episodes:
         raise ValueError(f"no episodes in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
     cameras = [k for k in episodes[0] if k.startswith("observation.images.")]
-    frames = robot_frames(episodes, chunk)
+    frames = robot_frames(episodes)
     rng = np.random.default_rng(seed)
     while True:
         e, t = frames[int(rng.integers(len(frames)))]
