@@ -31,7 +31,8 @@ clean:
 CLI := $(VENV)/bin/chatvla2-lite
 NANO_OUT ?= outputs/nano
 NANO_DEMOS ?= 200
-NANO_VLM_STEPS ?= 8000
+NANO_READ_STEPS ?= 8000
+NANO_VLM_STEPS ?= 3000
 NANO_COTRAIN_STEPS ?= 3000
 NANO_ACTION_STEPS ?= 3000
 NANO_EVAL_EPISODES ?= 100
@@ -46,18 +47,24 @@ $(NANO_OUT)/demos_%/meta/info.json: | setup
 	rm -rf $(NANO_OUT)/demos_$*
 	$(CLI) record --task $(if $(filter math,$*),math_matching,toy_placement) --episodes $(NANO_DEMOS) --out $(NANO_OUT)/demos_$* --json
 
-$(NANO_OUT)/vlm/model/config.json: | setup
-	$(CLI) train --stage vlm --out $(NANO_OUT)/vlm --steps $(NANO_VLM_STEPS) --json
+# one torch thread: the data worker takes the other core (two threads measured 18% slower per step)
+TRAIN := $(CLI) train --threads 1
+
+$(NANO_OUT)/read/model/config.json: | setup
+	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) --json
+
+$(NANO_OUT)/vlm/model/config.json: $(NANO_OUT)/read/model/config.json
+	$(TRAIN) --stage vlm --init $(NANO_OUT)/read/model --out $(NANO_OUT)/vlm --steps $(NANO_VLM_STEPS) --json
 
 $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
-	$(CLI) train --stage cotrain --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/cotrain --steps $(NANO_COTRAIN_STEPS) --json
+	$(TRAIN) --stage cotrain --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/cotrain --steps $(NANO_COTRAIN_STEPS) --json
 
 $(NANO_OUT)/action/model/config.json: $(NANO_OUT)/cotrain/model/config.json
-	$(CLI) train --stage action --init $(NANO_OUT)/cotrain/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) --json
+	$(TRAIN) --stage action --init $(NANO_OUT)/cotrain/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) --json
 
 # the naive baseline: same demos and step budget, whole model on robot data only, no MoE, nothing frozen
 $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
-	$(CLI) train --stage cotrain --recipe naive --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/naive --steps $$(($(NANO_COTRAIN_STEPS) + $(NANO_ACTION_STEPS))) --json
+	$(TRAIN) --stage cotrain --recipe naive --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/naive --steps $$(($(NANO_COTRAIN_STEPS) + $(NANO_ACTION_STEPS))) --json
 
 $(NANO_OUT)/scores.jsonl: $(NANO_OUT)/action/model/config.json $(NANO_OUT)/naive/model/config.json
 	for m in vlm action naive; do $(CLI) probe --suite all --model $(NANO_OUT)/$$m/model --json | tail -n 1 | sed "s/^{/{\"model\": \"$$m\", /"; done > $@.tmp

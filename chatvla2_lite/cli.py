@@ -8,6 +8,7 @@ import logging
 import sys
 
 from chatvla2_lite.errors import ChatVLA2Error
+from chatvla2_lite.training.recipe import RECIPES, STAGES
 
 
 def _emit(result: dict, as_json: bool) -> None:
@@ -156,8 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=_probe)
 
     train = sub.add_parser("train", help="train one stage of a recipe (resumes from OUT/state)")
-    train.add_argument("--stage", choices=("vlm", "cotrain", "action"), required=True, help="which stage")
-    train.add_argument("--recipe", choices=("chatvla2", "naive"), default="chatvla2", help="the paper's or the baseline")
+    train.add_argument("--stage", choices=STAGES, required=True, help="which stage")
+    train.add_argument("--recipe", choices=RECIPES, default="chatvla2", help="the paper's or the baseline")
     train.add_argument("--out", required=True, help="folder for metrics.jsonl, state/ and model/")
     train.add_argument("--init", default=None, help="model folder of the previous stage (default: a fresh nano)")
     train.add_argument("--robot-data", nargs="*", default=None, help="LeRobot dataset folders from `record`")

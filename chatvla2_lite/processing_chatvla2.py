@@ -129,6 +129,19 @@ class ChatVLA2Processor:
             image_processor = Qwen2VLImageProcessorPil(min_pixels=min(areas), max_pixels=max(areas))
         return cls(build_nano_tokenizer(), image_processor, max_length=max_length, views=views)
 
+    def with_views(self, names) -> ChatVLA2Processor:
+        """A copy that feeds the backbone only the named views (in this processor's order) and needs only their
+        cameras: a training stage that reads the board alone costs a third of the image tokens."""
+        if self.views is None:
+            raise ValueError("this processor feeds whole cameras; it has no views to choose from")
+        known = [v["name"] for v in self.views]
+        unknown = [n for n in names if n not in known]
+        if unknown or not names:
+            raise ValueError(f"unknown views {unknown or list(names)}; this processor has {known}")
+        views = [v for v in self.views if v["name"] in names]
+        cameras = [c for c in self.camera_names if any(v["camera"] == c for v in views)]
+        return type(self)(self.tokenizer, self.image_processor, cameras, self.system_prompt, self.max_length, views)
+
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> ChatVLA2Processor:
         """Load tokenizer.json, preprocessor_config.json and processor_config.json (if any) from a local folder."""

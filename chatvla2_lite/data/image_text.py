@@ -64,8 +64,8 @@ class ImageTextConfig:
         return dict(zip(self.kinds, (w / w.sum()).tolist()))
 
 
-def board_sample(kind: str, split: str, rng: np.random.Generator) -> dict:
-    """One OCR or math sample on a freshly drawn whiteboard of `split` (its fonts, its problems)."""
+def draw_board_question(kind: str, split: str, rng: np.random.Generator) -> tuple:
+    """(whiteboard PIL image, question, answer) of one OCR or math question of `split` (its fonts, its problems)."""
     from sim.splits import get_split
     from sim.tasks.math_problems import equation_with_answer, sample_problem
     from sim.textures import draw_whiteboard
@@ -81,8 +81,14 @@ def board_sample(kind: str, split: str, rng: np.random.Generator) -> dict:
         text, question, answer = problem.text, MATH_QUESTION, solved
     else:
         raise ValueError(f"{kind!r} is not a board kind; use one of {', '.join(BOARD_KINDS)}")
-    board = np.asarray(draw_whiteboard(text, rng, font), dtype=np.uint8)
-    return {"images": {"board": board}, "question": question, "answer": answer, "kind": kind, "split": split}
+    return draw_whiteboard(text, rng, font), question, answer
+
+
+def board_sample(kind: str, split: str, rng: np.random.Generator) -> dict:
+    """One OCR or math sample on a freshly drawn whiteboard of `split` (its fonts, its problems)."""
+    board, question, answer = draw_board_question(kind, split, rng)
+    return {"images": {"board": np.asarray(board, dtype=np.uint8)}, "question": question, "answer": answer,
+            "kind": kind, "split": split}
 
 
 class SceneRenderer:

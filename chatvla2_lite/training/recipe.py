@@ -1,7 +1,9 @@
 """The training recipes as data: which stages, which data mix, which parameters learn.
 
 `chatvla2` (the paper's): a VLM stage on image-text data (our stand-in for the backbone's
-pretraining); co-training of the whole model with the dynamic MoE on image-text plus robot data;
+pretraining), which here starts with a reading warm-up (`read`: board questions on the board view
+alone, a third of the image tokens, so the from-scratch vision tower gets past the plateau that
+training-notes.md measured at a fraction of the cost); co-training of the whole model with the dynamic MoE on image-text plus robot data;
 then the VLM frozen while the action expert and the reasoning-following module learn.
 `naive`: the same robot data and step budget, the whole model fine-tuned on robot data alone,
 with no MoE (its experts stay at their zero start) and nothing frozen.
@@ -13,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from chatvla2_lite.errors import UnknownNameError
 
-STAGES = ("vlm", "cotrain", "action")
+STAGES = ("read", "vlm", "cotrain", "action")
 RECIPES = ("chatvla2", "naive")
 # Which parameters a stage trains; the rest are frozen.
 TRAINABLE = ("backbone", "all", "action", "all_but_moe")
@@ -32,8 +34,10 @@ class StageConfig:
     grad_clip: float = 1.0
     mix: dict[str, float] = field(default_factory=lambda: {"image_text": 1.0})  # source -> share of samples
     trainable: str = "backbone"
+    views: tuple[str, ...] | None = None  # the processor views the backbone sees while training; None: all
     log_every: int = 10
     save_every: int = 500
+    probe_every: int = 250  # heldout VQA by generation every so many steps (0: never): the loss hides reading
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -52,11 +56,13 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
         raise UnknownNameError("recipe", recipe, RECIPES)
     if stage not in STAGES:
         raise UnknownNameError("stage", stage, STAGES)
-    if recipe == "chatvla2":
+    if stage == "read":  # both recipes start from the same reading warm-up and VLM stage
+        base = dict(mix={"board_text": 1.0}, trainable="backbone", views=("board",), batch_size=32, steps=8000)
+    elif recipe == "chatvla2":
         base = {
             "vlm": dict(mix={"image_text": 1.0}, trainable="backbone"),
             "cotrain": dict(mix={"image_text": 0.5, "robot": 0.5}, trainable="all"),
-            "action": dict(mix={"robot": 1.0}, trainable="action", lr=1e-3),
+            "action": dict(mix={"robot": 1.0}, trainable="action", lr=1e-3, probe_every=0),  # the backbone is frozen
         }[stage]
     else:
         if stage == "vlm":  # the naive baseline starts from the same VLM stage checkpoint

@@ -6,9 +6,24 @@ from pathlib import Path
 
 import numpy as np
 
+from chatvla2_lite.data.image_text import BOARD_KINDS
+from chatvla2_lite.evaluation.probe import SUITES as PROBE_SUITES
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
 from chatvla2_lite.training.trainer import fit_action_normalizers, train_stage
+
+PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap next to 250 steps
+
+
+def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE_QUESTIONS) -> dict:
+    """{suite: heldout accuracy} by generation, the policy answering through `processor` (the stage's views)."""
+    from chatvla2_lite.evaluation.probe import probe_rows
+
+    full, policy.processor = policy.processor, processor
+    try:
+        return {s: float(np.mean([ok for *_, ok in probe_rows(policy, s, questions, progress=False)])) for s in suites}
+    finally:
+        policy.processor = full
 
 
 def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: str | None = None,
@@ -17,7 +32,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from functools import partial
 
-    from chatvla2_lite.training.streams import image_text_stream, prefetched, robot_samples_for_stats, robot_stream
+    from chatvla2_lite.training.streams import (board_photo_stream, image_text_stream, prefetched,
+                                                robot_samples_for_stats, robot_stream)
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
@@ -25,12 +41,16 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     streams = {}
     if config.mix.get("image_text", 0) > 0:
         streams["image_text"] = prefetched(partial(image_text_stream, "train", seed))
+    if config.mix.get("board_text", 0) > 0:
+        streams["board_text"] = prefetched(partial(board_photo_stream, "train", seed))
     if config.mix.get("robot", 0) > 0:
         if not robot_data:
             raise ValueError(f"stage {stage!r} trains on robot demos: pass --robot-data DIR (from `chatvla2-lite record`)")
         streams["robot"] = robot_stream(robot_data, chunk, seed)
         if init is None or stage == "cotrain":  # the first stage that sees actions sets their statistics
             fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
+    suites = [s for s in PROBE_SUITES if config.mix.get("image_text", 0) > 0 or s in BOARD_KINDS]
+    probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None
     last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,
-                       progress=progress)
+                       progress=progress, probe=probe)
     return {**last, "recipe": recipe, "model": str(Path(out) / "model")}

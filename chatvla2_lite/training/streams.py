@@ -19,6 +19,16 @@ def image_text_stream(split: str = "train", seed: int = 0) -> Iterator[Sample]:
         yield Sample(observation, question, answer)
 
 
+def board_photo_stream(split: str = "train", seed: int = 0) -> Iterator[Sample]:
+    """Endless seeded OCR and math questions on boards repainted in one scene: the fast data of the read stage."""
+    from chatvla2_lite.data.board_photos import iter_board_photos
+    from chatvla2_lite.data.image_text import to_processor_inputs
+
+    for sample in iter_board_photos(split, seed):
+        observation, question, answer = to_processor_inputs(sample)
+        yield Sample(observation, question, answer)
+
+
 def robot_frames(episodes: list[dict]) -> list[tuple[int, int]]:
     """Every (episode, frame) pair that can start an action chunk."""
     return [(e, t) for e, ep in enumerate(episodes) for t in range(len(ep["action"]))]

@@ -34,16 +34,20 @@ def _lr_lambda(stage: StageConfig):
     return f
 
 
-def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: int = 0, progress: bool = True) -> dict:
+def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: int = 0, progress: bool = True,
+                probe=None) -> dict:  # fmt: skip
     """Train `policy` (a ChatVLA2) for `stage.steps` steps on batches from `stream`; resumes from out_dir/state.
 
-    Returns the last logged metrics. The final model is written to out_dir/model.
+    `probe(policy, processor) -> {name: value}`, when given, runs every `stage.probe_every` steps with the model in
+    eval mode; its figures go to metrics.jsonl as probe_<name>. Returns the last logged metrics. The final model,
+    with the full processor whatever views the stage trained on, is written to out_dir/model.
     """
     from accelerate import Accelerator
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model, processor = policy.model, policy.processor
+    model = policy.model
+    processor = policy.processor.with_views(stage.views) if stage.views else policy.processor
     trainable = set_trainable(model, stage.trainable)
     if not trainable:
         raise ValueError(f"stage {stage.name!r} has nothing to train ({stage.trainable})")
@@ -93,6 +97,9 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
                 metrics.write(json.dumps(last) + "\n")
                 metrics.flush()
                 bar.set_postfix(loss=f"{terms['loss']:.4f}")
+            if probe is not None and stage.probe_every and (step % stage.probe_every == 0 or step == stage.steps):
+                metrics.write(json.dumps(_probe_line(policy, processor, probe, stage.name, step)) + "\n")
+                metrics.flush()
             if step % stage.save_every == 0 or step == stage.steps:
                 accelerator.save_state(str(state_dir))
                 (state_dir / "trainer.json").write_text(json.dumps({"step": step}))
@@ -100,6 +107,17 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
     model.eval()
     policy.save_pretrained(out / "model")
     return last
+
+
+def _probe_line(policy, processor, probe, stage_name: str, step: int) -> dict:
+    started = time.perf_counter()
+    policy.model.eval()
+    try:
+        figures = probe(policy, processor)
+    finally:
+        policy.model.train()
+    return {"stage": stage_name, "step": step, **{f"probe_{k}": v for k, v in figures.items()},
+            "probe_s": round(time.perf_counter() - started, 2)}
 
 
 def fit_action_normalizers(policy, samples) -> None:

@@ -57,10 +57,24 @@ def test_train_and_probe_from_the_command_line(tmp_path):
     assert first["step"] == 2 and (out / "model" / "model.safetensors").is_file()
     resumed = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "3", "--batch-size", "2", "--threads", "1")
     assert resumed["step"] == 3
-    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [row["step"] for row in rows if "loss" in row]
     assert steps[-1] == 3 and steps.count(3) == 1
     scores = _cli("probe", "--suite", "ocr", "--questions", "2", "--model", str(out / "model"))
     assert 0.0 <= scores["ocr"] <= 1.0 and scores["questions_per_suite"] == 2
+
+
+@pytest.mark.slow
+def test_the_read_stage_trains_on_the_board_view_and_probes_reading(tmp_path):
+    out = tmp_path / "read"
+    last = _cli("train", "--stage", "read", "--out", str(out), "--steps", "2", "--batch-size", "2", "--threads", "1")
+    assert last["stage"] == "read" and last["step"] == 2
+    probes = [row for row in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "probe_s" in row]
+    assert len(probes) == 1 and probes[0]["step"] == 2  # the last step always probes
+    assert set(probes[0]) >= {"probe_ocr", "probe_math"} and "probe_spatial" not in probes[0]
+    # the model folder keeps every view for the next stage, though this one saw the board alone
+    views = json.loads((out / "model" / "processor_config.json").read_text())["views"]
+    assert [v["name"] for v in views] == ["board", "front", "wrist"]
 
 
 def test_train_without_robot_data_says_what_to_pass(tmp_path):

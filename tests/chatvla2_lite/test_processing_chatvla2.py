@@ -142,3 +142,23 @@ def test_bad_views_are_refused(view, message):
 
     with pytest.raises(ValueError, match=message):
         ChatVLA2Processor.nano(views=[view])
+
+
+def test_with_views_feeds_the_chosen_views_and_needs_only_their_cameras(processor, obs):
+    board_only = processor.with_views(["board"])
+    front_only = {"observation.images.front": obs["observation.images.front"]}
+    enc = board_only(front_only, "What is written on the board?")
+    assert enc["image_grid_thw"].tolist() == [[1, 8, 16]]  # 224x112: 32 tokens after the 2x2 merge
+    assert np.array_equal(board_only.model_images(front_only)[0], processor.model_images(obs)[0])
+    assert [v["name"] for v in processor.views] == ["board", "front", "wrist"]  # the original keeps them all
+    with pytest.raises(InvalidObservationError, match="observation.images.front"):
+        board_only({"observation.images.wrist": obs["observation.images.wrist"]}, "read it")
+
+
+def test_with_views_refuses_unknown_views(processor):
+    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+
+    with pytest.raises(ValueError, match="unknown views"):
+        processor.with_views(["top"])
+    with pytest.raises(ValueError, match="no views"):
+        ChatVLA2Processor.nano(views=None).with_views(["board"])

@@ -52,7 +52,8 @@ def policy():
 
 
 def _stream(stage, seed=0):
-    return mixed({"image_text": _board_stream(seed), "robot": _robot_stream(seed)}, stage.mix, np.random.default_rng(seed))
+    streams = {"image_text": _board_stream(seed), "board_text": _board_stream(seed), "robot": _robot_stream(seed)}
+    return mixed(streams, stage.mix, np.random.default_rng(seed))
 
 
 @pytest.mark.slow
@@ -107,3 +108,22 @@ def test_a_stage_resumes_where_it_stopped(policy, tmp_path):
     train_stage(policy, longer, _stream(longer, seed=1), tmp_path, progress=False)
     steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.slow
+def test_the_read_stage_sees_the_board_view_alone_and_probes_through_it(policy, tmp_path):
+    stage = recipe_stage("chatvla2", "read", steps=20, batch_size=4, warmup_steps=2, lr=2e-3, log_every=5,
+                         probe_every=10)
+    seen = []
+
+    def probe(p, processor):
+        seen.append([v["name"] for v in processor.views])
+        return {"ocr": 0.5}
+
+    train_stage(policy, stage, _stream(stage), tmp_path, progress=False, probe=probe)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["lm_loss"] for r in rows if "lm_loss" in r]
+    assert losses[-1] < losses[0] * 0.8
+    assert seen == [["board"], ["board"]]
+    assert [r["step"] for r in rows if "probe_ocr" in r] == [10, 20]
+    assert [v["name"] for v in policy.processor.views] == ["board", "front", "wrist"]  # the policy keeps them all

@@ -1,0 +1,46 @@
+"""Board questions photographed fast: one sim scene whose board is repainted for every sample.
+
+The front camera sees the same table, board and arm in every math_matching scene; only the board's
+writing and the tiles change, and the tiles lie outside the board view. So instead of building a
+scene per sample (about 20 a second), this stream keeps one scene, paints each new board on it and
+renders the front camera (about 50 a second). The board view cut from these frames is pixel for
+pixel what a fresh scene shows; tests/chatvla2_lite/data checks that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from chatvla2_lite.data.image_text import BOARD_KINDS, draw_board_question
+
+# A new scene every so many boards: each painted board is a texture PyBullet keeps until the reset.
+BOARDS_PER_SCENE = 64
+
+
+def iter_board_photos(split: str = "train", seed: int = 0, kinds: tuple[str, ...] = BOARD_KINDS,
+                      weights: tuple[float, ...] | None = None) -> Iterator[dict]:  # fmt: skip
+    """An endless, seeded stream of OCR/math samples whose picture is the front camera (as image_text samples,
+    with images {"front": ...}); sample j draws from np.random.default_rng((seed, j))."""
+    import sim
+
+    unknown = [k for k in kinds if k not in BOARD_KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"unknown board kinds {unknown}; use some of {', '.join(BOARD_KINDS)}")
+    probs = np.ones(len(kinds)) if weights is None else np.asarray(weights, float)
+    probs = probs / probs.sum()
+    env = sim.make_env("math_matching", split, cameras=("front",))
+    try:
+        for index in range(2**62):
+            rng = np.random.default_rng((seed, index))
+            if index % BOARDS_PER_SCENE == 0:
+                env.reset(seed=int(rng.integers(2**31 - 1)))
+            kind = kinds[int(rng.choice(len(kinds), p=probs))]
+            board, question, answer = draw_board_question(kind, split, rng)
+            env.scene.set_board_image(board, key=f"board_{index}")
+            front = env.cameras.render("front")
+            yield {"images": {"front": front}, "question": question, "answer": answer, "kind": kind,
+                   "split": split, "seed": seed, "index": index}
+    finally:
+        env.close()
