@@ -20,10 +20,12 @@ PATCH_FACTOR = 28  # a merged Qwen2-VL token covers 28x28 pixels: view sizes are
 
 # The nano model's views of the cameras. The whiteboard fills only a strip of the front camera, and
 # its digits are about 10 px tall there: the board view crops that strip and enlarges it, so each
-# 14-px patch sees about one character. The whole front view keeps the table; the wrist view the grasp.
+# 14-px patch sees about one character. The table view keeps the workspace (tiles, toys, tray, the
+# arm) at the camera's own resolution: a tile's digit is about 6 px there, and shrinking the whole
+# frame to 168 px, as an earlier layout did, left it a blur. The wrist view watches the grasp.
 NANO_VIEWS = (
     {"name": "board", "camera": "front", "box": (0.20, 0.10, 0.80, 0.36), "size": (224, 112)},
-    {"name": "front", "camera": "front", "box": (0.0, 0.0, 1.0, 1.0), "size": (168, 168)},
+    {"name": "table", "camera": "front", "box": (0.05, 0.38, 0.95, 1.0), "size": (224, 140)},
     {"name": "wrist", "camera": "wrist", "box": (0.0, 0.0, 1.0, 1.0), "size": (112, 112)},
 )
 
@@ -113,7 +115,7 @@ class ChatVLA2Processor:
 
     @classmethod
     def nano(cls, max_length: int = 1024, views=NANO_VIEWS) -> ChatVLA2Processor:
-        """The nano model's processor: character tokenizer and NANO_VIEWS (board 32, front 36, wrist 16 tokens).
+        """The nano model's processor: character tokenizer and NANO_VIEWS (board 32, table 40, wrist 16 tokens).
 
         `views=None` gives the plain layout instead: each camera resized to 112x112 (16 tokens).
         """

@@ -74,7 +74,7 @@ def test_the_read_stage_trains_on_the_board_view_and_probes_reading(tmp_path):
     assert set(probes[0]) >= {"probe_ocr", "probe_math"} and "probe_spatial" not in probes[0]
     # the model folder keeps every view for the next stage, though this one saw the board alone
     views = json.loads((out / "model" / "processor_config.json").read_text())["views"]
-    assert [v["name"] for v in views] == ["board", "front", "wrist"]
+    assert [v["name"] for v in views] == ["board", "table", "wrist"]
 
 
 def test_train_without_robot_data_says_what_to_pass(tmp_path):

@@ -29,9 +29,9 @@ def test_prompt_layout_masks_and_labels(processor, obs):
     enc = processor(obs, "pick the 7", reasoning="3 + 4 = 7")
     ids, types = enc["input_ids"][0], enc["mm_token_type_ids"][0]
     image_pad = processor.special["<|image_pad|>"]
-    # the nano views: board 224x112 -> 8x16 patches, front 168 -> 12x12, wrist 112 -> 8x8; 4 patches a token
-    assert enc["image_grid_thw"].tolist() == [[1, 8, 16], [1, 12, 12], [1, 8, 8]]
-    assert (ids == image_pad).sum() == 32 + 36 + 16 and torch.equal(types.bool(), ids == image_pad)
+    # the nano views: board 224x112 -> 8x16 patches, table 224x140 -> 10x16, wrist 112 -> 8x8; 4 patches a token
+    assert enc["image_grid_thw"].tolist() == [[1, 8, 16], [1, 10, 16], [1, 8, 8]]
+    assert (ids == image_pad).sum() == 32 + 40 + 16 and torch.equal(types.bool(), ids == image_pad)
     assert processor.decode(ids[enc["reasoning_mask"][0]]) == "3 + 4 = 7"
     assert processor.decode(enc["labels"][0][enc["labels"][0] != IGNORE_INDEX]) == "3 + 4 = 7"
     assert not (enc["prompt_mask"][0] & enc["reasoning_mask"][0]).any()
@@ -43,7 +43,7 @@ def test_collate_right_pads(processor, obs):
     batch = collate([processor(obs, "a", reasoning="x"), processor(obs, "a longer instruction")], processor.pad_token_id)
     assert batch["input_ids"].shape[0] == 2 and batch["image_grid_thw"].shape == (6, 3)  # 3 views per sample
     assert batch["attention_mask"][0].sum() < batch["attention_mask"][1].sum()
-    assert batch["pixel_values"].shape[0] == 2 * (128 + 144 + 64)  # patches of the three views, twice
+    assert batch["pixel_values"].shape[0] == 2 * (128 + 160 + 64)  # patches of the three views, twice
 
 
 def test_save_and_load(processor, obs, tmp_path):
@@ -150,7 +150,7 @@ def test_with_views_feeds_the_chosen_views_and_needs_only_their_cameras(processo
     enc = board_only(front_only, "What is written on the board?")
     assert enc["image_grid_thw"].tolist() == [[1, 8, 16]]  # 224x112: 32 tokens after the 2x2 merge
     assert np.array_equal(board_only.model_images(front_only)[0], processor.model_images(obs)[0])
-    assert [v["name"] for v in processor.views] == ["board", "front", "wrist"]  # the original keeps them all
+    assert [v["name"] for v in processor.views] == ["board", "table", "wrist"]  # the original keeps them all
     with pytest.raises(InvalidObservationError, match="observation.images.front"):
         board_only({"observation.images.wrist": obs["observation.images.wrist"]}, "read it")
 

@@ -126,4 +126,4 @@ def test_the_read_stage_sees_the_board_view_alone_and_probes_through_it(policy, 
     assert losses[-1] < losses[0] * 0.8
     assert seen == [["board"], ["board"]]
     assert [r["step"] for r in rows if "probe_ocr" in r] == [10, 20]
-    assert [v["name"] for v in policy.processor.views] == ["board", "front", "wrist"]  # the policy keeps them all
+    assert [v["name"] for v in policy.processor.views] == ["board", "table", "wrist"]  # the policy keeps them all
