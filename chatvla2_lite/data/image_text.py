@@ -4,7 +4,7 @@ A sample is a dict:
     images    {"board": uint8 (H, W, 3)} for a whiteboard, or {"front": ..., ["wrist": ...]} for a sim render
     question  "What is written on the board?"
     answer    "3 + 4 = ?"
-    kind      one of KINDS: ocr | math | recognition | colour | count | spatial
+    kind      one of KINDS: ocr | math | recognition | colour | count | spatial | cards
     split     "train" | "heldout" (fonts, problems, toy shapes and colours follow sim.splits)
     seed      the seed the board or scene was made from
     index     the sample's position in its stream
@@ -12,7 +12,8 @@ A sample is a dict:
 Whiteboards are drawn with sim.textures.draw_whiteboard (cheap, no physics); with
 `board_view="front"` the board is instead photographed by the front camera in a math_matching scene.
 Scene questions come from one front-camera render of a toy_placement scene (no expert), several
-questions per render, answered from the sim's ground truth (chatvla2_lite.data.scene_questions).
+questions per render, answered from the sim's ground truth (chatvla2_lite.data.scene_questions);
+card questions, one per render, from a math_matching scene.
 The same (split, seed, config) gives the same stream, sample for sample.
 """
 
@@ -25,12 +26,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from chatvla2_lite.data.scene_questions import SCENE_KINDS, pick_questions, scene_question_pool
+from chatvla2_lite.data.scene_questions import CARD_KINDS, SCENE_KINDS, card_questions, pick_questions, scene_question_pool
 
 log = logging.getLogger(__name__)
 
 BOARD_KINDS = ("ocr", "math")
-KINDS = BOARD_KINDS + SCENE_KINDS
+KINDS = BOARD_KINDS + SCENE_KINDS + CARD_KINDS
+MATH_SCENE_KINDS = BOARD_KINDS + CARD_KINDS  # asked of a math_matching scene, one question per scene
 OCR_QUESTION = "What is written on the board?"
 MATH_QUESTION = "Solve the problem on the board."
 SOLVED_BOARD_PROB = 0.3  # share of OCR boards that show the solved equation ("3 + 4 = 7") instead of the problem
@@ -131,6 +133,13 @@ def front_board_sample(kind: str, split: str, seed: int, renderer: SceneRenderer
     return {"images": images, "question": question, "answer": answer, "kind": kind, "split": split}
 
 
+def card_sample(split: str, seed: int, renderer: SceneRenderer, rng: np.random.Generator) -> dict:
+    """One question about the cards of a math_matching scene (which, where, next to what)."""
+    images, info = renderer.render("math_matching", seed)
+    qa = pick_questions({"cards": card_questions(info)}, ["cards"], rng)[0]
+    return {"images": images, **qa, "split": split}
+
+
 def scene_samples(kinds: list[str], split: str, seed: int, renderer: SceneRenderer, rng: np.random.Generator) -> list[dict]:
     """Questions of the given kinds (one each, fewer when a scene has none of a kind) about one toy scene."""
     from sim.splits import get_split
@@ -142,9 +151,9 @@ def scene_samples(kinds: list[str], split: str, seed: int, renderer: SceneRender
 
 
 def _draw_unit(config: ImageTextConfig, rng: np.random.Generator) -> list[str]:
-    """The kinds of the next unit of work: one board kind, or `questions_per_scene` scene kinds."""
+    """The kinds of the next unit of work: one board or card kind, or `questions_per_scene` scene kinds."""
     shares = config.shares()
-    board = {k: s for k, s in shares.items() if k in BOARD_KINDS and s > 0}
+    board = {k: s for k, s in shares.items() if k in MATH_SCENE_KINDS and s > 0}
     scene = {k: s for k, s in shares.items() if k in SCENE_KINDS and s > 0}
     q = config.questions_per_scene
     # A scene unit yields q samples, so it is drawn q times less often to keep the kinds' shares.
@@ -174,6 +183,8 @@ def iter_image_text(split: str = "train", seed: int = 0, config: ImageTextConfig
                     samples = [board_sample(kinds[0], split, rng)]
                 else:
                     samples = [front_board_sample(kinds[0], split, scene_seed, renderer)]
+            elif kinds[0] in CARD_KINDS:
+                samples = [card_sample(split, scene_seed, renderer, rng)]
             else:
                 samples = scene_samples(kinds, split, scene_seed, renderer, rng)
             for sample in samples:

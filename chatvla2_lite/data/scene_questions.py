@@ -1,8 +1,10 @@
-"""Questions about a toy_placement scene, answered from the sim's ground truth (pure functions of `info`).
+"""Questions about a sim scene, answered from the sim's ground truth (pure functions of `info`).
 
-Kinds: recognition ("What toys are on the table?"), colour ("What colour is the duck?"), count
-("How many toys are on the table?") and spatial ("Is the red cube left of the bowl?", "What is
-behind the blue duck?", "Where is the green sphere?"). Directions are as the front camera sees the
+Kinds for a toy_placement scene: recognition ("What toys are on the table?"), colour ("What colour
+is the duck?"), count ("How many toys are on the table?") and spatial ("Is the red cube left of the
+bowl?", "What is behind the blue duck?", "Where is the green sphere?"). For a math_matching scene,
+cards ("What cards are on the table, from left to right?", "Where is the card 4?", "What is left of
+the card 7?"): the skill the arm needs to find the card its reasoning names. Directions are as the front camera sees the
 table (sim/tasks/toy_placement.py): left is +y, behind is +x. One thing is `rel` of another when
 `rel`'s axis carries most of the offset; pairs near the diagonal are never asked about, so every
 answer is clear from the picture.
@@ -15,6 +17,8 @@ import numpy as np
 from chatvla2_lite.data.reasoning_targets import table_location
 
 SCENE_KINDS = ("recognition", "colour", "count", "spatial")
+CARD_KINDS = ("cards",)
+YES_NO_KINDS = ("spatial", "cards")  # kinds whose yes/no questions are drawn half yes, half no
 QUESTION_RELATIONS = {"left": "left of", "right": "right of", "front": "in front of", "behind": "behind"}
 DIAGONAL_MARGIN = 0.02  # m: | |dx| - |dy| | below this is too close to the diagonal to call
 MIN_GAP = 0.03  # m: things closer than this are not compared
@@ -92,6 +96,33 @@ def spatial_questions(info: dict) -> list[tuple[str, str]]:
         if name in info["toys"]:
             depth, side = table_location(xy)
             out.append((f"Where is the {name}?", f"at the {depth} {side}"))
+    return out + relation_questions(things)
+
+
+def card_entities(info: dict) -> list[tuple[str, np.ndarray]]:
+    """(name, xy) of every card ("card 4") and the tray in a math_matching info."""
+    out = [(f"card {d}", np.asarray(info["positions"][f"tile_{d}"][:2], float)) for d in info["candidates"]]
+    return out + [("tray", np.asarray(info["positions"]["tray"][:2], float))]
+
+
+def card_questions(info: dict) -> list[tuple[str, str]]:
+    """(question, answer) pairs about the cards of a math_matching scene: which, whether, where, next to what."""
+    things = card_entities(info)
+    cards = [(name, xy) for name, xy in things if name.startswith("card")]
+    by_left = sorted(cards, key=lambda e: -e[1][1])
+    out = []
+    if all(a[1][1] - b[1][1] >= DIAGONAL_MARGIN for a, b in zip(by_left, by_left[1:])):
+        out.append(("What cards are on the table, from left to right?", _join([n.split()[1] for n, _ in by_left])))
+    out += [(f"Is there a card {d} on the table?", "yes" if d in info["candidates"] else "no") for d in range(10)]
+    for name, xy in cards:
+        depth, side = table_location(xy)
+        out.append((f"Where is the {name}?", f"at the {depth} {side}"))
+    return out + relation_questions(things)
+
+
+def relation_questions(things: list[tuple[str, np.ndarray]]) -> list[tuple[str, str]]:
+    """Yes/no per relation between two things, and "what is <rel> B?" where exactly one thing is."""
+    out = []
     for b_name, b_xy in things:
         related = {rel: [] for rel in QUESTION_RELATIONS}
         unclear = False
@@ -132,7 +163,7 @@ def pick_questions(pool: dict[str, list[tuple[str, str]]], kinds: list[str], rng
     out = []
     for kind in kinds:
         options = [qa for qa in pool.get(kind, []) if qa[0] not in used]
-        if kind == "spatial":
+        if kind in YES_NO_KINDS:
             yes, no = ([qa for qa in options if qa[1] == word] for word in ("yes", "no"))
             if rng.random() < 0.5:  # half the spatial questions are yes/no, as many yes as no
                 options = (yes if rng.random() < 0.5 else no) or yes or no

@@ -86,6 +86,28 @@ def test_scene_questions_follow_the_positions():
     assert len({p["question"] for p in picked}) == len(picked)
 
 
+def test_card_questions_follow_the_positions():
+    from chatvla2_lite.data.scene_questions import card_questions
+
+    # cards 7 (left, +y), 2 (middle, behind) and 4 (right); the tray far on the left
+    info = {"candidates": [2, 4, 7], "positions": {"tile_7": [0.15, 0.06, 0.01], "tile_2": [0.27, -0.01, 0.01],
+                                                   "tile_4": [0.16, -0.10, 0.01], "tray": [0.20, 0.20, 0.0]}}
+    qa = dict(card_questions(info))
+    assert qa["What cards are on the table, from left to right?"] == "7, 2 and 4"
+    assert qa["Is there a card 4 on the table?"] == "yes" and qa["Is there a card 5 on the table?"] == "no"
+    assert qa["Where is the card 7?"] == "at the front left" and qa["Where is the card 2?"] == "at the back right"
+    assert qa["Is the card 7 left of the card 4?"] == "yes" and "What is right of the card 4?" not in qa  # nothing is
+    assert qa["What is left of the card 7?"] == "the tray"
+
+
+def test_card_samples_ask_about_a_math_scene():
+    config = ImageTextConfig(kinds=("cards",), board_view="front")
+    samples = make_image_text(4, "heldout", seed=0, config=config)
+    for s in samples:
+        assert s["kind"] == "cards" and "card" in s["question"] and set(s["images"]) == {"front", "wrist"}
+    assert len({s["seed"] for s in samples}) == 4  # one question per scene
+
+
 def test_front_board_view_renders_the_board_in_the_scene():
     config = ImageTextConfig(kinds=("ocr",), board_view="front")
     (s,) = make_image_text(1, "train", seed=0, config=config)
