@@ -90,6 +90,28 @@ class So100TabletopEnv:
         truncated = not success and self.steps >= self.max_steps
         return self._observation(), float(success), success, truncated, self._info(success, clamped)
 
+    def step_chunk(self, actions):
+        """Apply a chunk of actions, one control period each, until it ends, the task succeeds or the episode
+        is truncated; the cameras render once, after the last step. Same physics as calling step() per action,
+        at a fraction of the cost: rendering is about 90% of a step, and a chunked policy looks only between
+        chunks. Returns obs, reward, terminated, truncated, info, and how many actions ran."""
+        if self.episode is None:
+            raise RuntimeError("call reset() before step_chunk()")
+        arm = self.scene.arm
+        valid = [arm.validate(a) for a in actions]  # every action checked before any moves
+        clamped, success, truncated, n = False, False, False, 0
+        for action, checked in zip(actions, valid):
+            clamped |= bool(np.any(checked != np.asarray(action, dtype=np.float64)))
+            arm.command(checked)
+            self.scene.step_physics()
+            self.steps += 1
+            n += 1
+            success = self.task.is_success(self.scene, self.episode)
+            truncated = not success and self.steps >= self.max_steps
+            if success or truncated:
+                break
+        return self._observation(), float(success), success, truncated, self._info(success, clamped), n
+
     def render(self):
         """The front camera's image (rgb_array render mode)."""
         return self.cameras.render("front")

@@ -32,21 +32,23 @@ def counterfactual_reasoning(info: dict, rng: np.random.Generator) -> tuple[str,
     return f"The board says {info['equation']}. I pick the card {card}.", card
 
 
-def run_episode(policy, env, seed: int, reasoning_text: str | None = None, max_steps: int = 450) -> dict:
-    """One closed-loop episode; returns the reasoning used, the final info and the step count."""
+def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) -> dict:
+    """One closed-loop episode; returns the reasoning used, the final info and the step count.
+
+    `reasoning`: None (the policy reasons), a text, or a function of the episode's ground truth giving one.
+    """
     obs, info = env.reset(seed=seed)
     policy.reset()
-    text = reasoning_text if reasoning_text is not None else policy.reason(obs).text
+    if callable(reasoning):
+        reasoning = reasoning(env.episode.ground_truth)
+    text = reasoning if reasoning is not None else policy.reason(obs).text
     n_steps = policy.config.action_expert.n_action_steps
     steps, done = 0, False
     while not done and steps < max_steps:
         chunk = policy.act(obs, text, seed=seed + steps)
-        for action in chunk[: n_steps or len(chunk)]:
-            obs, _, terminated, truncated, info = env.step(action)
-            steps += 1
-            if terminated or truncated or steps >= max_steps:
-                done = True
-                break
+        obs, _, terminated, truncated, info, ran = env.step_chunk(chunk[: min(n_steps or len(chunk), max_steps - steps)])
+        steps += ran
+        done = terminated or truncated
     return {"reasoning": text, "info": info, "steps": steps, "start_info": env.episode.ground_truth}
 
 
@@ -76,15 +78,18 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
     rows, started = [], time.perf_counter()
     try:
         for s in tqdm(range(seed, seed + episodes), desc=f"eval {task}", disable=not progress):
-            forced, named = None, None
-            if counterfactual:
-                env.reset(seed=s)
-                forced, named = counterfactual_reasoning(env.episode.ground_truth, rng)
-            out = run_episode(policy, env, s, forced, max_steps)
+            named = []
+
+            def rewrite(truth):  # the false reasoning needs the episode's cards, known once it is built
+                text, card = counterfactual_reasoning(truth, rng)
+                named.append(card)
+                return text
+
+            out = run_episode(policy, env, s, rewrite if counterfactual else None, max_steps)
             truth = out["start_info"]
             row = {"success": bool(out["info"]["is_success"])}
             if counterfactual:
-                row["followed"] = tile_in_tray(env.scene, named) and not tile_in_tray(env.scene, int(truth["answer"]))
+                row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(env.scene, int(truth["answer"]))
             elif task == "math_matching":
                 row.update(score_math(out["reasoning"], truth))
             else:

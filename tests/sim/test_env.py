@@ -47,6 +47,40 @@ def test_same_seed_same_episode_bit_for_bit():
     assert not np.array_equal(a[1][0], c[1][0]), "another seed must give another scene"
 
 
+def test_a_chunk_moves_as_its_steps_do_and_renders_once():
+    def run(chunked):
+        env = sim.make_env("math_matching", "train", cameras=("front",))
+        env.reset(seed=2)
+        expert = env.expert()
+        actions = [expert.act() for _ in range(40)]
+        if chunked:
+            obs, _, _, _, info, ran = env.step_chunk(actions)
+            assert ran == 40
+        else:
+            for action in actions:
+                obs, _, _, _, info = env.step(action)
+        env.close()
+        return obs, info
+
+    (a, a_info), (b, b_info) = run(False), run(True)
+    assert np.array_equal(a["observation.images.front"], b["observation.images.front"])
+    assert np.array_equal(a["observation.state"], b["observation.state"])
+    assert a_info["positions"] == b_info["positions"] and a_info["step"] == b_info["step"] == 40
+
+
+def test_a_chunk_stops_at_success_and_refuses_a_bad_action_before_moving(math_env):
+    math_env.reset(seed=1)
+    before = math_env.scene.arm.joint_positions()
+    with pytest.raises(InvalidActionError, match="NaN"):
+        math_env.step_chunk([before, np.array([0, np.nan, 0, 0, 0, 0])])
+    assert np.array_equal(math_env.scene.arm.joint_positions(), before)
+    expert = math_env.expert()
+    plan = [expert.act() for _ in range(400)]
+    _, reward, terminated, truncated, info, ran = math_env.step_chunk(plan)
+    assert terminated and reward == 1.0 and not truncated and info["is_success"]
+    assert ran < 400 and info["step"] == ran  # it stopped at the step the card landed
+
+
 def test_nan_action_is_refused_and_moves_nothing(math_env):
     math_env.reset(seed=1)
     before = math_env.scene.arm.joint_positions()
