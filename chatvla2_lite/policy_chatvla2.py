@@ -247,15 +247,26 @@ class ChatVLA2:
         import tempfile
 
         from huggingface_hub import HfApi
+        from huggingface_hub.errors import HfHubHTTPError
 
+        from chatvla2_lite.errors import CheckpointError
         from chatvla2_lite.hub import HubSettings
 
         settings = HubSettings.from_env()
         api = HfApi(endpoint=settings.endpoint, token=settings.token)
         with tempfile.TemporaryDirectory() as tmp:
             self.save_pretrained(tmp)
-            api.create_repo(repo_id, private=private, exist_ok=True)
-            info = api.upload_folder(repo_id=repo_id, folder_path=tmp, commit_message=commit_message)
+            try:
+                api.create_repo(repo_id, private=private, exist_ok=True)
+                info = api.upload_folder(repo_id=repo_id, folder_path=tmp, commit_message=commit_message)
+            except HfHubHTTPError as exc:
+                status = getattr(exc.response, "status_code", None)
+                if status in (401, 403):
+                    raise CheckpointError(
+                        f"the Hub refused to let you write to {repo_id!r} ({status}); set HF_TOKEN to a token with "
+                        "write access (https://huggingface.co/settings/tokens) or log in with `hf auth login`"
+                    ) from exc
+                raise CheckpointError(f"pushing {repo_id!r} failed: the Hub answered {exc}; retry later") from exc
         return str(info)
 
 
