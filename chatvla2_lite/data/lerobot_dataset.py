@@ -213,14 +213,14 @@ class LeRobotV3Writer:
         return info
 
 
-def _decode_video(path: Path, ranges: list[tuple[int, int]]) -> list[np.ndarray]:
-    """The frames [start, stop) of each range, decoded in one pass over the mp4; uint8 (T, H, W, 3) each."""
+def _decode_video(path: Path, ranges: list[tuple[int, int]], stride: int = 1) -> list[np.ndarray]:
+    """Every `stride`-th frame of [start, stop) of each range, decoded in one pass over the mp4; uint8 (T, H, W, 3)."""
     import imageio_ffmpeg
 
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
     meta = next(reader)
     w, h = meta["size"]
-    wanted = {i for a, b in ranges for i in range(a, b)}
+    wanted = {i for a, b in ranges for i in range(a, b, stride)}
     frames = {}
     for i, raw in enumerate(reader):
         if i in wanted:
@@ -229,7 +229,7 @@ def _decode_video(path: Path, ranges: list[tuple[int, int]]) -> list[np.ndarray]
     missing = wanted - set(frames)
     if missing:
         raise ValueError(f"{path} holds fewer frames than its episodes say (frame {min(missing)} is missing); re-record it")
-    return [np.stack([frames[i] for i in range(a, b)]) for a, b in ranges]
+    return [np.stack([frames[i] for i in range(a, b, stride)]) for a, b in ranges]
 
 
 def load_info(root: str | Path) -> dict:
@@ -237,10 +237,15 @@ def load_info(root: str | Path) -> dict:
     return json.loads((Path(root) / "meta/info.json").read_text())
 
 
-def load_episodes(root: str | Path, episodes: list[int] | None = None, images: bool = True) -> list[dict]:
+def load_episodes(root: str | Path, episodes: list[int] | None = None, images: bool = True,
+                  image_stride: int = 1) -> list[dict]:  # fmt: skip
     """The dataset's episodes (all, or those indexed), each a dict of the episode row's columns plus
     `task`, "observation.state" / "action" float32 (T, 6), "timestamp" (T,) and, with `images`,
-    "observation.images.<cam>" uint8 (T, H, W, 3) decoded from the videos (or the PNGs)."""
+    "observation.images.<cam>" uint8 (ceil(T / image_stride), H, W, 3) decoded from the videos (or the PNGs):
+    frames 0, image_stride, 2 * image_stride, ... (a 224x224 frame is 150 kB; 400 demos of both cameras at
+    every frame would hold about 18 GB)."""
+    if image_stride < 1:
+        raise ValueError(f"image_stride must be at least 1, got {image_stride}")
     import pyarrow.parquet as pq
 
     from chatvla2_lite.data.image_text_cache import decode_png
@@ -262,7 +267,7 @@ def load_episodes(root: str | Path, episodes: list[int] | None = None, images: b
         ep["timestamp"] = frames.column("timestamp").to_numpy()
         if images and info["video_path"] is None:
             for key in keys:
-                ep[key] = np.stack([decode_png(x["bytes"]) for x in frames.column(key).to_pylist()])
+                ep[key] = np.stack([decode_png(x["bytes"]) for x in frames.column(key).to_pylist()[::image_stride]])
         out.append(ep)
     if images and info["video_path"] is not None:
         fps = info["fps"]
@@ -270,6 +275,6 @@ def load_episodes(root: str | Path, episodes: list[int] | None = None, images: b
             path = root / info["video_path"].format(video_key=key, chunk_index=0, file_index=0)
             ranges = [(round(ep[f"videos/{key}/from_timestamp"] * fps), round(ep[f"videos/{key}/to_timestamp"] * fps))
                       for ep in out]  # fmt: skip
-            for ep, clip in zip(out, _decode_video(path, ranges)):
+            for ep, clip in zip(out, _decode_video(path, ranges, image_stride)):
                 ep[key] = clip
     return out

@@ -29,9 +29,14 @@ def board_photo_stream(split: str = "train", seed: int = 0) -> Iterator[Sample]:
         yield Sample(observation, question, answer)
 
 
-def robot_frames(episodes: list[dict]) -> list[tuple[int, int]]:
-    """Every (episode, frame) pair that can start an action chunk."""
-    return [(e, t) for e, ep in enumerate(episodes) for t in range(len(ep["action"]))]
+# Every 3rd recorded frame starts a training chunk: at 30 fps neighbours look alike, and the images of all
+# frames of 400 demos would need about 18 GB of memory (6 GB at this stride).
+ROBOT_IMAGE_STRIDE = 3
+
+
+def robot_frames(episodes: list[dict], stride: int = 1) -> list[tuple[int, int]]:
+    """Every (episode, frame) pair that can start an action chunk, every `stride`-th frame."""
+    return [(e, t) for e, ep in enumerate(episodes) for t in range(0, len(ep["action"]), stride)]
 
 
 def action_chunk(actions: np.ndarray, t: int, chunk: int) -> np.ndarray:
@@ -40,21 +45,22 @@ def action_chunk(actions: np.ndarray, t: int, chunk: int) -> np.ndarray:
     return actions[idx]
 
 
-def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0) -> Iterator[Sample]:
-    """Endless random frames of recorded demos: the frame's images and state, the episode's instruction and
-    reasoning target, and the next `chunk` actions."""
+def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0,
+                 stride: int = ROBOT_IMAGE_STRIDE) -> Iterator[Sample]:  # fmt: skip
+    """Endless random frames of recorded demos (every `stride`-th): the frame's images and state, the episode's
+    instruction and reasoning target, and the next `chunk` actions."""
     from chatvla2_lite.data.lerobot_dataset import load_episodes
 
-    episodes = [ep for d in dataset_dirs for ep in load_episodes(d)]
+    episodes = [ep for d in dataset_dirs for ep in load_episodes(d, image_stride=stride)]
     if not episodes:
         raise ValueError(f"no episodes in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
     cameras = [k for k in episodes[0] if k.startswith("observation.images.")]
-    frames = robot_frames(episodes)
+    frames = robot_frames(episodes, stride)
     rng = np.random.default_rng(seed)
     while True:
         e, t = frames[int(rng.integers(len(frames)))]
         ep = episodes[e]
-        observation = {k: ep[k][t] for k in cameras}
+        observation = {k: ep[k][t // stride] for k in cameras}
         observation["observation.state"] = ep["observation.state"][t]
         yield Sample(observation, ep["instruction"], ep["reasoning"], action_chunk(ep["action"], t, chunk))
 

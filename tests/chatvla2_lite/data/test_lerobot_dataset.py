@@ -89,6 +89,10 @@ def test_writer_keeps_frames_aligned_in_video_and_png(tmp_path):
             assert err.max() < (3 if use_videos else 1e-9), err
             assert np.allclose(ep["action"], ep["observation.state"] + 1)
         assert [e["length"] for e in load_episodes(root, episodes=[1], images=False)] == [7]
+        strided = load_episodes(root, image_stride=3)  # frames 0, 3, 6, ... of each episode, the same pixels
+        for ep, full in zip(strided, back):
+            assert np.array_equal(ep["observation.images.front"], full["observation.images.front"][::3])
+            assert len(ep["action"]) == len(full["action"])  # actions and states stay whole
 
 
 def test_writer_refuses_a_used_folder_and_empty_datasets(tmp_path):

@@ -1,0 +1,26 @@
+"""The robot stream: random chunk starts on every stride-th frame, each with that frame's image, state and actions."""
+
+from itertools import islice
+
+import numpy as np
+
+from chatvla2_lite.data.lerobot_dataset import LeRobotV3Writer
+from chatvla2_lite.training.streams import robot_stream
+
+
+def test_each_sample_pairs_a_frame_with_its_own_image_state_and_next_actions(tmp_path):
+    writer = LeRobotV3Writer(tmp_path / "demos", {"front": (32, 32)}, use_videos=False)
+    n = 20
+    frame_ids = np.arange(n, dtype=np.float32)
+    clip = np.repeat((frame_ids * 10).astype(np.uint8)[:, None, None, None], 32 * 32 * 3).reshape(n, 32, 32, 3)
+    state = np.tile(frame_ids[:, None], (1, 6))
+    writer.add_episode(state, state + 0.5, {"front": clip}, task="pick", extra={"instruction": "pick", "reasoning": "r"})
+    writer.finish()
+    starts = set()
+    for sample in islice(robot_stream([tmp_path / "demos"], chunk=4, seed=0, stride=3), 40):
+        t = int(sample.observation["observation.state"][0])
+        starts.add(t)
+        assert t % 3 == 0
+        assert (sample.observation["observation.images.front"] == t * 10).all()
+        assert np.array_equal(sample.action[:, 0], np.minimum(np.arange(t, t + 4), n - 1) + 0.5)
+    assert starts == set(range(0, n, 3))
