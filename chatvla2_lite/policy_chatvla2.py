@@ -89,16 +89,24 @@ class ChatVLA2:
 
     @classmethod
     def from_pretrained(
-        cls, id_or_path: str | Path, revision: str | None = None, quantization: str | None = None, device: str = "cpu"
+        cls, id_or_path: str | Path | None = None, revision: str | None = None, quantization: str | None = None,
+        device: str = "cpu",
     ) -> ChatVLA2:
         """Load a ChatVLA2 checkpoint, or wrap a Qwen2-VL-family backbone with fresh MoE and action expert.
 
-        `id_or_path`: a Hub id (downloaded into the cache, safetensors only) or a local folder.
+        `id_or_path`: a Hub id (downloaded into the cache, safetensors only) or a local folder; None: the project's
+        nano checkpoint in checkpoints/chatvla2-nano, read from disk with no network.
         `quantization`: "4bit" (nf4, double quantization), "8bit" or None, applied to the backbone's linear layers.
         """
+        from chatvla2_lite.defaults import NANO_CHECKPOINT
         from chatvla2_lite.hub import resolve_checkpoint
         from chatvla2_lite.quantization import bitsandbytes_config, normalize_quantization
 
+        if id_or_path is None:
+            if not (NANO_CHECKPOINT / "config.json").is_file():
+                raise CheckpointError(f"the nano checkpoint is not at {NANO_CHECKPOINT} yet; `make nano` trains and ships "
+                                      "it, or name a model (a Hub id or a folder)")  # fmt: skip
+            id_or_path = NANO_CHECKPOINT
         quantization = normalize_quantization(quantization)
         bnb = bitsandbytes_config(quantization, device, MODULES_NOT_TO_QUANTIZE)  # fails fast, before downloading
         folder = resolve_checkpoint(id_or_path, revision)

@@ -166,3 +166,16 @@ def test_qwen2_5_vl_backbone_reasons_acts_and_round_trips(tmp_path, observation_
     assert type(again.model.vlm).__name__ == "Qwen2_5_VLForConditionalGeneration"
     assert again.reason(observation, max_new_tokens=6).text == reasoning.text
     assert np.array_equal(again.act(observation, reasoning.text), policy.act(observation, reasoning.text))
+
+
+def test_from_pretrained_without_a_name_loads_the_nano_checkpoint(nano_policy, nano_checkpoint, obs, reasoning,
+                                                                    monkeypatch, tmp_path):  # fmt: skip
+    from chatvla2_lite import defaults
+
+    monkeypatch.setattr(defaults, "NANO_CHECKPOINT", tmp_path / "not-shipped")
+    with pytest.raises(CheckpointError, match="make nano"):
+        ChatVLA2.from_pretrained()
+    monkeypatch.setattr(defaults, "NANO_CHECKPOINT", nano_checkpoint)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # read from disk: no network
+    loaded = ChatVLA2.from_pretrained()
+    np.testing.assert_allclose(loaded.act(obs, reasoning.text), nano_policy.act(obs, reasoning.text), atol=1e-5)
