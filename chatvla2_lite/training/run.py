@@ -16,14 +16,25 @@ PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap 
 
 
 def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE_QUESTIONS) -> dict:
-    """{suite: heldout accuracy} by generation, the policy answering through `processor` (the stage's views)."""
-    from chatvla2_lite.evaluation.probe import probe_rows
+    """{suite: heldout accuracy, suite_chars: how much of the expected text the answers match (0..1)} by
+    generation, the policy answering through `processor` (the stage's views). The character match moves
+    long before exact answers do: a model that reads "7 - 3 = ?" as "7 + 3 = ?" scores 0 but 0.9."""
+    from difflib import SequenceMatcher
+
+    from chatvla2_lite.evaluation.probe import normalize_answer, probe_rows
 
     full, policy.processor = policy.processor, processor
+    out = {}
     try:
-        return {s: float(np.mean([ok for *_, ok in probe_rows(policy, s, questions, progress=False)])) for s in suites}
+        for suite in suites:
+            rows = probe_rows(policy, suite, questions, progress=False)
+            out[suite] = float(np.mean([ok for *_, ok in rows]))
+            out[f"{suite}_chars"] = round(float(np.mean([
+                SequenceMatcher(None, normalize_answer(said), normalize_answer(answer)).ratio()
+                for _, answer, said, _ in rows])), 3)  # fmt: skip
     finally:
         policy.processor = full
+    return out
 
 
 def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: str | None = None,
