@@ -19,6 +19,9 @@ FRAME_PX = 3
 # always finds it in the same place however the board is jittered.
 TEXT_REGION_FRAC = 0.70
 FONT_HEIGHT_FRAC = (0.28, 0.40)  # font size as a fraction of board height, before fitting
+# A marker's line, in texture pixels, added around each glyph: the front camera sees the board at about a
+# quarter of its texture's size, and a thinner minus sign or equals bar fell between its pixels and vanished.
+STROKE_PX = (2, 4)  # 2 or 3
 MAX_ROTATION_DEG = 3.0
 MAX_SHEAR = 0.15  # horizontal shift per pixel of height: a hand-written slant
 JITTER_FRAC = 0.04  # largest shift of the text from centre, as a fraction of the board size
@@ -33,6 +36,7 @@ NOISE_GREY_RANGE = (212, 238)
 
 # A hyphen is a short, thin stroke in most fonts; boards show the proper minus sign instead.
 BOARD_GLYPHS = str.maketrans({"-": "−"})
+DIVIDE = "÷"  # drawn by hand (see _draw_divide): the fonts' own sign turns into a plus through the camera
 
 TILE_RGB = (237, 230, 209)  # matches sim.catalog.NUMBER_TILE's body colour
 TILE_EDGE_RGB = (200, 188, 160)
@@ -49,11 +53,48 @@ def text_region(size: tuple[int, int] = BOARD_SIZE) -> tuple[int, int, int, int]
 
 
 def _text_mask(text: str, font, stroke: int) -> Image.Image:
+    if DIVIDE in text:
+        return _text_mask_with_divide(text, font, stroke)
     left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
     pad = 4
     mask = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
     ImageDraw.Draw(mask).text((pad - left, pad - top), text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
     return mask
+
+
+def _text_mask_with_divide(text: str, font, stroke: int) -> Image.Image:
+    """The text with every ÷ drawn as a marker would: a bar and two big dots set well apart. A font's own ÷
+    has dots a few texture pixels from the bar; the front camera sees the board at about a quarter of its
+    texture's size, where those dots merge with the bar and the sign reads as a plus."""
+    em, advance = font.size, font.getlength("+")
+    parts = text.split(DIVIDE)
+    width = sum(font.getlength(p) for p in parts) + advance * (len(parts) - 1) + 2 * em
+    canvas = Image.new("L", (int(width) + 2 * stroke, 3 * em), 0)
+    draw = ImageDraw.Draw(canvas)
+    x, baseline = em, 2 * em
+    for i, part in enumerate(parts):
+        if part:
+            draw.text((x, baseline), part, font=font, fill=255, stroke_width=stroke, stroke_fill=255, anchor="ls")
+        x += font.getlength(part)
+        if i < len(parts) - 1:
+            _draw_divide(draw, font, x + advance / 2, baseline, stroke)
+            x += advance
+    left, top, right, bottom = canvas.getbbox()
+    pad = 4
+    return canvas.crop((left - pad, top - pad, right + pad, bottom + pad))
+
+
+def _draw_divide(draw: ImageDraw.ImageDraw, font, cx: float, baseline: float, stroke: int) -> None:
+    """A ÷ centred on the plus sign's centre, its dots a bar's half-width above and below the bar."""
+    _, top, _, bottom = font.getbbox("+", anchor="ls")
+    cy = baseline + (top + bottom) / 2
+    half = max(3.0, (bottom - top) / 2)  # the plus sign's half-height: the bar's half-width
+    bar = max(2.0, 0.09 * font.size) / 2 + stroke
+    dot = max(2.0, 0.09 * font.size) + stroke
+    draw.rectangle([cx - half, cy - bar, cx + half, cy + bar], fill=255)
+    for side in (-1, 1):
+        y = cy + side * (half + dot * 0.4)
+        draw.ellipse([cx - dot, y - dot, cx + dot, y + dot], fill=255)
 
 
 def _slant_and_rotate(mask: Image.Image, shear: float, angle_deg: float) -> Image.Image:
@@ -94,7 +135,7 @@ def draw_whiteboard(text: str, rng: np.random.Generator, font_name: str, size: t
     w, h = size
     colour_name = list(MARKER_RGB)[int(rng.integers(len(MARKER_RGB)))]
     font = load_font(font_name, max(8, int(h * rng.uniform(*FONT_HEIGHT_FRAC))))
-    mask = _text_mask(text.translate(BOARD_GLYPHS), font, stroke=int(rng.integers(0, 2)))
+    mask = _text_mask(text.translate(BOARD_GLYPHS), font, stroke=int(rng.integers(*STROKE_PX)))
     mask = _slant_and_rotate(mask, rng.uniform(-MAX_SHEAR, MAX_SHEAR), rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG))
 
     left, top, right, bottom = text_region(size)

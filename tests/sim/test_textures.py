@@ -84,3 +84,25 @@ def test_label_is_centred_text():
     label = textures.draw_label("red cube")
     x0, y0, x1, y1 = _dark_bbox(label)
     assert abs((x0 + x1) / 2 - 64) <= 3 and x1 - x0 > 50
+
+
+def test_divide_and_plus_look_different_through_the_front_camera():
+    """The fonts' own ÷ merged with its dots into a plus at the camera's resolution (found on rendered boards):
+    the board draws its own. Both signs share an advance, so the two boards differ only at the sign."""
+    import sim
+
+    env = sim.make_env("math_matching", "train", cameras=("front",))
+    try:
+        env.reset(seed=1)
+
+        def photo(text, font, seed):
+            board = textures.draw_whiteboard(text, np.random.default_rng(seed), font)
+            env.scene.set_board_image(board, key=f"{text}|{font}|{seed}")
+            return env.cameras.render("front").astype(int)
+
+        for font in SPLITS["train"].fonts + SPLITS["heldout"].fonts:
+            for seed in range(3):
+                changed = np.abs(photo("8 ÷ 4 − 1 = ?", font, seed) - photo("8 + 4 − 1 = ?", font, seed)).max(-1) > 60
+                assert changed.sum() >= 5, f"÷ reads as + in {font} (seed {seed})"
+    finally:
+        env.close()
