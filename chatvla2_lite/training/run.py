@@ -16,9 +16,10 @@ PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap 
 
 
 def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE_QUESTIONS) -> dict:
-    """{suite: heldout accuracy, suite_chars: how much of the expected text the answers match (0..1)} by
-    generation, the policy answering through `processor` (the stage's views). The character match moves
-    long before exact answers do: a model that reads "7 - 3 = ?" as "7 + 3 = ?" scores 0 but 0.9."""
+    """Heldout answers by generation, the policy answering through `processor` (the stage's views): per suite
+    its accuracy, `<suite>_chars` (how much of the expected text the answers match, 0..1) and `<suite>_example`
+    ("expected -> said" for the first question). The character match moves long before exact answers do: a
+    model that reads "7 - 3 = ?" as "7 + 3 = ?" scores 0 but 0.9."""
     from difflib import SequenceMatcher
 
     from chatvla2_lite.evaluation.probe import normalize_answer, probe_rows
@@ -32,6 +33,7 @@ def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE
             out[f"{suite}_chars"] = round(float(np.mean([
                 SequenceMatcher(None, normalize_answer(said), normalize_answer(answer)).ratio()
                 for _, answer, said, _ in rows])), 3)  # fmt: skip
+            out[f"{suite}_example"] = f"{rows[0][1]} -> {rows[0][2]}"  # what it says, at a glance
     finally:
         policy.processor = full
     return out

@@ -72,7 +72,7 @@ def test_the_read_stage_trains_on_the_board_view_and_probes_reading(tmp_path):
     probes = [row for row in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "probe_s" in row]
     assert len(probes) == 1 and probes[0]["step"] == 2  # the last step always probes
     assert set(probes[0]) >= {"probe_ocr", "probe_math", "probe_ocr_chars"} and "probe_spatial" not in probes[0]
-    assert 0 <= probes[0]["probe_ocr_chars"] <= 1
+    assert 0 <= probes[0]["probe_ocr_chars"] <= 1 and " -> " in probes[0]["probe_ocr_example"]
     # the model folder keeps every view for the next stage, though this one saw the board alone
     views = json.loads((out / "model" / "processor_config.json").read_text())["views"]
     assert [v["name"] for v in views] == ["board", "table", "wrist"]
