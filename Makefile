@@ -41,7 +41,7 @@ NANO_DATA := $(NANO_OUT)/demos_math $(NANO_OUT)/demos_toy
 .PHONY: nano
 # the last step copies the trained model to checkpoints/chatvla2-nano with its card and scores
 nano: $(NANO_OUT)/scores.jsonl
-	$(PY) -m chatvla2_lite.training.ship --model $(NANO_OUT)/action/model --scores $(NANO_OUT)/scores.jsonl
+	$(PY) -m chatvla2_lite.training.ship --model $(NANO_OUT)/action/model --scores $(NANO_OUT)/scores.jsonl --runs $(NANO_OUT)
 
 $(NANO_OUT)/demos_%/meta/info.json: | setup
 	rm -rf $(NANO_OUT)/demos_$*

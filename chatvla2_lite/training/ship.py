@@ -1,8 +1,10 @@
 """Ship a trained model as the project's nano checkpoint: copy it, write its card with the scores, check its size.
 
-    python -m chatvla2_lite.training.ship --model outputs/nano/action/model --scores outputs/nano/scores.jsonl
+    python -m chatvla2_lite.training.ship --model outputs/nano/action/model --scores outputs/nano/scores.jsonl \
+        --runs outputs/nano
 
 `scores.jsonl` is what `make nano` writes: one probe line per model (vlm, action, naive) and the eval lines.
+`--runs` is the folder of the stages: their settings and wall times go into the card, their curves beside it.
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ def scores_markdown(rows: list[dict], command: str = REPRODUCE) -> str:
 
 
 def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_CHECKPOINT,
-         max_mb: float = MAX_CHECKPOINT_MB) -> dict:
-    """Copy the model folder to `out` with a card holding the scores; refuses a checkpoint over `max_mb`."""
+         max_mb: float = MAX_CHECKPOINT_MB, runs: str | Path | None = None) -> dict:
+    """Copy the model folder to `out` with a card holding the scores (and, from `runs`, how each stage trained);
+    refuses a checkpoint over `max_mb`."""
     from chatvla2_lite.model_card import render_model_card
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.training.training_record import copy_curves, training_markdown
 
     model_dir, out = Path(model_dir), Path(out)
     size_mb = sum(p.stat().st_size for p in model_dir.glob("*") if p.is_file()) / 2**20
@@ -53,12 +57,14 @@ def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_
         raise ValueError(f"{model_dir} holds {size_mb:.1f} MB, over the {max_mb} MB the repo takes for a checkpoint")
     rows = [json.loads(line) for line in Path(scores_file).read_text().splitlines() if line.strip()]
     policy = ChatVLA2.from_pretrained(model_dir)
-    card = render_model_card(policy, name="chatvla2-nano", repo_hint=str(out), scores=scores_markdown(rows))
+    sections = scores_markdown(rows) + ("\n" + training_markdown(runs) if runs else "")
+    card = render_model_card(policy, name="chatvla2-nano", repo_hint=str(out), scores=sections)
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(model_dir, out, ignore=shutil.ignore_patterns("*.bin", "*.pt", "*.pkl"))
     (out / "README.md").write_text(card)
-    return {"out": str(out), "size_mb": round(size_mb, 2), "scores": len(rows)}
+    curves = copy_curves(runs, out) if runs else []
+    return {"out": str(out), "size_mb": round(size_mb, 2), "scores": len(rows), "curves": curves}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,8 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", required=True, help="the model folder to ship (the action stage's model/)")
     parser.add_argument("--scores", required=True, help="scores.jsonl from make nano")
     parser.add_argument("--out", default=str(NANO_CHECKPOINT), help="where the checkpoint goes")
+    parser.add_argument("--runs", default=None, help="the folder holding the stages (read/, vlm/, ...) of make nano")
     args = parser.parse_args(argv)
-    print(json.dumps(ship(args.model, args.scores, args.out)))
+    print(json.dumps(ship(args.model, args.scores, args.out, runs=args.runs)))
 
 
 if __name__ == "__main__":

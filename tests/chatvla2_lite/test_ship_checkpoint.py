@@ -37,6 +37,21 @@ def test_ship_copies_the_model_and_writes_the_card(nano_checkpoint, tmp_path):
     ChatVLA2.from_pretrained(out)  # the shipped folder loads like a Hub repository
 
 
+def test_ship_puts_the_training_record_in_the_card(nano_checkpoint, tmp_path):
+    from chatvla2_lite.training.recipe import recipe_stage
+
+    scores = tmp_path / "scores.jsonl"
+    scores.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    stage = tmp_path / "runs" / "read"
+    stage.mkdir(parents=True)
+    (stage / "stage.json").write_text(json.dumps(recipe_stage("chatvla2", "read").to_dict()))
+    (stage / "metrics.jsonl").write_text(json.dumps({"step": 8000, "loss": 0.01, "seconds": 9000.0}) + "\n")
+    result = ship(nano_checkpoint, scores, tmp_path / "out", runs=tmp_path / "runs")
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert result["curves"] == ["read"] and "## Training" in card and "| read | 8000 | 32 |" in card
+    assert (tmp_path / "out" / "training" / "read.jsonl").is_file()
+
+
 def test_ship_refuses_a_checkpoint_over_the_cap(nano_checkpoint, tmp_path):
     scores = tmp_path / "scores.jsonl"
     scores.write_text(json.dumps(ROWS[0]) + "\n")
