@@ -162,3 +162,13 @@ def test_with_views_refuses_unknown_views(processor):
         processor.with_views(["top"])
     with pytest.raises(ValueError, match="no views"):
         ChatVLA2Processor.nano(views=None).with_views(["board"])
+
+
+def test_the_nano_prompt_has_no_system_turn_and_others_keep_theirs(processor, obs):
+    from chatvla2_lite.processing_chatvla2 import DEFAULT_SYSTEM_PROMPT
+
+    nano = processor.tokenizer.decode(processor(obs, "pick the 7")["input_ids"][0])
+    assert "system" not in nano and nano.index("<|im_start|>user") < nano.index("pick the 7")
+    with_system = ChatVLA2Processor(processor.tokenizer, processor.image_processor, views=processor.views)
+    text = processor.tokenizer.decode(with_system(obs, "pick the 7")["input_ids"][0])
+    assert text.startswith(f"<|im_start|>system\n{DEFAULT_SYSTEM_PROMPT}<|im_end|>")
