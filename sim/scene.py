@@ -6,6 +6,7 @@ whiteboard stands behind the workspace facing the arm. "Left" is +y as seen from
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,9 +140,14 @@ class Scene:
     def load_texture(self, key: str, image) -> int:
         """A PyBullet texture id for a PIL image, loaded once per reset under `key`."""
         if key not in self._textures:
-            path = self._mesh_dir / f"tex_{len(self._textures)}_{abs(hash(key)) % 10**8}.png"
-            image.convert("RGB").save(path)
+            rgb = image.convert("RGB")
+            # Named by content: PyBullet keeps a texture per file name for the life of the process, so a name
+            # used again (the board's, every episode) showed the first episode's picture forever.
+            digest = hashlib.sha1(f"{rgb.size}".encode() + rgb.tobytes()).hexdigest()[:20]
+            path = self._mesh_dir / f"tex_{digest}.png"
+            rgb.save(path)
             self._textures[key] = self.pb.loadTexture(str(path), physicsClientId=self.client)
+            path.unlink()  # the file only hands PyBullet the pixels: a stream of boards would fill the disk
         return self._textures[key]
 
     def set_board_image(self, image, key: str = "board") -> None:

@@ -47,6 +47,19 @@ def test_same_seed_same_episode_bit_for_bit():
     assert not np.array_equal(a[1][0], c[1][0]), "another seed must give another scene"
 
 
+def test_the_board_shows_each_episode_its_own_problem(camera_env):
+    """PyBullet keeps a texture per file name for the life of the process: a board texture saved under the same
+    name every episode showed the first episode's problem in all the others (found by a training probe)."""
+    boards = []
+    for seed in (1, 2, 1):
+        obs, info = camera_env.reset(seed=seed)
+        boards.append((info["equation"], obs["observation.images.front"][20:85, 40:185].astype(int)))
+    (eq1, a), (eq2, b), (eq1_again, c) = boards
+    assert eq1 != eq2 and eq1 == eq1_again
+    assert np.abs(a - b).max() > 100, "the second episode still shows the first board"
+    assert np.array_equal(a, c)
+
+
 def test_a_chunk_moves_as_its_steps_do_and_renders_once():
     def run(chunked):
         env = sim.make_env("math_matching", "train", cameras=("front",))
