@@ -68,7 +68,13 @@ def _probe(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads)
     policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
-    return probe(policy, args.suite, questions=args.questions, split=args.split, seed=args.seed)
+    if args.views:
+        try:
+            policy.processor = policy.processor.with_views(args.views)
+        except ValueError as exc:
+            raise ChatVLA2Error(str(exc)) from exc
+    result = probe(policy, args.suite, questions=args.questions, split=args.split, seed=args.seed)
+    return {**result, "views": [v["name"] for v in policy.processor.views or ()]}
 
 
 def _train(args: argparse.Namespace) -> dict:
@@ -148,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("probe", help="VQA accuracy on heldout OCR, math and spatial questions")
     pr.add_argument("--suite", choices=("ocr", "math", "spatial", "all"), default="all", help="which questions")
     pr.add_argument("--questions", type=int, default=50, help="questions per suite")
+    pr.add_argument("--views", nargs="+", default=None,
+                    help="feed the backbone only these views, as a stage that trained on them (read: board)")
     pr.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's questions")
     pr.add_argument("--seed", type=int, default=20_000, help="first question seed")
     pr.add_argument("--model", default=None, help="Hub id or local folder (default: the nano checkpoint)")

@@ -76,6 +76,11 @@ def test_the_read_stage_trains_on_the_board_view_and_probes_reading(tmp_path):
     # the model folder keeps every view for the next stage, though this one saw the board alone
     views = json.loads((out / "model" / "processor_config.json").read_text())["views"]
     assert [v["name"] for v in views] == ["board", "table", "wrist"]
+    scores = _cli("probe", "--suite", "ocr", "--questions", "2", "--views", "board", "--model", str(out / "model"))
+    assert scores["views"] == ["board"] and 0.0 <= scores["ocr"] <= 1.0
+    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "probe", "--views", "top", "--questions", "1",
+                          "--model", str(out / "model")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown views" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_train_without_robot_data_says_what_to_pass(tmp_path):
