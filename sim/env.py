@@ -80,15 +80,7 @@ class So100TabletopEnv:
         """Apply one action (6 joint targets) for one control period; returns obs, reward, terminated, truncated, info."""
         if self.episode is None:
             raise RuntimeError("call reset() before step()")
-        arm = self.scene.arm
-        valid = arm.validate(action)
-        clamped = bool(np.any(valid != np.asarray(action, dtype=np.float64)))
-        arm.command(valid)
-        self.scene.step_physics()
-        self.steps += 1
-        success = self.task.is_success(self.scene, self.episode)
-        truncated = not success and self.steps >= self.max_steps
-        return self._observation(), float(success), success, truncated, self._info(success, clamped)
+        return self.step_chunk([action])[:5]
 
     def step_chunk(self, actions):
         """Apply a chunk of actions, one control period each, until it ends, the task succeeds or the episode
