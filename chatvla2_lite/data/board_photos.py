@@ -15,21 +15,19 @@ import numpy as np
 
 from chatvla2_lite.data.image_text import BOARD_KINDS, draw_board_question
 
-# A new scene every so many boards: each painted board is a texture PyBullet keeps until the reset.
+# A new scene every so many boards: the scene's texture table gains an entry for every painted board.
 BOARDS_PER_SCENE = 64
 
 
-def iter_board_photos(split: str = "train", seed: int = 0, kinds: tuple[str, ...] = BOARD_KINDS,
-                      weights: tuple[float, ...] | None = None) -> Iterator[dict]:  # fmt: skip
-    """An endless, seeded stream of OCR/math samples whose picture is the front camera (as image_text samples,
-    with images {"front": ...}); sample j draws from np.random.default_rng((seed, j))."""
+def iter_board_photos(split: str = "train", seed: int = 0, kinds: tuple[str, ...] = BOARD_KINDS) -> Iterator[dict]:
+    """An endless, seeded stream of OCR/math samples, the kinds in equal shares, whose picture is the front camera
+    (as image_text samples, with images {"front": ...}); sample j draws from np.random.default_rng((seed, j))."""
     import sim
 
     unknown = [k for k in kinds if k not in BOARD_KINDS]
     if unknown or not kinds:
         raise ValueError(f"unknown board kinds {unknown}; use some of {', '.join(BOARD_KINDS)}")
-    probs = np.ones(len(kinds)) if weights is None else np.asarray(weights, float)
-    probs = probs / probs.sum()
+    probs = np.full(len(kinds), 1 / len(kinds))
     env = sim.make_env("math_matching", split, cameras=("front",))
     try:
         for index in range(2**62):

@@ -4,8 +4,8 @@ Kinds for a toy_placement scene: recognition ("What toys are on the table?"), co
 is the duck?"), count ("How many toys are on the table?") and spatial ("Is the red cube left of the
 bowl?", "What is behind the blue duck?", "Where is the green sphere?"). For a math_matching scene,
 cards ("What cards are on the table, from left to right?", "Where is the card 4?", "What is left of
-the card 7?"): the skill the arm needs to find the card its reasoning names. Directions are as the front camera sees the
-table (sim/tasks/toy_placement.py): left is +y, behind is +x. One thing is `rel` of another when
+the card 7?"): the skill the arm needs to find the card its reasoning names. Directions are as the
+front camera sees the table (sim/tasks/toy_placement.py): left is +y, behind is +x. One thing is `rel` of another when
 `rel`'s axis carries most of the offset; pairs near the diagonal are never asked about, so every
 answer is clear from the picture.
 """

@@ -3,8 +3,9 @@
 `chatvla2` (the paper's): a VLM stage on image-text data (our stand-in for the backbone's
 pretraining), which here starts with a reading warm-up (`read`: board questions on the board view
 alone, a third of the image tokens, so the from-scratch vision tower gets past the plateau that
-training-notes.md measured at a fraction of the cost); co-training of the whole model with the dynamic MoE on image-text plus robot data;
-then the VLM frozen while the action expert and the reasoning-following module learn.
+training-notes.md measured at a fraction of the cost); co-training of the whole model with the
+dynamic MoE on image-text plus robot data; then the VLM frozen while the action expert and the
+reasoning-following module learn.
 `naive`: the same robot data and step budget, the whole model fine-tuned on robot data alone,
 with no MoE (its experts stay at their zero start) and nothing frozen.
 """
