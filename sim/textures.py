@@ -89,8 +89,8 @@ def _draw_divide(draw: ImageDraw.ImageDraw, font, cx: float, baseline: float, st
     _, top, _, bottom = font.getbbox("+", anchor="ls")
     cy = baseline + (top + bottom) / 2
     half = max(3.0, (bottom - top) / 2)  # the plus sign's half-height: the bar's half-width
-    bar = max(2.0, 0.09 * font.size) / 2 + stroke
-    dot = max(2.0, 0.09 * font.size) + stroke
+    line = max(2.0, 0.09 * font.size)  # a marker line's width before the stroke thickens it
+    bar, dot = line / 2 + stroke, line + stroke  # the bar's half-thickness, a dot's radius
     draw.rectangle([cx - half, cy - bar, cx + half, cy + bar], fill=255)
     for side in (-1, 1):
         y = cy + side * (half + dot * 0.4)
