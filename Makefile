@@ -50,8 +50,9 @@ $(NANO_OUT)/demos_%/meta/info.json: | setup
 # one torch thread: the data worker takes the other core (two threads measured 18% slower per step)
 TRAIN := $(CLI) train --threads 1
 
+# the read stage renders its boards up front (cached in memory), so training takes both cores
 $(NANO_OUT)/read/model/config.json: | setup
-	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) --json
+	$(CLI) train --threads 2 --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) --json
 
 $(NANO_OUT)/vlm/model/config.json: $(NANO_OUT)/read/model/config.json
 	$(TRAIN) --stage vlm --init $(NANO_OUT)/read/model --out $(NANO_OUT)/vlm --steps $(NANO_VLM_STEPS) --json

@@ -86,7 +86,8 @@ def _train(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.threads)
     try:
         return run_training(args.stage, args.out, recipe=args.recipe, init=args.init, robot_data=args.robot_data,
-                            seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr)  # fmt: skip
+                            seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                            cache=args.cache)  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -173,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, default=None, help="override the recipe's steps")
     train.add_argument("--batch-size", type=int, default=None, help="override the recipe's batch size")
     train.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
+    train.add_argument("--cache", type=int, default=None,
+                       help="board samples rendered once and reused (0: on the fly; the read stage caches 49152)")
     train.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")

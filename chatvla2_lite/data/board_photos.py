@@ -19,18 +19,22 @@ from chatvla2_lite.data.image_text import BOARD_KINDS, draw_board_question
 BOARDS_PER_SCENE = 64
 
 
-def iter_board_photos(split: str = "train", seed: int = 0, kinds: tuple[str, ...] = BOARD_KINDS) -> Iterator[dict]:
+def iter_board_photos(split: str = "train", seed: int = 0, kinds: tuple[str, ...] = BOARD_KINDS,
+                      start: int = 0) -> Iterator[dict]:  # fmt: skip
     """An endless, seeded stream of OCR/math samples, the kinds in equal shares, whose picture is the front camera
-    (as image_text samples, with images {"front": ...}); sample j draws from np.random.default_rng((seed, j))."""
+    (as image_text samples, with images {"front": ...}); sample j draws from np.random.default_rng((seed, j)).
+    `start` (a multiple of BOARDS_PER_SCENE) skips to sample `start`: the same samples, so shards add up."""
     import sim
 
     unknown = [k for k in kinds if k not in BOARD_KINDS]
     if unknown or not kinds:
         raise ValueError(f"unknown board kinds {unknown}; use some of {', '.join(BOARD_KINDS)}")
+    if start % BOARDS_PER_SCENE:
+        raise ValueError(f"start must be a multiple of {BOARDS_PER_SCENE}, got {start}")
     probs = np.full(len(kinds), 1 / len(kinds))
     env = sim.make_env("math_matching", split, cameras=("front",))
     try:
-        for index in range(2**62):
+        for index in range(start, 2**62):
             rng = np.random.default_rng((seed, index))
             if index % BOARDS_PER_SCENE == 0:
                 env.reset(seed=int(rng.integers(2**31 - 1)))

@@ -39,6 +39,7 @@ class StageConfig:
     log_every: int = 10
     save_every: int = 500
     probe_every: int = 250  # heldout VQA by generation every so many steps (0: never): the loss hides reading
+    cache: int = 0  # board_text samples rendered once up front and reused every epoch (0: rendered on the fly)
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -58,7 +59,8 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
     if stage not in STAGES:
         raise UnknownNameError("stage", stage, STAGES)
     if stage == "read":  # both recipes start from the same reading warm-up and VLM stage
-        base = dict(mix={"board_text": 1.0}, trainable="backbone", views=("board",), batch_size=32, steps=8000)
+        base = dict(mix={"board_text": 1.0}, trainable="backbone", views=("board",), batch_size=32, steps=8000,
+                    cache=49152)  # fmt: skip
     elif recipe == "chatvla2":
         base = {
             "vlm": dict(mix={"image_text": 1.0}, trainable="backbone"),

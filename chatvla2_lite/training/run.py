@@ -45,8 +45,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from functools import partial
 
-    from chatvla2_lite.training.streams import (board_photo_stream, image_text_stream, prefetched,
-                                                robot_samples_for_stats, robot_stream)
+    from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream, image_text_stream,
+                                                prefetched, robot_samples_for_stats, robot_stream)
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
@@ -54,7 +54,10 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     streams = {}
     if config.mix.get("image_text", 0) > 0:
         streams["image_text"] = prefetched(partial(image_text_stream, "train", seed))
-    if config.mix.get("board_text", 0) > 0:
+    if config.mix.get("board_text", 0) > 0 and config.cache:
+        band = _front_band(policy.processor, config.views)
+        streams["board_text"] = cached_board_photo_stream(config.cache, "train", seed, band=band, progress=progress)
+    elif config.mix.get("board_text", 0) > 0:
         streams["board_text"] = prefetched(partial(board_photo_stream, "train", seed))
     if config.mix.get("robot", 0) > 0:
         if not robot_data:
@@ -67,3 +70,11 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,
                        progress=progress, probe=probe)
     return {**last, "recipe": recipe, "model": str(Path(out) / "model")}
+
+
+def _front_band(processor, view_names) -> tuple[float, float]:
+    """The rows (fractions of the height) of the front camera that the named views read; all of it when unknown."""
+    views = [v for v in processor.views or () if v["camera"] == "front" and (not view_names or v["name"] in view_names)]
+    if not views or processor.views is None:
+        return (0.0, 1.0)
+    return (min(v["box"][1] for v in views), max(v["box"][3] for v in views))

@@ -29,6 +29,55 @@ def board_photo_stream(split: str = "train", seed: int = 0) -> Iterator[Sample]:
         yield Sample(observation, question, answer)
 
 
+def _board_photo_shard(split: str, seed: int, start: int, count: int, band: tuple[float, float]) -> list[tuple]:
+    """Samples start..start+count of iter_board_photos as (rows of the front frame inside `band`, frame height,
+    question, answer)."""
+    import itertools
+    import math
+
+    from chatvla2_lite.data.board_photos import iter_board_photos
+
+    out = []
+    for sample in itertools.islice(iter_board_photos(split, seed, start=start), count):
+        front = sample["images"]["front"]
+        h = front.shape[0]
+        r0, r1 = max(0, math.floor(band[0] * h) - 1), min(h, math.ceil(band[1] * h) + 1)  # a row spare for rounding
+        out.append((r0, front[r0:r1].copy(), h, sample["question"], sample["answer"]))
+    return out
+
+
+def cached_board_photo_stream(count: int, split: str = "train", seed: int = 0, band: tuple[float, float] = (0.0, 1.0),
+                              workers: int = 2, progress: bool = True) -> Iterator[Sample]:  # fmt: skip
+    """board_photo_stream's first `count` samples, made once by `workers` processes, then served from memory in a
+    new seeded order every epoch: training runs on both cores instead of waiting for renders on one. Only the
+    rows `band` (fractions of the height) of each front frame are kept, the rest left black: the stage's views read
+    nothing else, and whole frames of 50,000 samples would take 7.5 GB."""
+    import multiprocessing
+
+    from tqdm.auto import tqdm
+
+    from chatvla2_lite.data.board_photos import BOARDS_PER_SCENE
+
+    starts = list(range(0, count, BOARDS_PER_SCENE))
+    jobs = [(split, seed, s, min(BOARDS_PER_SCENE, count - s), band) for s in starts]
+    cached: list[tuple] = []
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for shard in tqdm(pool.imap(_board_photo_shard_star, jobs), total=len(jobs), desc="render boards",
+                          unit="shard", disable=not progress):  # fmt: skip
+            cached.extend(shard)
+    rng = np.random.default_rng((seed, count))
+    while True:
+        for i in rng.permutation(len(cached)):
+            r0, rows, h, question, answer = cached[i]
+            front = np.zeros((h, rows.shape[1], 3), np.uint8)
+            front[r0:r0 + len(rows)] = rows
+            yield Sample({"observation.images.front": front}, question, answer)
+
+
+def _board_photo_shard_star(job: tuple) -> list[tuple]:
+    return _board_photo_shard(*job)
+
+
 # Every 3rd recorded frame starts a training chunk: at 30 fps neighbours look alike, and the images of all
 # frames of 400 demos would need about 18 GB of memory (6 GB at this stride).
 ROBOT_IMAGE_STRIDE = 3

@@ -67,8 +67,10 @@ def test_train_and_probe_from_the_command_line(tmp_path):
 @pytest.mark.slow
 def test_the_read_stage_trains_on_the_board_view_and_probes_reading(tmp_path):
     out = tmp_path / "read"
-    last = _cli("train", "--stage", "read", "--out", str(out), "--steps", "2", "--batch-size", "2", "--threads", "1")
+    last = _cli("train", "--stage", "read", "--out", str(out), "--steps", "2", "--batch-size", "2", "--threads", "1",
+                "--cache", "64")  # rendered once up front, as the full stage does with 49152
     assert last["stage"] == "read" and last["step"] == 2
+    assert json.loads((out / "stage.json").read_text())["cache"] == 64
     probes = [row for row in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "probe_s" in row]
     assert len(probes) == 1 and probes[0]["step"] == 2  # the last step always probes
     assert set(probes[0]) >= {"probe_ocr", "probe_math", "probe_ocr_chars"} and "probe_spatial" not in probes[0]

@@ -65,3 +65,29 @@ def test_a_repainted_board_looks_as_on_a_fresh_scene():
 def test_unknown_kinds_are_refused():
     with pytest.raises(ValueError, match="unknown board kinds"):
         next(iter_board_photos(kinds=("spatial",)))
+
+
+def test_a_stream_started_further_on_gives_the_same_samples():
+    start = list(islice(iter_board_photos("train", 0, start=64), 2))
+    full = _first(66)[64:]
+    for x, y in zip(start, full):
+        assert x["answer"] == y["answer"] and np.array_equal(x["images"]["front"], y["images"]["front"])
+    with pytest.raises(ValueError, match="multiple of 64"):
+        next(iter_board_photos(start=10))
+
+
+def test_the_cached_stream_shows_the_board_view_as_rendered_and_every_sample_once_an_epoch():
+    from chatvla2_lite.training.streams import cached_board_photo_stream
+
+    view = NANO_VIEWS[0]
+
+    def board_view(front):
+        return crop_view(front, view["box"], view["size"]).tobytes()
+
+    direct = sorted((s["answer"], board_view(s["images"]["front"])) for s in _first(70))
+    stream = cached_board_photo_stream(70, "train", 0, band=(view["box"][1], view["box"][3]), progress=False)
+    epoch = [next(stream) for _ in range(70)]
+    assert sorted((s.target, board_view(s.observation["observation.images.front"])) for s in epoch) == direct
+    front = epoch[0].observation["observation.images.front"]
+    assert front.shape == (224, 224, 3) and not front[-40:].any()  # rows no view reads are not kept
+    assert [s.target for s in epoch] != [s["answer"] for s in _first(70)]  # served shuffled
