@@ -40,8 +40,11 @@ NANO_DATA := $(NANO_OUT)/demos_math $(NANO_OUT)/demos_toy
 
 .PHONY: nano
 # the last step copies the trained model to checkpoints/chatvla2-nano with its card and scores
+NANO_BUDGET = NANO_DEMOS=$(NANO_DEMOS) NANO_READ_STEPS=$(NANO_READ_STEPS) NANO_VLM_STEPS=$(NANO_VLM_STEPS) \
+	NANO_COTRAIN_STEPS=$(NANO_COTRAIN_STEPS) NANO_ACTION_STEPS=$(NANO_ACTION_STEPS) NANO_EVAL_EPISODES=$(NANO_EVAL_EPISODES)
 nano: $(NANO_OUT)/scores.jsonl
-	$(PY) -m chatvla2_lite.training.ship --model $(NANO_OUT)/action/model --scores $(NANO_OUT)/scores.jsonl --runs $(NANO_OUT)
+	$(PY) -m chatvla2_lite.training.ship --model $(NANO_OUT)/action/model --scores $(NANO_OUT)/scores.jsonl \
+		--runs $(NANO_OUT) --command "make nano $(NANO_BUDGET)"
 
 $(NANO_OUT)/demos_%/meta/info.json: | setup
 	rm -rf $(NANO_OUT)/demos_$*

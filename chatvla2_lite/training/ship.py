@@ -17,7 +17,7 @@ from pathlib import Path
 from chatvla2_lite.defaults import NANO_CHECKPOINT
 
 MAX_CHECKPOINT_MB = 30
-REPRODUCE = "make nano && python -m chatvla2_lite.training.ship"
+REPRODUCE = "make nano"  # its last step runs this module
 PROBE_NAMES = {"vlm": "VLM stage", "action": "shipped (chatvla2 recipe)", "naive": "naive fine-tuning"}
 
 
@@ -44,9 +44,9 @@ def scores_markdown(rows: list[dict], command: str = REPRODUCE) -> str:
 
 
 def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_CHECKPOINT,
-         max_mb: float = MAX_CHECKPOINT_MB, runs: str | Path | None = None) -> dict:
-    """Copy the model folder to `out` with a card holding the scores (and, from `runs`, how each stage trained);
-    refuses a checkpoint over `max_mb`."""
+         max_mb: float = MAX_CHECKPOINT_MB, runs: str | Path | None = None, command: str = REPRODUCE) -> dict:
+    """Copy the model folder to `out` with a card holding the scores, `command` (what made them) and, from `runs`,
+    how each stage trained; refuses a checkpoint over `max_mb`."""
     from chatvla2_lite.model_card import render_model_card
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.training_record import copy_curves, training_markdown
@@ -57,7 +57,7 @@ def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_
         raise ValueError(f"{model_dir} holds {size_mb:.1f} MB, over the {max_mb} MB the repo takes for a checkpoint")
     rows = [json.loads(line) for line in Path(scores_file).read_text().splitlines() if line.strip()]
     policy = ChatVLA2.from_pretrained(model_dir)
-    sections = scores_markdown(rows) + ("\n" + training_markdown(runs) if runs else "")
+    sections = scores_markdown(rows, command) + ("\n" + training_markdown(runs) if runs else "")
     card = render_model_card(policy, name="chatvla2-nano", repo_hint=str(out), scores=sections)
     if out.exists():
         shutil.rmtree(out)
@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scores", required=True, help="scores.jsonl from make nano")
     parser.add_argument("--out", default=str(NANO_CHECKPOINT), help="where the checkpoint goes")
     parser.add_argument("--runs", default=None, help="the folder holding the stages (read/, vlm/, ...) of make nano")
+    parser.add_argument("--command", default=REPRODUCE, help="the command line that made the model, for the card")
     args = parser.parse_args(argv)
-    print(json.dumps(ship(args.model, args.scores, args.out, runs=args.runs)))
+    print(json.dumps(ship(args.model, args.scores, args.out, runs=args.runs, command=args.command)))
 
 
 if __name__ == "__main__":

@@ -27,10 +27,11 @@ def test_ship_copies_the_model_and_writes_the_card(nano_checkpoint, tmp_path):
     scores = tmp_path / "scores.jsonl"
     scores.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
     out = tmp_path / "chatvla2-nano"
-    result = ship(nano_checkpoint, scores, out)
+    result = ship(nano_checkpoint, scores, out, command="make nano NANO_DEMOS=3")
     assert result["scores"] == 5 and (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "## Scores" in card and "| shipped (chatvla2 recipe) | 0.98 |" in card
+    assert "Reproduce: `make nano NANO_DEMOS=3`" in card  # the budget that made it, not the defaults
     assert "$" not in card.replace("$ ", "")
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
 
