@@ -1,5 +1,7 @@
 # The two commands a person needs: `make run` and `make test`. Both set up .venv first.
 PYTHON ?= python3
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c  # a failing command before `| tail` fails its recipe
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -70,9 +72,25 @@ $(NANO_OUT)/action/model/config.json: $(NANO_OUT)/cotrain/model/config.json
 $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
 	$(TRAIN) --stage cotrain --recipe naive --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/naive --steps $$(($(NANO_COTRAIN_STEPS) + $(NANO_ACTION_STEPS))) --json
 
-$(NANO_OUT)/scores.jsonl: $(NANO_OUT)/action/model/config.json $(NANO_OUT)/naive/model/config.json
-	for m in vlm action naive; do $(CLI) probe --suite all --model $(NANO_OUT)/$$m/model --json | tail -n 1 | sed "s/^{/{\"model\": \"$$m\", /"; done > $@.tmp
-	$(CLI) eval --task math_matching --episodes $(NANO_EVAL_EPISODES) --model $(NANO_OUT)/action/model --json | tail -n 1 >> $@.tmp
-	$(CLI) eval --task toy_placement --episodes $(NANO_EVAL_EPISODES) --model $(NANO_OUT)/action/model --json | tail -n 1 >> $@.tmp
-	$(CLI) eval --task math_matching --episodes $$(($(NANO_EVAL_EPISODES) / 2)) --counterfactual --model $(NANO_OUT)/action/model --json | tail -n 1 >> $@.tmp
+# one score per file, so `make -j2 nano` runs them side by side; scores.jsonl gathers them for the card
+NANO_SCORES := $(addprefix $(NANO_OUT)/scores/,probe_vlm.json probe_action.json probe_naive.json \
+	eval_math_matching.json eval_toy_placement.json eval_counterfactual.json)
+
+$(NANO_OUT)/scores/probe_%.json: $(NANO_OUT)/%/model/config.json
+	mkdir -p $(@D)
+	$(CLI) probe --suite all --model $(NANO_OUT)/$*/model --json | tail -n 1 | sed "s/^{/{\"model\": \"$*\", /" > $@.tmp
 	mv $@.tmp $@
+
+$(NANO_OUT)/scores/eval_%.json: $(NANO_OUT)/action/model/config.json
+	mkdir -p $(@D)
+	$(CLI) eval --task $* --episodes $(NANO_EVAL_EPISODES) --model $(NANO_OUT)/action/model --json | tail -n 1 > $@.tmp
+	mv $@.tmp $@
+
+$(NANO_OUT)/scores/eval_counterfactual.json: $(NANO_OUT)/action/model/config.json
+	mkdir -p $(@D)
+	$(CLI) eval --task math_matching --episodes $$(($(NANO_EVAL_EPISODES) / 2)) --counterfactual \
+		--model $(NANO_OUT)/action/model --json | tail -n 1 > $@.tmp
+	mv $@.tmp $@
+
+$(NANO_OUT)/scores.jsonl: $(NANO_SCORES)
+	cat $^ > $@
