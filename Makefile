@@ -52,12 +52,13 @@ $(NANO_OUT)/demos_%/meta/info.json: | setup
 	rm -rf $(NANO_OUT)/demos_$*
 	$(CLI) record --task $(if $(filter math,$*),math_matching,toy_placement) --episodes $(NANO_DEMOS) --out $(NANO_OUT)/demos_$* --json
 
-# one torch thread: the data worker takes the other core (two threads measured 18% slower per step)
-TRAIN := $(CLI) train --threads 1
+# Torch threads per stage. Stages render their image-text data up front, so one alone uses both cores;
+# `make -j2 nano` runs recordings, cotrain and the naive baseline two at a time: give those NANO_THREADS=1.
+NANO_THREADS ?= 2
+TRAIN := $(CLI) train --threads $(NANO_THREADS)
 
-# the read stage renders its boards up front (cached in memory), so training takes both cores
 $(NANO_OUT)/read/model/config.json: | setup
-	$(CLI) train --threads 2 --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) --json
+	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) --json
 
 $(NANO_OUT)/vlm/model/config.json: $(NANO_OUT)/read/model/config.json
 	$(TRAIN) --stage vlm --init $(NANO_OUT)/read/model --out $(NANO_OUT)/vlm --steps $(NANO_VLM_STEPS) --json

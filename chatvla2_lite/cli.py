@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=None, help="override the recipe's batch size")
     train.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
     train.add_argument("--cache", type=int, default=None,
-                       help="board samples rendered once and reused (0: on the fly; the read stage caches 49152)")
+                       help="image-text samples rendered once and reused (0: on the fly; default: the recipe's)")
     train.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")

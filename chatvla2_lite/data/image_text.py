@@ -164,8 +164,10 @@ def _draw_unit(config: ImageTextConfig, rng: np.random.Generator) -> list[str]:
 
 
 def iter_image_text(split: str = "train", seed: int = 0, config: ImageTextConfig | None = None,
-                    renderer: SceneRenderer | None = None) -> Iterator[dict]:  # fmt: skip
-    """An endless, seeded stream of samples; unit j of work draws from np.random.default_rng((seed, j))."""
+                    renderer: SceneRenderer | None = None, start: int = 0) -> Iterator[dict]:  # fmt: skip
+    """An endless, seeded stream of samples; unit j of work draws from np.random.default_rng((seed, j)).
+    `start` skips to unit `start` (a scene, or one board): the same samples, so shards add up; "index" counts the
+    samples from there."""
     from sim.splits import get_split
 
     get_split(split)  # an unknown split fails here, before any work
@@ -174,7 +176,7 @@ def iter_image_text(split: str = "train", seed: int = 0, config: ImageTextConfig
     renderer = renderer or SceneRenderer(split, config.scene_cameras)
     index = 0
     try:
-        for unit in range(2**62):
+        for unit in range(start, 2**62):
             rng = np.random.default_rng((seed, unit))
             kinds = _draw_unit(config, rng)
             scene_seed = int(rng.integers(2**31 - 1))
@@ -188,7 +190,7 @@ def iter_image_text(split: str = "train", seed: int = 0, config: ImageTextConfig
             else:
                 samples = scene_samples(kinds, split, scene_seed, renderer, rng)
             for sample in samples:
-                yield {**sample, "seed": scene_seed, "index": index}
+                yield {**sample, "seed": scene_seed, "index": index, "unit": unit}
                 index += 1
     finally:
         if own:

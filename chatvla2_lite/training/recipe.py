@@ -20,6 +20,8 @@ STAGES = ("read", "vlm", "cotrain", "action")
 RECIPES = ("chatvla2", "naive")
 # Which parameters a stage trains; the rest are frozen.
 TRAINABLE = ("backbone", "all", "action", "all_but_moe")
+# Scene and board questions a stage renders once and reuses (a scene sample keeps about 0.3 MB of frames).
+IMAGE_TEXT_CACHE = 16384
 
 
 @dataclass
@@ -39,7 +41,9 @@ class StageConfig:
     log_every: int = 10
     save_every: int = 500
     probe_every: int = 250  # heldout VQA by generation every so many steps (0: never): the loss hides reading
-    cache: int = 0  # board_text samples rendered once up front and reused every epoch (0: rendered on the fly)
+    # image-text (or board) samples rendered once up front by two processes and reused every epoch, so training
+    # takes both cores (0: rendered on the fly by a worker on the second core)
+    cache: int = 0
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -63,13 +67,13 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
                     cache=49152)  # fmt: skip
     elif recipe == "chatvla2":
         base = {
-            "vlm": dict(mix={"image_text": 1.0}, trainable="backbone"),
-            "cotrain": dict(mix={"image_text": 0.5, "robot": 0.5}, trainable="all"),
+            "vlm": dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE),
+            "cotrain": dict(mix={"image_text": 0.5, "robot": 0.5}, trainable="all", cache=IMAGE_TEXT_CACHE),
             "action": dict(mix={"robot": 1.0}, trainable="action", lr=1e-3, probe_every=0),  # the backbone is frozen
         }[stage]
     else:
         if stage == "vlm":  # the naive baseline starts from the same VLM stage checkpoint
-            base = dict(mix={"image_text": 1.0}, trainable="backbone")
+            base = dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE)
         else:
             base = dict(mix={"robot": 1.0}, trainable="all_but_moe")
     return StageConfig(name=stage, **{**base, **overrides})

@@ -45,14 +45,16 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from functools import partial
 
-    from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream, image_text_stream,
-                                                prefetched, robot_samples_for_stats, robot_stream)
+    from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream, cached_image_text_stream,
+                                                image_text_stream, prefetched, robot_samples_for_stats, robot_stream)
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
     chunk = policy.config.action_expert.chunk_size
     streams = {}
-    if config.mix.get("image_text", 0) > 0:
+    if config.mix.get("image_text", 0) > 0 and config.cache:
+        streams["image_text"] = cached_image_text_stream(config.cache, "train", seed, progress=progress)
+    elif config.mix.get("image_text", 0) > 0:
         streams["image_text"] = prefetched(partial(image_text_stream, "train", seed))
     if config.mix.get("board_text", 0) > 0 and config.cache:
         band = _front_band(policy.processor, config.views)

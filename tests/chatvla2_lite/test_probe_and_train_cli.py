@@ -53,9 +53,11 @@ def _cli(*args, timeout=600):
 @pytest.mark.slow
 def test_train_and_probe_from_the_command_line(tmp_path):
     out = tmp_path / "vlm"
-    first = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "2", "--batch-size", "2", "--threads", "1")
+    first = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "2", "--batch-size", "2", "--threads", "1",
+                 "--cache", "0")  # rendered on the fly by a worker process
     assert first["step"] == 2 and (out / "model" / "model.safetensors").is_file()
-    resumed = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "3", "--batch-size", "2", "--threads", "1")
+    resumed = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "3", "--batch-size", "2", "--threads", "1",
+                   "--cache", "6")  # rendered up front, then served from memory
     assert resumed["step"] == 3
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [row["step"] for row in rows if "loss" in row]

@@ -1,0 +1,34 @@
+"""The image-text cache serves the stream's own first samples, every one once an epoch, in a shuffled order."""
+
+from __future__ import annotations
+
+from itertools import islice
+
+import numpy as np
+
+from chatvla2_lite.training.streams import cached_image_text_stream, image_text_stream
+
+
+def _key(sample):
+    images = tuple(sample.observation[k].tobytes() for k in sorted(sample.observation))
+    return sample.instruction, sample.target, hash(images)
+
+
+def test_the_cache_holds_the_streams_first_samples_and_serves_each_once_an_epoch():
+    direct = list(islice(image_text_stream("train", 3), 40))
+    stream = cached_image_text_stream(40, "train", 3, workers=2, progress=False)
+    first, second = [next(stream) for _ in range(40)], [next(stream) for _ in range(40)]
+    assert sorted(map(_key, first)) == sorted(map(_key, direct)) == sorted(map(_key, second))
+    assert [_key(s) for s in first] != [_key(s) for s in second]  # a new order every epoch
+    assert {s.instruction for s in first} > {"What is written on the board?"}  # boards and scenes both
+
+
+def test_starting_the_stream_at_a_unit_gives_that_units_samples():
+    from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text
+
+    config = ImageTextConfig(board_view="front")
+    full = [s for s in islice(iter_image_text("train", 3, config), 30) if s["unit"] >= 5]
+    assert len(full) > 5
+    later = list(islice(iter_image_text("train", 3, config, start=5), len(full)))
+    assert [(s["question"], s["answer"]) for s in later] == [(s["question"], s["answer"]) for s in full]
+    assert all(np.array_equal(a["images"]["front"], b["images"]["front"]) for a, b in zip(later, full))
