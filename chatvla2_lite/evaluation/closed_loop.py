@@ -67,7 +67,8 @@ def score_toy(reasoning: str, truth: dict) -> dict:
 
 def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, seed: int = 10_000,
              counterfactual: bool = False, max_steps: int = 450, progress: bool = True) -> dict:
-    """The task's scores over `episodes` seeded episodes (seeds from `seed`), as one flat dict."""
+    """The task's scores over `episodes` seeded episodes (seeds from `seed`), as one flat dict; `solved_seeds` names
+    the episodes that succeeded (and, with `counterfactual`, `followed_seeds` those that followed)."""
     import sim
     from sim.tasks.math_matching import tile_in_tray
 
@@ -87,7 +88,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
 
             out = run_episode(policy, env, s, rewrite if counterfactual else None, max_steps)
             truth = out["start_info"]
-            row = {"success": bool(out["info"]["is_success"])}
+            row = {"seed": s, "success": bool(out["info"]["is_success"])}
             if counterfactual:
                 row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(env.scene, int(truth["answer"]))
             elif task == "math_matching":
@@ -101,9 +102,11 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
               "seconds_per_episode": round((time.perf_counter() - started) / max(1, episodes), 2)}
     if counterfactual:
         result["follow_rate"] = float(np.mean([r["followed"] for r in rows]))
+        result["followed_seeds"] = [r["seed"] for r in rows if r["followed"]]
         return result
     keys = ("ocr", "math") if task == "math_matching" else ("recognition", "spatial")
     for key in keys:
         result[f"{key}_acc"] = float(np.mean([r[key] for r in rows]))
     result["success_rate"] = float(np.mean([r["success"] for r in rows]))
+    result["solved_seeds"] = [r["seed"] for r in rows if r["success"]]
     return result

@@ -62,12 +62,13 @@ def oracle(monkeypatch):
 def test_oracle_scores_full_marks(oracle):
     result = evaluate(oracle, "math_matching", "heldout", episodes=2, progress=False)
     assert result["ocr_acc"] == result["math_acc"] == result["success_rate"] == 1.0
+    assert result["solved_seeds"] == [10_000, 10_001]  # which episodes, to look at them again
 
 
 @pytest.mark.slow
 def test_counterfactual_follow_rate_counts_the_named_card(oracle):
     result = evaluate(oracle, "math_matching", "heldout", episodes=2, counterfactual=True, progress=False)
-    assert result["follow_rate"] == 1.0
+    assert result["follow_rate"] == 1.0 and result["followed_seeds"] == [10_000, 10_001]
 
 
 def test_counterfactual_names_another_card_on_the_table():
@@ -83,7 +84,7 @@ def test_untrained_nano_runs_closed_loop():
     policy = ChatVLA2.from_config()
     result = evaluate(policy, "toy_placement", "heldout", episodes=1, max_steps=32, progress=False)
     assert set(result) >= {"recognition_acc", "spatial_acc", "success_rate"}
-    assert result["success_rate"] == 0.0  # random weights do not solve the task
+    assert result["success_rate"] == 0.0 and result["solved_seeds"] == []  # random weights do not solve the task
 
 
 @pytest.mark.slow
