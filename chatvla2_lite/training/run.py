@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -53,12 +54,14 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     chunk = policy.config.action_expert.chunk_size
     streams = {}
     if config.mix.get("image_text", 0) > 0 and config.cache:
-        streams["image_text"] = cached_image_text_stream(config.cache, "train", seed, progress=progress)
+        count = cache_size(config, "image_text")
+        streams["image_text"] = cached_image_text_stream(count, "train", seed, progress=progress)
     elif config.mix.get("image_text", 0) > 0:
         streams["image_text"] = prefetched(partial(image_text_stream, "train", seed))
     if config.mix.get("board_text", 0) > 0 and config.cache:
         band = _front_band(policy.processor, config.views)
-        streams["board_text"] = cached_board_photo_stream(config.cache, "train", seed, band=band, progress=progress)
+        count = cache_size(config, "board_text")
+        streams["board_text"] = cached_board_photo_stream(count, "train", seed, band=band, progress=progress)
     elif config.mix.get("board_text", 0) > 0:
         streams["board_text"] = prefetched(partial(board_photo_stream, "train", seed))
     if config.mix.get("robot", 0) > 0:
@@ -72,6 +75,14 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,
                        progress=progress, probe=probe)
     return {**last, "recipe": recipe, "model": str(Path(out) / "model")}
+
+
+def cache_size(config, source: str) -> int:
+    """How many `source` samples to render up front: the stage's cache, but never more than its steps will draw
+    (with a margin for the mix's randomness): rendering them all first would cost more than rendering on the fly."""
+    share = config.mix.get(source, 0) / sum(config.mix.values())
+    expected = config.steps * config.batch_size * share
+    return int(min(config.cache, math.ceil(1.1 * expected) + config.batch_size))
 
 
 def _front_band(processor, view_names) -> tuple[float, float]:

@@ -127,3 +127,11 @@ def test_the_read_stage_sees_the_board_view_alone_and_probes_through_it(policy, 
     assert seen == [["board"], ["board"]]
     assert [r["step"] for r in rows if "probe_ocr" in r] == [10, 20]
     assert [v["name"] for v in policy.processor.views] == ["board", "table", "wrist"]  # the policy keeps them all
+
+
+def test_a_stage_renders_no_more_cached_samples_than_its_steps_draw():
+    from chatvla2_lite.training.run import cache_size
+
+    assert cache_size(recipe_stage("chatvla2", "read", steps=8000), "board_text") == 49152  # 256,000 drawn
+    cotrain = recipe_stage("chatvla2", "cotrain", steps=1000)  # half of 16 x 1000 are image-text questions
+    assert 8000 < cache_size(cotrain, "image_text") < 9000
