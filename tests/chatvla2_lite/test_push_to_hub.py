@@ -46,7 +46,8 @@ def test_push_then_load_gives_the_same_model(fake_hub, nano_policy, obs, monkeyp
     reasoning = nano_policy.reason(obs, max_new_tokens=8)
     again = loaded.reason(obs, max_new_tokens=8)
     assert again.text == reasoning.text
-    np.testing.assert_array_equal(loaded.act(obs, again), nano_policy.act(obs, reasoning))
+    # equal weights, equal chunks up to float rounding: two model instances may sum in a different order
+    np.testing.assert_allclose(loaded.act(obs, again), nano_policy.act(obs, reasoning), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow
