@@ -105,8 +105,9 @@ def cached_board_photo_stream(count: int, split: str = "train", seed: int = 0, b
     from chatvla2_lite.data.board_photos import BOARDS_PER_SCENE
 
     shards = [(split, seed, s, min(BOARDS_PER_SCENE, count - s), band) for s in range(0, count, BOARDS_PER_SCENE)]
+    # rendered at the first draw, inside the stage's clock, so its wall time counts the rendering
     items = _made_once(_board_photo_shard, shards, count, workers, "render boards", progress)
-    return _served_every_epoch(items, _board_photo_sample, (seed, count))
+    yield from _served_every_epoch(items, _board_photo_sample, (seed, count))
 
 
 # Units of the image-text stream per job of the cache's workers: a few scenes, each with its questions.
@@ -119,8 +120,8 @@ def cached_image_text_stream(count: int, split: str = "train", seed: int = 0, wo
     new seeded order every epoch (about 0.3 MB a sample: 16,000 take some 5 GB)."""
     n = IMAGE_TEXT_UNITS_PER_SHARD
     shards = [(split, seed, start, n) for start in range(0, count, n)]  # a unit gives a sample or more: enough
-    items = _made_once(_image_text_shard, shards, count, workers, "render scenes", progress)
-    return _served_every_epoch(items, lambda s: Sample(s.observation, s.instruction, s.target), (seed, count))
+    items = _made_once(_image_text_shard, shards, count, workers, "render scenes", progress)  # at the first draw
+    yield from _served_every_epoch(items, lambda s: Sample(s.observation, s.instruction, s.target), (seed, count))
 
 
 # Every 3rd recorded frame starts a training chunk: at 30 fps neighbours look alike, and the images of all

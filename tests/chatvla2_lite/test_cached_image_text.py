@@ -32,3 +32,14 @@ def test_starting_the_stream_at_a_unit_gives_that_units_samples():
     later = list(islice(iter_image_text("train", 3, config, start=5), len(full)))
     assert [(s["question"], s["answer"]) for s in later] == [(s["question"], s["answer"]) for s in full]
     assert all(np.array_equal(a["images"]["front"], b["images"]["front"]) for a, b in zip(later, full))
+
+
+def test_the_cache_renders_at_the_first_draw_inside_the_stages_clock(monkeypatch):
+    from chatvla2_lite.training import streams
+    from chatvla2_lite.training.samples import Sample
+
+    calls = []
+    monkeypatch.setattr(streams, "_made_once", lambda *args: calls.append(args) or [Sample({}, "q", "a")])
+    stream = cached_image_text_stream(1, "train", 0, progress=False)
+    assert not calls  # building the stream renders nothing yet
+    assert next(stream).target == "a" and len(calls) == 1
