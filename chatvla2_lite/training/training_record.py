@@ -66,14 +66,15 @@ def training_markdown(run_dir: str | Path) -> str:
     if not summaries:
         return ""
     lines = ["## Training", "", "Each stage is one `chatvla2-lite train --stage ...` call on this project's CPU "
-             "(2 cores, one torch thread plus a data worker); curves in `training/<stage>.jsonl`.", "",
+             "(2 cores); curves in `training/<stage>.jsonl`.", "",
              "| stage | steps | batch | lr | trains | data | wall time |", "|---|---|---|---|---|---|---|"]
     for s in summaries:
         mix = ", ".join(f"{k} {v:g}" for k, v in s["mix"].items())
         lines.append(f"| {s['stage']} | {s['steps']} | {s['batch_size']} | {s['lr']:g} | {s['trainable']} | {mix} | "
                      f"{s['wall_s'] / 3600:.2f} h |")
     total = sum(s["wall_s"] for s in summaries)
-    lines += ["", f"Training wall time in all: {total / 3600:.2f} h (recording and evaluation not included).", ""]
+    lines += ["", f"Training time, the stages' wall times added up: {total / 3600:.2f} h (recording and evaluation not "
+              "included; `make -j2 nano` runs some stages side by side, so the run itself took less).", ""]
     return "\n".join(lines)
 
 

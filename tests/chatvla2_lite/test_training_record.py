@@ -29,6 +29,6 @@ def test_summary_table_and_curves(tmp_path):
     assert stage_summary(runs / "cotrain") is None
     text = training_markdown(runs)
     assert "| read | 250 | 32 | 0.0005 | backbone | board_text 1 | 1.00 h |" in text
-    assert "| vlm | 3000 |" in text and "in all: 1.50 h" in text
+    assert "| vlm | 3000 |" in text and "added up: 1.50 h" in text
     assert copy_curves(runs, tmp_path / "ckpt") == ["read", "vlm"]
     assert (tmp_path / "ckpt" / "training" / "read.jsonl").read_text() == (runs / "read" / "metrics.jsonl").read_text()

@@ -82,4 +82,4 @@ def test_public_space_refuses_local_paths_and_unreachable_ids(tmp_path, monkeypa
         cache.get(str(tmp_path / "model"))
     with pytest.raises(CheckpointError, match="could not look up"):
         cache.get("someone/some-model")
-    assert "random weights" in cache.get("nano").label, "the shipped default still loads"
+    assert "chatvla2-nano" in cache.get("nano").label, "the shipped default still loads"
