@@ -88,6 +88,6 @@ def cache_size(config, source: str) -> int:
 def _front_band(processor, view_names) -> tuple[float, float]:
     """The rows (fractions of the height) of the front camera that the named views read; all of it when unknown."""
     views = [v for v in processor.views or () if v["camera"] == "front" and (not view_names or v["name"] in view_names)]
-    if not views or processor.views is None:
+    if not views:
         return (0.0, 1.0)
     return (min(v["box"][1] for v in views), max(v["box"][3] for v in views))
