@@ -79,7 +79,7 @@ class ChatVLA2Config(PreTrainedConfig):
     reasoning_following: dict | ReasoningFollowingConfig | None = None
     action_expert: dict | ActionExpertConfig | None = None
     condition_layer: int = -1  # which VLM hidden-state layer feeds the action expert (-1: the last)
-    max_reasoning_tokens: int = 64
+    max_reasoning_tokens: int = 128  # a toy reasoning is some 90 characters, a token each in the nano vocabulary
     camera_names: list[str] = field(default_factory=lambda: list(CAMERA_NAMES))
     joint_names: list[str] = field(default_factory=lambda: list(JOINT_NAMES))
 
@@ -161,7 +161,7 @@ def nano_config(**overrides) -> ChatVLA2Config:
         vlm_config=nano_vlm_config(len(vocab), special_ids),
         moe=MoEConfig(num_experts=8, top_k=2, layers=None, expert_intermediate_size=64),
         action_expert=ActionExpertConfig(hidden_size=128, num_layers=4, num_heads=4, chunk_size=16),
-        max_reasoning_tokens=64,
+        max_reasoning_tokens=128,
     )
     kwargs.update(overrides)
     return ChatVLA2Config(**kwargs)

@@ -134,8 +134,13 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
     def forward(
         self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None
     ) -> ChatVLA2Output:
-        """Training loss: reasoning LM loss (if `labels`) + action loss (if `action` (B, H, A)) + MoE balancing."""
-        encoding = self.encode(batch, with_lm_loss="labels" in batch)
+        """Training loss: reasoning LM loss (if `labels`) + action loss (if `action` (B, H, A)) + MoE balancing.
+
+        A batch that carries `hidden` (B, T, D) skips the backbone: with the backbone frozen (the action stage) its
+        hidden states are computed once per sample and reused (see training.streams.cached_robot_feature_stream)."""
+        encoding = self.encode(batch, with_lm_loss="labels" in batch) if "hidden" not in batch else Encoding(
+            hidden=batch["hidden"], prompt_mask=batch["prompt_mask"].bool(), reasoning_mask=batch["reasoning_mask"].bool(),
+            routing={}, lm_loss=None, aux_loss=batch["hidden"].new_zeros((), dtype=torch.float32))
         action_loss = None
         if batch.get("action") is not None:
             cond = self.condition(encoding, batch["observation.state"])

@@ -47,7 +47,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from functools import partial
 
     from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream, cached_image_text_stream,
-                                                image_text_stream, prefetched, robot_samples_for_stats, robot_stream)
+                                                cached_robot_feature_stream, image_text_stream, prefetched,
+                                                robot_samples_for_stats, robot_stream)
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
@@ -67,7 +68,13 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     if config.mix.get("robot", 0) > 0:
         if not robot_data:
             raise ValueError(f"stage {stage!r} trains on robot demos: pass --robot-data DIR (from `chatvla2-lite record`)")
-        streams["robot"] = robot_stream(robot_data, chunk, seed)
+        if config.trainable == "action" and config.cache:  # the backbone is frozen: read each frame once
+            processor = policy.processor.with_views(config.views) if config.views else policy.processor
+            streams["robot"] = cached_robot_feature_stream(policy.model, processor, robot_data, chunk,
+                                                           cache_size(config, "robot"), seed, config.reword,
+                                                           progress=progress)  # fmt: skip
+        else:
+            streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword)
         if init is None or stage == "cotrain":  # the first stage that sees actions sets their statistics
             fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
     suites = [s for s in PROBE_SUITES if config.mix.get("image_text", 0) > 0 or s in BOARD_KINDS]

@@ -24,6 +24,8 @@ class Sample:
     target: str  # the assistant's turn: an answer (image-text) or the reasoning (robot)
     action: np.ndarray | None = None  # (H, 6) joint targets in radians
     source: str = ""
+    # the frozen backbone's reading of this sample: {"hidden": (T, D), "prompt_mask": (T,), "reasoning_mask": (T,)}
+    features: dict | None = None
 
 
 def mixed(streams: dict[str, Iterator[Sample]], shares: dict[str, float], rng: np.random.Generator) -> Iterator[Sample]:
@@ -43,8 +45,11 @@ def mixed(streams: dict[str, Iterator[Sample]], shares: dict[str, float], rng: n
 
 def encode_batch(processor, samples: list[Sample], state_dim: int = 6) -> dict[str, torch.Tensor]:
     """Processor tensors for a list of samples, padded into one batch; action/state only when all have them."""
-    encoded = [processor(s.observation, s.instruction, reasoning=s.target) for s in samples]
-    batch = collate(encoded, processor.pad_token_id)
+    if all(s.features is not None for s in samples):
+        batch = collate_features([s.features for s in samples])
+    else:
+        encoded = [processor(s.observation, s.instruction, reasoning=s.target) for s in samples]
+        batch = collate(encoded, processor.pad_token_id)
     if all(s.action is not None for s in samples):
         batch["action"] = torch.as_tensor(np.stack([s.action for s in samples]), dtype=torch.float32)  # (B, H, 6)
         batch["observation.state"] = torch.as_tensor(
@@ -57,3 +62,14 @@ def split_by_kind(samples: list[Sample]) -> list[list[Sample]]:
     with_action = [s for s in samples if s.action is not None]
     without = [s for s in samples if s.action is None]
     return [group for group in (with_action, without) if group]
+
+
+def collate_features(features: list[dict]) -> dict[str, torch.Tensor]:
+    """Right-pad per-sample backbone features into one batch; padding is masked out (False) and zero."""
+    length = max(f["hidden"].shape[0] for f in features)
+    batch = {"hidden": torch.stack([torch.nn.functional.pad(f["hidden"], (0, 0, 0, length - f["hidden"].shape[0]))
+                                    for f in features]).float()}  # fmt: skip
+    for key in ("prompt_mask", "reasoning_mask"):
+        batch[key] = torch.stack([torch.nn.functional.pad(f[key], (0, length - f[key].shape[0]), value=False)
+                                  for f in features])  # fmt: skip
+    return batch

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -39,14 +40,27 @@ def scores_markdown(rows: list[dict], command: str = REPRODUCE) -> str:
             label = r["task"] + (" (counterfactual)" if "follow_rate" in r else "")
             lines.append(f"| {label} | {r['episodes']} | {scores} |")
         lines.append("")
-    lines += [f"Reproduce: `{command}`", ""]
+    lines += [f"Reproduce: {command if '`' in command else f'`{command}`'}", ""]
     return "\n".join(lines)
 
 
+def earlier_round(previous: str | Path) -> tuple[str, dict[str, bytes]]:
+    """What a warm start continues: the command that made `previous` (from its card) and its training curves."""
+    card = Path(previous) / "README.md"
+    found = re.search(r"^Reproduce: (.*)$", card.read_text(), re.MULTILINE) if card.is_file() else None
+    if found is None:
+        raise ValueError(f"{previous} has no card with a 'Reproduce:' line; a warm start must say what it continues")
+    curves = {str(p.relative_to(previous)): p.read_bytes() for p in Path(previous).glob("training/**/*.jsonl")}
+    return found.group(1), curves
+
+
 def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_CHECKPOINT,
-         max_mb: float = MAX_CHECKPOINT_MB, runs: str | Path | None = None, command: str = REPRODUCE) -> dict:
+         max_mb: float = MAX_CHECKPOINT_MB, runs: str | Path | None = None, command: str = REPRODUCE,
+         previous: str | Path | None = None) -> dict:  # fmt: skip
     """Copy the model folder to `out` with a card holding the scores, `command` (what made them) and, from `runs`,
-    how each stage trained; refuses a checkpoint over `max_mb`."""
+    how each stage trained; refuses a checkpoint over `max_mb`. `previous`: the checkpoint the run was warm-started
+    from (it may be `out` itself); its reproduce line comes first in the card and its curves go to
+    training/previous/, so the card still tells the whole way from scratch."""
     from chatvla2_lite.model_card import render_model_card
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.training_record import copy_curves, training_markdown
@@ -56,6 +70,10 @@ def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_
     if size_mb > max_mb:
         raise ValueError(f"{model_dir} holds {size_mb:.1f} MB, over the {max_mb} MB the repo takes for a checkpoint")
     rows = [json.loads(line) for line in Path(scores_file).read_text().splitlines() if line.strip()]
+    earlier_curves: dict[str, bytes] = {}
+    if previous:
+        earlier_command, earlier_curves = earlier_round(previous)
+        command = f"{earlier_command}, then `{command}`"  # already in backticks: a chain of rounds
     policy = ChatVLA2.from_pretrained(model_dir)
     sections = scores_markdown(rows, command) + ("\n" + training_markdown(runs) if runs else "")
     card = render_model_card(policy, name="chatvla2-nano", repo_hint=str(out), scores=sections)
@@ -64,6 +82,10 @@ def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_
     shutil.copytree(model_dir, out, ignore=shutil.ignore_patterns("*.bin", "*.pt", "*.pkl"))
     (out / "README.md").write_text(card)
     curves = copy_curves(runs, out) if runs else []
+    for name, data in earlier_curves.items():  # training/x.jsonl -> training/previous/x.jsonl, nesting older rounds
+        path = out / "training" / "previous" / Path(name).relative_to("training")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     return {"out": str(out), "size_mb": round(size_mb, 2), "scores": len(rows), "curves": curves}
 
 
@@ -74,8 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=str(NANO_CHECKPOINT), help="where the checkpoint goes")
     parser.add_argument("--runs", default=None, help="the folder holding the stages (read/, vlm/, ...) of make nano")
     parser.add_argument("--command", default=REPRODUCE, help="the command line that made the model, for the card")
+    parser.add_argument("--previous", default=None, help="the checkpoint the run was warm-started from (NANO_INIT)")
     args = parser.parse_args(argv)
-    print(json.dumps(ship(args.model, args.scores, args.out, runs=args.runs, command=args.command)))
+    print(json.dumps(ship(args.model, args.scores, args.out, runs=args.runs, command=args.command,
+                          previous=args.previous)))
 
 
 if __name__ == "__main__":

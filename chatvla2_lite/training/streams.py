@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from chatvla2_lite.training.samples import Sample
 
@@ -140,11 +141,12 @@ def action_chunk(actions: np.ndarray, t: int, chunk: int) -> np.ndarray:
     return actions[idx]
 
 
-def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0,
-                 stride: int = ROBOT_IMAGE_STRIDE) -> Iterator[Sample]:  # fmt: skip
+def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stride: int = ROBOT_IMAGE_STRIDE,
+                 reword: float = 0.0) -> Iterator[Sample]:  # fmt: skip
     """Endless random frames of recorded demos (every `stride`-th): the frame's images and state, the episode's
-    instruction and reasoning target, and the next `chunk` actions."""
+    instruction (a `reword` share of them said another way) and reasoning target, and the next `chunk` actions."""
     from chatvla2_lite.data.lerobot_dataset import load_episodes
+    from chatvla2_lite.data.paraphrase import reworded
 
     episodes = [ep for d in dataset_dirs for ep in load_episodes(d, image_stride=stride)]
     if not episodes:
@@ -157,7 +159,71 @@ def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0,
         ep = episodes[e]
         observation = {k: ep[k][t // stride] for k in cameras}
         observation["observation.state"] = ep["observation.state"][t]
-        yield Sample(observation, ep["instruction"], ep["reasoning"], action_chunk(ep["action"], t, chunk))
+        instruction = reworded(ep["instruction"], rng, reword) if reword else ep["instruction"]
+        yield Sample(observation, instruction, ep["reasoning"], action_chunk(ep["action"], t, chunk))
+
+
+def robot_frame_samples(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stride: int = ROBOT_IMAGE_STRIDE,
+                        reword: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+    """Every `stride`-th frame of the demos once, in order, as robot_stream makes them (a `reword` share of the
+    instructions said another way), loading one dataset at a time."""
+    from chatvla2_lite.data.lerobot_dataset import load_episodes
+    from chatvla2_lite.data.paraphrase import reworded
+
+    rng = np.random.default_rng(seed)
+    for d in dataset_dirs:
+        for ep in load_episodes(d, image_stride=stride):
+            cameras = [k for k in ep if k.startswith("observation.images.")]
+            for t in range(0, len(ep["action"]), stride):
+                observation = {k: ep[k][t // stride] for k in cameras}
+                observation["observation.state"] = ep["observation.state"][t]
+                instruction = reworded(ep["instruction"], rng, reword) if reword else ep["instruction"]
+                yield Sample(observation, instruction, ep["reasoning"], action_chunk(ep["action"], t, chunk))
+
+
+@torch.no_grad()
+def backbone_features(model, processor, samples: list[Sample]) -> list[dict[str, torch.Tensor]]:
+    """What the (frozen) backbone makes of each sample: per sample its hidden states at the model's condition layer
+    (float16, padding cut off) and its prompt and reasoning masks."""
+    from chatvla2_lite.training.samples import encode_batch
+
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in encode_batch(processor, samples).items() if k not in ("action", "observation.state")}
+    encoding = model.encode(batch)
+    out = []
+    for i, length in enumerate(batch["attention_mask"].sum(1).tolist()):
+        out.append({"hidden": encoding.hidden[i, :length].to("cpu", torch.float16).clone(),
+                    "prompt_mask": encoding.prompt_mask[i, :length].cpu().clone(),
+                    "reasoning_mask": encoding.reasoning_mask[i, :length].cpu().clone()})  # fmt: skip
+    return out
+
+
+def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path], chunk: int, count: int,
+                                seed: int = 0, reword: float = 0.0, batch_size: int = 32,
+                                progress: bool = True) -> Iterator[Sample]:  # fmt: skip
+    """Robot samples for a stage whose backbone is frozen: the first `count` demo frames run through the backbone
+    once, kept as hidden states (about 70 kB a frame, their images dropped) and served in a new seeded order every
+    epoch. A training step then costs only the action expert's, some twenty times less than a full forward."""
+    import itertools
+
+    from tqdm.auto import tqdm
+
+    frames = itertools.islice(robot_frame_samples(dataset_dirs, chunk, seed, reword=reword), count)
+    was_training = model.training
+    model.eval()
+    items: list[Sample] = []
+    with tqdm(total=count, desc="backbone features", unit="frame", disable=not progress) as bar:
+        while batch := list(itertools.islice(frames, batch_size)):
+            for sample, features in zip(batch, backbone_features(model, processor, batch)):
+                state = {"observation.state": sample.observation["observation.state"]}
+                items.append(Sample(state, sample.instruction, sample.target, sample.action, features=features))
+            bar.update(len(batch))
+        bar.total = len(items)
+        bar.refresh()
+    model.train(was_training)
+    if not items:
+        raise ValueError(f"no frames in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
+    yield from _served_every_epoch(items, lambda s: s, (seed, len(items)))
 
 
 def robot_samples_for_stats(dataset_dirs: list[str | Path], chunk: int) -> list[Sample]:

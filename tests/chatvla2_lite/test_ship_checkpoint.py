@@ -58,3 +58,25 @@ def test_ship_refuses_a_checkpoint_over_the_cap(nano_checkpoint, tmp_path):
     scores.write_text(json.dumps(ROWS[0]) + "\n")
     with pytest.raises(ValueError, match="over the 1 MB"):
         ship(nano_checkpoint, scores, tmp_path / "out", max_mb=1)
+
+
+def test_a_warm_started_round_keeps_the_earlier_command_and_curves(nano_checkpoint, tmp_path):
+    scores = tmp_path / "scores.jsonl"
+    scores.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    out = tmp_path / "chatvla2-nano"
+    first_runs = tmp_path / "round1"
+    (first_runs / "read").mkdir(parents=True)
+    (first_runs / "read" / "metrics.jsonl").write_text(json.dumps({"step": 10, "loss": 1.0}) + "\n")
+    ship(nano_checkpoint, scores, out, runs=first_runs, command="make nano NANO_READ_STEPS=10")
+    # the second round starts from the shipped folder and ships over it
+    ship(nano_checkpoint, scores, out, command="make nano NANO_INIT=x", previous=out)
+    card = (out / "README.md").read_text()
+    assert "Reproduce: `make nano NANO_READ_STEPS=10`, then `make nano NANO_INIT=x`" in card
+    assert (out / "training" / "previous" / "read.jsonl").read_text().startswith('{"step": 10')
+
+
+def test_a_warm_start_from_a_folder_without_a_card_is_refused(nano_checkpoint, tmp_path):
+    scores = tmp_path / "scores.jsonl"
+    scores.write_text(json.dumps(ROWS[0]) + "\n")
+    with pytest.raises(ValueError, match="Reproduce"):
+        ship(nano_checkpoint, scores, tmp_path / "out", previous=tmp_path)

@@ -135,3 +135,40 @@ def test_a_stage_renders_no_more_cached_samples_than_its_steps_draw():
     assert cache_size(recipe_stage("chatvla2", "read", steps=8000), "board_text") == 49152  # 256,000 drawn
     cotrain = recipe_stage("chatvla2", "cotrain", steps=1000)  # half of 16 x 1000 are image-text questions
     assert 8000 < cache_size(cotrain, "image_text") < 9000
+
+
+def test_cached_backbone_features_give_the_same_action_loss_as_the_full_forward(policy):
+    from chatvla2_lite.training.samples import encode_batch
+    from chatvla2_lite.training.streams import backbone_features
+
+    robot = _robot_stream(2)
+    fit_action_normalizers(policy, [next(robot) for _ in range(32)])
+    samples = [next(robot) for _ in range(3)]
+    samples[1].instruction = "Pick the card, please, and nothing else"  # unequal lengths: padding must not count
+    model = policy.model.eval()
+    full = model(encode_batch(policy.processor, samples), generator=torch.Generator().manual_seed(0))
+    features = backbone_features(model, policy.processor, samples)
+    assert [f["hidden"].dtype for f in features] == [torch.float16] * 3
+    cached = [Sample({"observation.state": s.observation["observation.state"]}, "", "", s.action, features=f)
+              for s, f in zip(samples, features)]
+    from_features = model(encode_batch(policy.processor, cached), generator=torch.Generator().manual_seed(0))
+    assert from_features.lm_loss is None
+    torch.testing.assert_close(from_features.action_loss, full.action_loss, rtol=2e-3, atol=2e-3)  # float16 storage
+
+
+@pytest.mark.slow
+def test_action_stage_on_cached_features_lowers_the_loss_and_keeps_the_backbone(policy, tmp_path):
+    from chatvla2_lite.training.streams import _served_every_epoch, backbone_features
+
+    robot = _robot_stream(3)
+    fit_action_normalizers(policy, [next(robot) for _ in range(32)])
+    samples = [next(robot) for _ in range(48)]
+    features = backbone_features(policy.model.eval(), policy.processor, samples)
+    items = [Sample({"observation.state": s.observation["observation.state"]}, s.instruction, s.target, s.action,
+                    features=f) for s, f in zip(samples, features)]  # fmt: skip
+    stage = recipe_stage("chatvla2", "action", steps=40, batch_size=16, warmup_steps=2, log_every=5)
+    vlm = _snapshot(policy.model.vlm)
+    train_stage(policy, stage, _served_every_epoch(items, lambda s: s, 0), tmp_path, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["action_loss"] < rows[0]["action_loss"]
+    assert not _changed(vlm, policy.model.vlm)
