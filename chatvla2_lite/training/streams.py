@@ -208,18 +208,19 @@ def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path]
 
     from tqdm.auto import tqdm
 
+    from chatvla2_lite.data.lerobot_dataset import load_episodes
+
+    there = sum(-(-len(ep["action"]) // ROBOT_IMAGE_STRIDE) for d in dataset_dirs for ep in load_episodes(d, images=False))
     frames = itertools.islice(robot_frame_samples(dataset_dirs, chunk, seed, reword=reword), count)
     was_training = model.training
     model.eval()
     items: list[Sample] = []
-    with tqdm(total=count, desc="backbone features", unit="frame", disable=not progress) as bar:
+    with tqdm(total=min(count, there), desc="backbone features", unit="frame", disable=not progress) as bar:
         while batch := list(itertools.islice(frames, batch_size)):
             for sample, features in zip(batch, backbone_features(model, processor, batch)):
                 state = {"observation.state": sample.observation["observation.state"]}
                 items.append(Sample(state, sample.instruction, sample.target, sample.action, features=features))
             bar.update(len(batch))
-        bar.total = len(items)
-        bar.refresh()
     model.train(was_training)
     if not items:
         raise ValueError(f"no frames in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
