@@ -202,8 +202,9 @@ def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path]
                                 seed: int = 0, reword: float = 0.0, batch_size: int = 32,
                                 progress: bool = True) -> Iterator[Sample]:  # fmt: skip
     """Robot samples for a stage whose backbone is frozen: the first `count` demo frames run through the backbone
-    once, kept as hidden states (about 70 kB a frame, their images dropped) and served in a new seeded order every
-    epoch. A training step then costs only the action expert's, some twenty times less than a full forward."""
+    once, kept as float16 hidden states (their images dropped) and served in a new seeded order every epoch. A step
+    then costs only the action expert's: 0.52 s for 64 samples on one thread, where the full forward took 0.57 s for
+    16 on two (measured in the session-4 nano run)."""
     import itertools
 
     from tqdm.auto import tqdm
