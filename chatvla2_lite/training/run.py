@@ -11,7 +11,7 @@ from chatvla2_lite.data.image_text import BOARD_KINDS
 from chatvla2_lite.evaluation.probe import SUITES as PROBE_SUITES
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
-from chatvla2_lite.training.trainer import fit_action_normalizers, train_stage
+from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
 
 PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap next to 250 steps
 
@@ -69,9 +69,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         if not robot_data:
             raise ValueError(f"stage {stage!r} trains on robot demos: pass --robot-data DIR (from `chatvla2-lite record`)")
         if config.trainable == "action" and config.cache:  # the backbone is frozen: read each frame once
-            processor = policy.processor.with_views(config.views) if config.views else policy.processor
-            streams["robot"] = cached_robot_feature_stream(policy.model, processor, robot_data, chunk,
-                                                           cache_size(config, "robot"), seed, config.reword,
+            streams["robot"] = cached_robot_feature_stream(policy.model, stage_processor(policy, config), robot_data,
+                                                           chunk, cache_size(config, "robot"), seed, config.reword,
                                                            progress=progress)  # fmt: skip
         else:
             streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword)

@@ -22,8 +22,9 @@ REPRODUCE = "make nano"  # its last step runs this module
 PROBE_NAMES = {"vlm": "VLM stage", "action": "shipped (chatvla2 recipe)", "naive": "naive fine-tuning"}
 
 
-def scores_markdown(rows: list[dict], command: str = REPRODUCE) -> str:
-    """The card's scores section: knowledge retention side by side, then the closed-loop scores."""
+def scores_markdown(rows: list[dict], commands: tuple[str, ...] = (REPRODUCE,)) -> str:
+    """The card's scores section: knowledge retention side by side, then the closed-loop scores, then the commands
+    that made the model, in order (more than one where a round continued an earlier one)."""
     probes = [r for r in rows if "model" in r]
     evals = [r for r in rows if "model" not in r]
     lines = ["## Scores", "", "Heldout split of the simulator (fonts, problems, toys, colours and wordings never trained on).", ""]
@@ -40,18 +41,18 @@ def scores_markdown(rows: list[dict], command: str = REPRODUCE) -> str:
             label = r["task"] + (" (counterfactual)" if "follow_rate" in r else "")
             lines.append(f"| {label} | {r['episodes']} | {scores} |")
         lines.append("")
-    lines += [f"Reproduce: {command if '`' in command else f'`{command}`'}", ""]
+    lines += ["Reproduce: " + ", then ".join(f"`{c}`" for c in commands), ""]
     return "\n".join(lines)
 
 
-def earlier_round(previous: str | Path) -> tuple[str, dict[str, bytes]]:
-    """What a warm start continues: the command that made `previous` (from its card) and its training curves."""
+def earlier_round(previous: str | Path) -> tuple[list[str], dict[str, bytes]]:
+    """What a warm start continues: the commands that made `previous` (from its card) and its training curves."""
     card = Path(previous) / "README.md"
     found = re.search(r"^Reproduce: (.*)$", card.read_text(), re.MULTILINE) if card.is_file() else None
     if found is None:
         raise ValueError(f"{previous} has no card with a 'Reproduce:' line; a warm start must say what it continues")
     curves = {str(p.relative_to(previous)): p.read_bytes() for p in Path(previous).glob("training/**/*.jsonl")}
-    return found.group(1), curves
+    return re.findall(r"`([^`]+)`", found.group(1)), curves
 
 
 def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_CHECKPOINT,
@@ -70,12 +71,9 @@ def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_
     if size_mb > max_mb:
         raise ValueError(f"{model_dir} holds {size_mb:.1f} MB, over the {max_mb} MB the repo takes for a checkpoint")
     rows = [json.loads(line) for line in Path(scores_file).read_text().splitlines() if line.strip()]
-    earlier_curves: dict[str, bytes] = {}
-    if previous:
-        earlier_command, earlier_curves = earlier_round(previous)
-        command = f"{earlier_command}, then `{command}`"  # already in backticks: a chain of rounds
+    earlier_commands, earlier_curves = earlier_round(previous) if previous else ([], {})
     policy = ChatVLA2.from_pretrained(model_dir)
-    sections = scores_markdown(rows, command) + ("\n" + training_markdown(runs) if runs else "")
+    sections = scores_markdown(rows, (*earlier_commands, command)) + ("\n" + training_markdown(runs) if runs else "")
     if previous:
         sections += ("\nThis round continued an earlier one (the first command above): its curves are in "
                      "`training/previous/`, its card in this repository's history.\n")

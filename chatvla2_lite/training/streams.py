@@ -146,21 +146,26 @@ def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stri
     """Endless random frames of recorded demos (every `stride`-th): the frame's images and state, the episode's
     instruction (a `reword` share of them said another way) and reasoning target, and the next `chunk` actions."""
     from chatvla2_lite.data.lerobot_dataset import load_episodes
-    from chatvla2_lite.data.paraphrase import reworded
 
     episodes = [ep for d in dataset_dirs for ep in load_episodes(d, image_stride=stride)]
     if not episodes:
         raise ValueError(f"no episodes in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
-    cameras = [k for k in episodes[0] if k.startswith("observation.images.")]
     frames = robot_frames(episodes, stride)
     rng = np.random.default_rng(seed)
     while True:
         e, t = frames[int(rng.integers(len(frames)))]
-        ep = episodes[e]
-        observation = {k: ep[k][t // stride] for k in cameras}
-        observation["observation.state"] = ep["observation.state"][t]
-        instruction = reworded(ep["instruction"], rng, reword) if reword else ep["instruction"]
-        yield Sample(observation, instruction, ep["reasoning"], action_chunk(ep["action"], t, chunk))
+        yield _frame_sample(episodes[e], t, chunk, stride, rng, reword)
+
+
+def _frame_sample(ep: dict, t: int, chunk: int, stride: int, rng: np.random.Generator, reword: float) -> Sample:
+    """Frame t of episode `ep` as a robot sample: its images and state, the episode's instruction (said another way
+    with probability `reword`, drawn from `rng`) and reasoning target, and the next `chunk` actions."""
+    from chatvla2_lite.data.paraphrase import reworded
+
+    observation = {k: v[t // stride] for k, v in ep.items() if k.startswith("observation.images.")}
+    observation["observation.state"] = ep["observation.state"][t]
+    instruction = reworded(ep["instruction"], rng, reword) if reword else ep["instruction"]
+    return Sample(observation, instruction, ep["reasoning"], action_chunk(ep["action"], t, chunk))
 
 
 def robot_frame_samples(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stride: int = ROBOT_IMAGE_STRIDE,
@@ -168,17 +173,12 @@ def robot_frame_samples(dataset_dirs: list[str | Path], chunk: int, seed: int = 
     """Every `stride`-th frame of the demos once, in order, as robot_stream makes them (a `reword` share of the
     instructions said another way), loading one dataset at a time."""
     from chatvla2_lite.data.lerobot_dataset import load_episodes
-    from chatvla2_lite.data.paraphrase import reworded
 
     rng = np.random.default_rng(seed)
     for d in dataset_dirs:
-        for ep in load_episodes(d, image_stride=stride):
-            cameras = [k for k in ep if k.startswith("observation.images.")]
-            for t in range(0, len(ep["action"]), stride):
-                observation = {k: ep[k][t // stride] for k in cameras}
-                observation["observation.state"] = ep["observation.state"][t]
-                instruction = reworded(ep["instruction"], rng, reword) if reword else ep["instruction"]
-                yield Sample(observation, instruction, ep["reasoning"], action_chunk(ep["action"], t, chunk))
+        episodes = load_episodes(d, image_stride=stride)
+        for e, t in robot_frames(episodes, stride):
+            yield _frame_sample(episodes[e], t, chunk, stride, rng, reword)
 
 
 @torch.no_grad()
@@ -211,7 +211,7 @@ def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path]
 
     from chatvla2_lite.data.lerobot_dataset import load_episodes
 
-    there = sum(-(-len(ep["action"]) // ROBOT_IMAGE_STRIDE) for d in dataset_dirs for ep in load_episodes(d, images=False))
+    there = len(robot_frames([ep for d in dataset_dirs for ep in load_episodes(d, images=False)], ROBOT_IMAGE_STRIDE))
     frames = itertools.islice(robot_frame_samples(dataset_dirs, chunk, seed, reword=reword), count)
     was_training = model.training
     model.eval()

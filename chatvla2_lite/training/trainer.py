@@ -47,7 +47,7 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = policy.model
-    processor = policy.processor.with_views(stage.views) if stage.views else policy.processor
+    processor = stage_processor(policy, stage)
     trainable = set_trainable(model, stage.trainable)
     if not trainable:
         raise ValueError(f"stage {stage.name!r} has nothing to train ({stage.trainable})")
@@ -107,6 +107,11 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
     model.eval()
     policy.save_pretrained(out / "model")
     return last
+
+
+def stage_processor(policy, stage: StageConfig):
+    """The processor a stage trains through: the policy's, narrowed to the stage's views when it names some."""
+    return policy.processor.with_views(stage.views) if stage.views else policy.processor
 
 
 def _probe_line(policy, processor, probe, stage_name: str, step: int) -> dict:
