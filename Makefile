@@ -47,7 +47,8 @@ NANO_DATA := $(NANO_OUT)/demos_math $(NANO_OUT)/demos_toy
 # the last step copies the trained model to checkpoints/chatvla2-nano with its card and scores
 NANO_BUDGET = $(if $(NANO_INIT),NANO_INIT=$(NANO_INIT),NANO_READ_STEPS=$(NANO_READ_STEPS)) NANO_DEMOS=$(NANO_DEMOS) \
 	NANO_VLM_STEPS=$(NANO_VLM_STEPS) NANO_COTRAIN_STEPS=$(NANO_COTRAIN_STEPS) NANO_ACTION_STEPS=$(NANO_ACTION_STEPS) \
-	NANO_NAIVE_STEPS=$(NANO_NAIVE_STEPS) NANO_EVAL_EPISODES=$(NANO_EVAL_EPISODES)
+	NANO_NAIVE_STEPS=$(NANO_NAIVE_STEPS) NANO_EVAL_EPISODES=$(NANO_EVAL_EPISODES) \
+	$(if $(NANO_OBJECTIVE),NANO_OBJECTIVE=$(NANO_OBJECTIVE))
 nano: $(NANO_OUT)/scores.jsonl
 	$(PY) -m chatvla2_lite.training.ship --model $(NANO_OUT)/action/model --scores $(NANO_OUT)/scores.jsonl \
 		--runs $(NANO_OUT) --command "make nano $(NANO_BUDGET)" $(if $(NANO_INIT),--previous $(NANO_INIT))
@@ -60,6 +61,9 @@ $(NANO_OUT)/demos_%/meta/info.json: | setup
 # `make -j2 nano` runs recordings, cotrain and the naive baseline two at a time: give those NANO_THREADS=1.
 NANO_THREADS ?= 2
 TRAIN := $(CLI) train --threads $(NANO_THREADS)
+# the action expert's objective from co-training on (flow_matching, ddim or regression); empty: keep the model's
+NANO_OBJECTIVE ?=
+OBJECTIVE_FLAG := $(if $(NANO_OBJECTIVE),--action-objective $(NANO_OBJECTIVE))
 
 $(NANO_OUT)/read/model/config.json: | setup
 	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) --json
@@ -73,14 +77,14 @@ $(NANO_OUT)/vlm/model/config.json: | $(VLM_INIT)/config.json
 	$(TRAIN) --stage vlm --init $(VLM_INIT) --out $(NANO_OUT)/vlm --steps $(NANO_VLM_STEPS) --json
 
 $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
-	$(TRAIN) --stage cotrain --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/cotrain --steps $(NANO_COTRAIN_STEPS) --json
+	$(TRAIN) --stage cotrain --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/cotrain --steps $(NANO_COTRAIN_STEPS) $(OBJECTIVE_FLAG) --json
 
 $(NANO_OUT)/action/model/config.json: $(NANO_OUT)/cotrain/model/config.json
 	$(TRAIN) --stage action --init $(NANO_OUT)/cotrain/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) --json
 
 # the naive baseline: same demos and step budget, whole model on robot data only, no MoE, nothing frozen
 $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
-	$(TRAIN) --stage cotrain --recipe naive --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/naive --steps $(NANO_NAIVE_STEPS) --json
+	$(TRAIN) --stage cotrain --recipe naive --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/naive --steps $(NANO_NAIVE_STEPS) $(OBJECTIVE_FLAG) --json
 
 # one score per file, so `make -j2 nano` runs them side by side; scores.jsonl gathers them for the card
 NANO_SCORES := $(addprefix $(NANO_OUT)/scores/,probe_vlm.json probe_action.json probe_naive.json \

@@ -25,6 +25,7 @@ class Condition:
     obs_mask: torch.Tensor  # (B, P) bool
     reasoning: torch.Tensor  # (B, R, hidden) reasoning-following output
     reasoning_mask: torch.Tensor  # (B, R) bool
+    obs_grid: torch.Tensor | None = None  # (B, P, 3) long: (view, row, col) of image tokens, 1-based; 0 on text
 
 
 class Normalizer(nn.Module):
@@ -78,6 +79,10 @@ class ExpertBlock(nn.Module):
         return x + gate2 * self.mlp(h)
 
 
+# Sizes of the observation tokens' place embeddings; larger views and grids share the last slot.
+MAX_VIEWS, MAX_GRID = 8, 64
+
+
 class ActionExpert(nn.Module):
     """Predicts the flow-matching velocity (or DDIM noise) of a normalized action chunk (B, H, action_dim)."""
 
@@ -90,6 +95,11 @@ class ActionExpert(nn.Module):
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
         self.state_in = nn.Linear(config.state_dim, d)
         self.obs_in = nn.Sequential(nn.LayerNorm(obs_dim), nn.Linear(obs_dim, d))
+        # Where each image token sits: the backbone's rotary positions leave no absolute place in its hidden states,
+        # so without these the expert sees a bag of patches and cannot tell where the named card lies.
+        self.obs_view = nn.Embedding(MAX_VIEWS + 1, d)
+        self.obs_row = nn.Embedding(MAX_GRID + 1, d)
+        self.obs_col = nn.Embedding(MAX_GRID + 1, d)
         self.blocks = nn.ModuleList(ExpertBlock(d, config.num_heads, config.mlp_ratio) for _ in range(config.num_layers))
         self.norm_out = nn.LayerNorm(d)
         self.action_out = nn.Linear(d, config.action_dim)
@@ -98,6 +108,10 @@ class ActionExpert(nn.Module):
         """The state vector (B, D), the shallow layers' context (state + observation) and the deep layers' (+ reasoning)."""
         state = self.state_in(cond.state.to(self.state_in.weight.dtype))[:, None]  # (B, 1, D)
         obs = self.obs_in(cond.obs.to(self.state_in.weight.dtype))  # (B, P, D)
+        if cond.obs_grid is not None:
+            grid = cond.obs_grid.long()
+            obs = obs + self.obs_view(grid[..., 0].clamp(0, MAX_VIEWS)) + self.obs_row(grid[..., 1].clamp(0, MAX_GRID)) \
+                + self.obs_col(grid[..., 2].clamp(0, MAX_GRID))
         ones = torch.ones(state.shape[0], 1, dtype=torch.bool, device=state.device)
         shallow = torch.cat([state, obs], dim=1), torch.cat([ones, cond.obs_mask.bool()], dim=1)
         deep = (
@@ -117,10 +131,17 @@ class ActionExpert(nn.Module):
             h = block(h, t_emb, context, mask)
         return self.action_out(self.norm_out(h))
 
+    def _regress(self, shape, contexts, device) -> torch.Tensor:
+        """The chunk in one pass from an all-zero input at time 0: a deterministic policy, as ACT's."""
+        x = torch.zeros(shape, device=device, dtype=self.action_in.weight.dtype)
+        return self.denoise(x, torch.zeros(shape[0], device=device), contexts)
+
     def loss(self, actions: torch.Tensor, cond: Condition, generator: torch.Generator | None = None) -> torch.Tensor:
         """Training loss for normalized actions (B, H, A)."""
         contexts = self._contexts(cond)
         b = actions.shape[0]
+        if self.config.objective == "regression":
+            return F.l1_loss(self._regress(actions.shape, contexts, actions.device), actions)
         noise = torch.randn(actions.shape, generator=generator, device=actions.device, dtype=actions.dtype)
         if self.config.objective == "flow_matching":
             t = torch.rand(b, generator=generator, device=actions.device)
@@ -136,6 +157,8 @@ class ActionExpert(nn.Module):
         """A normalized action chunk (B, H, A), integrated from Gaussian noise."""
         contexts = self._contexts(cond)
         b, cfg = cond.state.shape[0], self.config
+        if cfg.objective == "regression":
+            return self._regress((b, cfg.chunk_size, cfg.action_dim), contexts, cond.state.device)
         dtype = self.action_in.weight.dtype
         x = torch.randn((b, cfg.chunk_size, cfg.action_dim), generator=generator, device=cond.state.device)
         x = x.to(dtype)

@@ -35,6 +35,16 @@ def _bench_model(args: argparse.Namespace) -> dict:
     )  # fmt: skip
 
 
+def _bench_train(args: argparse.Namespace) -> dict:
+    from chatvla2_lite.training.bench_train import run_train_benchmark
+
+    try:
+        return run_train_benchmark(args.stage, args.recipe, steps=args.steps, warmup=args.warmup,
+                                   batch_size=args.batch_size, threads=args.threads)  # fmt: skip
+    except ValueError as exc:
+        raise ChatVLA2Error(str(exc)) from exc
+
+
 def _record(args: argparse.Namespace) -> dict:
     from chatvla2_lite.data.record import record_dataset
 
@@ -87,7 +97,7 @@ def _train(args: argparse.Namespace) -> dict:
     try:
         return run_training(args.stage, args.out, recipe=args.recipe, init=args.init, robot_data=args.robot_data,
                             seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                            cache=args.cache)  # fmt: skip
+                            cache=args.cache, action_objective=args.action_objective)  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -120,6 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench_model.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     bench_model.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_model.set_defaults(func=_bench_model)
+    bench_train = bench_sub.add_parser("train", help="seconds per training step of a stage (CPU or GPU), no data making")
+    bench_train.add_argument("--stage", choices=("read", "vlm", "cotrain", "action"), required=True, help="which stage")
+    bench_train.add_argument("--recipe", choices=("chatvla2", "naive"), default="chatvla2", help="which recipe")
+    bench_train.add_argument("--steps", type=int, default=20, help="timed steps")
+    bench_train.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    bench_train.add_argument("--batch-size", type=int, default=None, help="override the recipe's batch size")
+    bench_train.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    bench_train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    bench_train.set_defaults(func=_bench_train)
     bench_app = bench_sub.add_parser("app", help="start the Gradio app on 127.0.0.1 and time it through its API")
     bench_app.add_argument("--model", default=None, help="MODEL_ID for the app (default: the shipped nano)")
     bench_app.add_argument("--quantization", choices=["4bit", "8bit", "none"], default=None, help="QUANTIZATION")
@@ -176,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
     train.add_argument("--cache", type=int, default=None,
                        help="image-text samples rendered once and reused (0: on the fly; default: the recipe's)")
+    # configuration_chatvla2.OBJECTIVES, spelled out: importing it would load transformers for every command
+    train.add_argument("--action-objective", choices=("flow_matching", "ddim", "regression"), default=None,
+                       help="switch the action expert's objective before a stage that trains it (default: keep the model's)")
     train.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")

@@ -37,6 +37,9 @@ class ReasoningFollowingConfig:
     hidden_size: int | None = None  # width between the two linear layers; None: the action expert's hidden size
 
 
+OBJECTIVES = ("flow_matching", "ddim", "regression")
+
+
 @dataclass
 class ActionExpertConfig:
     """The small transformer that turns observation, state and reasoning into an action chunk."""
@@ -48,15 +51,15 @@ class ActionExpertConfig:
     chunk_size: int = 16  # H: future steps per chunk
     action_dim: int = 6
     state_dim: int = 6
-    objective: str = "flow_matching"  # "flow_matching" or "ddim"
+    objective: str = "flow_matching"  # "flow_matching", "ddim" or "regression" (one pass, L1 loss, as ACT)
     num_inference_steps: int = 10
     num_train_timesteps: int = 100  # DDIM's discrete training schedule length
     reasoning_from_layer: int | None = None  # first layer that sees the reasoning; None: num_layers // 2
     n_action_steps: int | None = None  # actions select_action plays per chunk; None: the whole chunk
 
     def __post_init__(self):
-        if self.objective not in ("flow_matching", "ddim"):
-            raise ValueError(f"objective must be 'flow_matching' or 'ddim', got {self.objective!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
 

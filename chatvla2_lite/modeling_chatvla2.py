@@ -48,6 +48,31 @@ class Encoding:
     routing: dict[int, Routing]  # decoder layer -> router decisions for the T tokens
     lm_loss: torch.Tensor | None
     aux_loss: torch.Tensor
+    obs_grid: torch.Tensor | None = None  # (B, T, 3) (view, row, col) of image tokens, see image_token_grid
+
+
+def image_token_grid(input_ids: torch.Tensor, image_grid_thw: torch.Tensor | None, image_token_id: int,
+                     merge: int) -> torch.Tensor:  # fmt: skip
+    """(B, T, 3) long: for each image token its view (the n-th image of its sample), row and column in the merged
+    token grid, all 1-based; zeros on text tokens. Images are in `image_grid_thw` in the order of their tokens."""
+    grid = torch.zeros(*input_ids.shape, 3, dtype=torch.long, device=input_ids.device)
+    if image_grid_thw is None:
+        return grid
+    shapes = iter(image_grid_thw.tolist())
+    for b in range(input_ids.shape[0]):
+        places = torch.nonzero(input_ids[b] == image_token_id).flatten()
+        view, done = 0, 0
+        while done < len(places):
+            t, h, w = next(shapes)
+            rows, cols = h // merge, w // merge
+            cell = torch.arange(t * rows * cols, device=input_ids.device) % (rows * cols)
+            at = places[done : done + len(cell)]
+            view += 1
+            grid[b, at, 0] = view
+            grid[b, at, 1] = cell // cols + 1
+            grid[b, at, 2] = cell % cols + 1
+            done += len(cell)
+    return grid
 
 
 @dataclass
@@ -94,6 +119,8 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             nn.init.zeros_(module.bias)
         elif isinstance(module, nn.MultiheadAttention):
             module._reset_parameters()
+        elif isinstance(module, nn.Embedding):  # the action expert's place tables: zero, so a checkpoint saved
+            nn.init.zeros_(module.weight)  # before they existed loads and acts as it did
         elif isinstance(module, ActionExpert):
             nn.init.normal_(module.chunk_pos, std=0.02)
         elif isinstance(module, Normalizer):
@@ -118,7 +145,13 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             routing=routing,
             lm_loss=out.loss,
             aux_loss=torch.stack(aux).mean() if aux else out.logits.new_zeros(()),
+            obs_grid=self.image_token_grid(batch),
         )
+
+    def image_token_grid(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Each prompt token's (view, row, col), see `image_token_grid`."""
+        merge = self.config.vlm_config.vision_config.spatial_merge_size
+        return image_token_grid(batch["input_ids"], batch.get("image_grid_thw"), self.config.vlm_config.image_token_id, merge)
 
     def condition(self, encoding: Encoding, state: torch.Tensor) -> Condition:
         """The action expert's condition; state (B, state_dim) in radians, normalized here."""
@@ -129,6 +162,7 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             obs_mask=encoding.prompt_mask,
             reasoning=self.reasoning_following(hidden),
             reasoning_mask=encoding.reasoning_mask,
+            obs_grid=encoding.obs_grid,
         )
 
     def forward(
@@ -140,7 +174,8 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
         hidden states are computed once per sample and reused (see training.streams.cached_robot_feature_stream)."""
         encoding = self.encode(batch, with_lm_loss="labels" in batch) if "hidden" not in batch else Encoding(
             hidden=batch["hidden"], prompt_mask=batch["prompt_mask"].bool(), reasoning_mask=batch["reasoning_mask"].bool(),
-            routing={}, lm_loss=None, aux_loss=batch["hidden"].new_zeros((), dtype=torch.float32))
+            routing={}, lm_loss=None, aux_loss=batch["hidden"].new_zeros((), dtype=torch.float32),
+            obs_grid=batch.get("obs_grid"))
         action_loss = None
         if batch.get("action") is not None:
             cond = self.condition(encoding, batch["observation.state"])

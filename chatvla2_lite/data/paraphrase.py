@@ -12,6 +12,8 @@ rewording parses as a heldout template.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from sim.tasks.phrasing import IN, parse_instruction
@@ -84,3 +86,33 @@ def paraphrase(instruction: str, rng: np.random.Generator) -> str:
 def reworded(instruction: str, rng: np.random.Generator, share: float = 0.5) -> str:
     """The instruction as recorded with probability 1 - share, else a paraphrase of it."""
     return paraphrase(instruction, rng) if rng.random() < share else instruction
+
+
+# Made-up toy names for `renamed`: no colour or shape of either split (sim.catalog), so heldout names stay unseen.
+_NEW_COLOURS = ("pink", "white", "black", "brown", "grey", "cyan", "gold", "silver", "lime", "navy", "beige", "teal")
+_NEW_SHAPES = ("ball", "star", "cone", "car", "frog", "cat", "ring", "egg", "boat", "pig", "fish", "dog", "kite",
+               "drum", "tooth", "moon", "hat", "shoe", "leaf", "plane")  # fmt: skip
+
+
+def renamed(instruction: str, reasoning: str, rng: np.random.Generator, share: float = 0.25) -> tuple[str, str]:
+    """With probability `share`, a toy demo's object (and toy target) given a made-up name in both the instruction
+    and the reasoning target; else both as recorded. Trained only on the train split's names, the nano model wrote a
+    train name for every heldout toy (recognition 0.00, session 4); renamed demos teach it to copy the name the
+    instruction gives. Math instructions and containers keep their names."""
+    if rng.random() >= share:
+        return instruction, reasoning
+    slots = parse_instruction(instruction)
+    if slots["task"] != "toy_placement":
+        return instruction, reasoning
+    names = [slots["object"]] + ([slots["target"]] if slots["relation"] != IN else [])
+    fresh: list[str] = []
+    while len(fresh) < len(names):
+        name = f"{_pick(rng, _NEW_COLOURS)} {_pick(rng, _NEW_SHAPES)}"
+        fresh += [name] if name not in fresh else []
+    # longest first, so "red cube" is not half-replaced inside a longer name
+    swaps = sorted(zip(names, fresh), key=lambda pair: -len(pair[0]))
+    pattern = re.compile("|".join(rf"\b{re.escape(old)}\b" for old, _ in swaps), re.IGNORECASE)
+    table = dict((old.lower(), new) for old, new in swaps)
+    def swap(text: str) -> str:
+        return pattern.sub(lambda m: table[m.group(0).lower()], text)
+    return swap(instruction), swap(reasoning)

@@ -47,6 +47,9 @@ class StageConfig:
     # share of robot samples whose instruction is reworded (chatvla2_lite.data.paraphrase): the recorded demos hold
     # the train split's few wordings, and a model trained on those alone derails on any other
     reword: float = 0.0
+    # share of toy demos whose toys get made-up names in instruction and reasoning (paraphrase.renamed): the model
+    # learns to copy the instruction's name rather than write one of the train split's
+    rename: float = 0.0
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -71,17 +74,18 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
     elif recipe == "chatvla2":
         base = {
             "vlm": dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE),
-            "cotrain": dict(mix={"image_text": 0.5, "robot": 0.5}, trainable="all", cache=IMAGE_TEXT_CACHE, reword=0.5),
+            "cotrain": dict(mix={"image_text": 0.5, "robot": 0.5}, trainable="all", cache=IMAGE_TEXT_CACHE, reword=0.5,
+                            rename=0.25),
             # the backbone is frozen, so each demo frame is read by it once (cache: frames) and a step costs only the
             # action expert's: far more steps, on bigger batches
-            "action": dict(mix={"robot": 1.0}, trainable="action", lr=1e-3, probe_every=0, reword=0.5, batch_size=64,
-                           cache=1_000_000),  # fmt: skip
+            "action": dict(mix={"robot": 1.0}, trainable="action", lr=1e-3, probe_every=0, reword=0.5, rename=0.25,
+                           batch_size=64, cache=1_000_000),  # fmt: skip
         }[stage]
     else:
         if stage == "vlm":  # the naive baseline starts from the same VLM stage checkpoint
             base = dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE)
         else:
-            base = dict(mix={"robot": 1.0}, trainable="all_but_moe", reword=0.5)
+            base = dict(mix={"robot": 1.0}, trainable="all_but_moe", reword=0.5, rename=0.25)
     return StageConfig(name=stage, **{**base, **overrides})
 
 

@@ -41,8 +41,10 @@ def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE
 
 
 def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: str | None = None,
-                 robot_data: list[str] | None = None, seed: int = 0, progress: bool = True, **overrides) -> dict:
-    """Train one stage and return its last metrics plus where the model went."""
+                 robot_data: list[str] | None = None, seed: int = 0, progress: bool = True,
+                 action_objective: str | None = None, **overrides) -> dict:  # fmt: skip
+    """Train one stage and return its last metrics plus where the model went. `action_objective` switches the action
+    expert's objective first (flow matching, DDIM or one-pass regression), for a stage that trains the expert."""
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from functools import partial
 
@@ -52,6 +54,10 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
+    if action_objective is not None:
+        if config.trainable == "backbone":
+            raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective in a stage that does")
+        policy.config.action_expert.objective = action_objective
     chunk = policy.config.action_expert.chunk_size
     streams = {}
     if config.mix.get("image_text", 0) > 0 and config.cache:
@@ -71,9 +77,9 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         if config.trainable == "action" and config.cache:  # the backbone is frozen: read each frame once
             streams["robot"] = cached_robot_feature_stream(policy.model, stage_processor(policy, config), robot_data,
                                                            chunk, cache_size(config, "robot"), seed, config.reword,
-                                                           progress=progress)  # fmt: skip
+                                                           config.rename, progress=progress)  # fmt: skip
         else:
-            streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword)
+            streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword, rename=config.rename)
         if init is None or stage == "cotrain":  # the first stage that sees actions sets their statistics
             fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
     suites = [s for s in PROBE_SUITES if config.mix.get("image_text", 0) > 0 or s in BOARD_KINDS]

@@ -24,7 +24,8 @@ class Sample:
     target: str  # the assistant's turn: an answer (image-text) or the reasoning (robot)
     action: np.ndarray | None = None  # (H, 6) joint targets in radians
     source: str = ""
-    # the frozen backbone's reading of this sample: {"hidden": (T, D), "prompt_mask": (T,), "reasoning_mask": (T,)}
+    # the frozen backbone's reading of this sample: {"hidden": (T, D), "prompt_mask": (T,), "reasoning_mask": (T,),
+    # "obs_grid": (T, 3) uint8}
     features: dict | None = None
 
 
@@ -72,4 +73,7 @@ def collate_features(features: list[dict]) -> dict[str, torch.Tensor]:
     for key in ("prompt_mask", "reasoning_mask"):
         batch[key] = torch.stack([torch.nn.functional.pad(f[key], (0, length - f[key].shape[0]), value=False)
                                   for f in features])  # fmt: skip
+    if all("obs_grid" in f for f in features):
+        batch["obs_grid"] = torch.stack([torch.nn.functional.pad(f["obs_grid"].long(), (0, 0, 0, length - f["obs_grid"].shape[0]))
+                                         for f in features])  # fmt: skip
     return batch

@@ -142,9 +142,10 @@ def action_chunk(actions: np.ndarray, t: int, chunk: int) -> np.ndarray:
 
 
 def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stride: int = ROBOT_IMAGE_STRIDE,
-                 reword: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+                 reword: float = 0.0, rename: float = 0.0) -> Iterator[Sample]:  # fmt: skip
     """Endless random frames of recorded demos (every `stride`-th): the frame's images and state, the episode's
-    instruction (a `reword` share of them said another way) and reasoning target, and the next `chunk` actions."""
+    instruction (a `reword` share of them said another way, a `rename` share with made-up toy names) and reasoning
+    target, and the next `chunk` actions."""
     from chatvla2_lite.data.lerobot_dataset import load_episodes
 
     episodes = [ep for d in dataset_dirs for ep in load_episodes(d, image_stride=stride)]
@@ -154,31 +155,35 @@ def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stri
     rng = np.random.default_rng(seed)
     while True:
         e, t = frames[int(rng.integers(len(frames)))]
-        yield _frame_sample(episodes[e], t, chunk, stride, rng, reword)
+        yield _frame_sample(episodes[e], t, chunk, stride, rng, reword, rename)
 
 
-def _frame_sample(ep: dict, t: int, chunk: int, stride: int, rng: np.random.Generator, reword: float) -> Sample:
-    """Frame t of episode `ep` as a robot sample: its images and state, the episode's instruction (said another way
-    with probability `reword`, drawn from `rng`) and reasoning target, and the next `chunk` actions."""
-    from chatvla2_lite.data.paraphrase import reworded
+def _frame_sample(ep: dict, t: int, chunk: int, stride: int, rng: np.random.Generator, reword: float,
+                  rename: float = 0.0) -> Sample:  # fmt: skip
+    """Frame t of episode `ep` as a robot sample: its images and state, the episode's instruction and reasoning
+    target (with probability `rename` its toys given made-up names, then with probability `reword` the instruction
+    said another way, both drawn from `rng`), and the next `chunk` actions."""
+    from chatvla2_lite.data.paraphrase import renamed, reworded
 
     observation = {k: v[t // stride] for k, v in ep.items() if k.startswith("observation.images.")}
     observation["observation.state"] = ep["observation.state"][t]
-    instruction = reworded(ep["instruction"], rng, reword) if reword else ep["instruction"]
-    return Sample(observation, instruction, ep["reasoning"], action_chunk(ep["action"], t, chunk))
+    instruction, reasoning = renamed(ep["instruction"], ep["reasoning"], rng, rename) if rename else \
+        (ep["instruction"], ep["reasoning"])
+    instruction = reworded(instruction, rng, reword) if reword else instruction
+    return Sample(observation, instruction, reasoning, action_chunk(ep["action"], t, chunk))
 
 
 def robot_frame_samples(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stride: int = ROBOT_IMAGE_STRIDE,
-                        reword: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+                        reword: float = 0.0, rename: float = 0.0) -> Iterator[Sample]:  # fmt: skip
     """Every `stride`-th frame of the demos once, in order, as robot_stream makes them (a `reword` share of the
-    instructions said another way), loading one dataset at a time."""
+    instructions said another way, a `rename` share with made-up toy names), loading one dataset at a time."""
     from chatvla2_lite.data.lerobot_dataset import load_episodes
 
     rng = np.random.default_rng(seed)
     for d in dataset_dirs:
         episodes = load_episodes(d, image_stride=stride)
         for e, t in robot_frames(episodes, stride):
-            yield _frame_sample(episodes[e], t, chunk, stride, rng, reword)
+            yield _frame_sample(episodes[e], t, chunk, stride, rng, reword, rename)
 
 
 @torch.no_grad()
@@ -194,12 +199,13 @@ def backbone_features(model, processor, samples: list[Sample]) -> list[dict[str,
     for i, length in enumerate(batch["attention_mask"].sum(1).tolist()):
         out.append({"hidden": encoding.hidden[i, :length].to("cpu", torch.float16).clone(),
                     "prompt_mask": encoding.prompt_mask[i, :length].cpu().clone(),
-                    "reasoning_mask": encoding.reasoning_mask[i, :length].cpu().clone()})  # fmt: skip
+                    "reasoning_mask": encoding.reasoning_mask[i, :length].cpu().clone(),
+                    "obs_grid": encoding.obs_grid[i, :length].to("cpu", torch.uint8).clone()})  # fmt: skip
     return out
 
 
 def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path], chunk: int, count: int,
-                                seed: int = 0, reword: float = 0.0, batch_size: int = 32,
+                                seed: int = 0, reword: float = 0.0, rename: float = 0.0, batch_size: int = 32,
                                 progress: bool = True) -> Iterator[Sample]:  # fmt: skip
     """Robot samples for a stage whose backbone is frozen: the first `count` demo frames run through the backbone
     once, kept as float16 hidden states (their images dropped) and served in a new seeded order every epoch. A step
@@ -212,7 +218,7 @@ def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path]
     from chatvla2_lite.data.lerobot_dataset import load_episodes
 
     there = len(robot_frames([ep for d in dataset_dirs for ep in load_episodes(d, images=False)], ROBOT_IMAGE_STRIDE))
-    frames = itertools.islice(robot_frame_samples(dataset_dirs, chunk, seed, reword=reword), count)
+    frames = itertools.islice(robot_frame_samples(dataset_dirs, chunk, seed, reword=reword, rename=rename), count)
     was_training = model.training
     model.eval()
     items: list[Sample] = []

@@ -64,7 +64,7 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
         log.info("resuming stage %s at step %d", stage.name, step)
     (out / "stage.json").write_text(json.dumps(stage.to_dict(), indent=2))
 
-    generator = torch.Generator().manual_seed(seed + step)
+    generator = torch.Generator(device=accelerator.device).manual_seed(seed + step)  # noise made where the model is
     model.train()
     last: dict = {}
     bar = tqdm(total=stage.steps, initial=step, desc=f"train {stage.name}", disable=not progress)

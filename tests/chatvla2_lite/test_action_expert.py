@@ -26,7 +26,7 @@ def make_expert(**kwargs) -> ActionExpert:
     return ActionExpert(config, obs_dim=24).eval()
 
 
-@pytest.mark.parametrize("objective", ["flow_matching", "ddim"])
+@pytest.mark.parametrize("objective", ["flow_matching", "ddim", "regression"])
 def test_sample_and_loss_shapes(objective):
     expert = make_expert(objective=objective, num_inference_steps=4)
     cond = make_condition()
@@ -51,10 +51,34 @@ def test_reasoning_reaches_only_the_deeper_layers():
     assert torch.allclose(deep.sample(masked, gen()), deep.sample(masked_cond, gen()), atol=1e-6)
 
 
+def test_place_embeddings_tell_apart_tokens_the_attention_alone_cannot():
+    """Attention is blind to order: the same image tokens shuffled give the same chunk, unless each carries its place."""
+    expert = make_expert()
+    for table in (expert.obs_view, expert.obs_row, expert.obs_col):
+        torch.nn.init.normal_(table.weight)
+    cond = make_condition(p=6)
+    order = torch.tensor([3, 1, 5, 0, 2, 4])
+    grid = torch.tensor([[1, r, c] for r in (1, 2) for c in (1, 2, 3)]).expand(2, 6, 3)
+    shuffled = Condition(**{**cond.__dict__, "obs": cond.obs[:, order]})
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    torch.testing.assert_close(expert.sample(cond, gen()), expert.sample(shuffled, gen()), atol=1e-5, rtol=1e-5)
+    placed = Condition(**{**cond.__dict__, "obs_grid": grid})
+    placed_shuffled = Condition(**{**shuffled.__dict__, "obs_grid": grid})  # the same places, other tokens on them
+    assert not torch.allclose(expert.sample(placed, gen()), expert.sample(placed_shuffled, gen()), atol=1e-3)
+
+
+def test_regression_is_one_deterministic_pass():
+    expert = make_expert(objective="regression")
+    cond = make_condition()
+    torch.testing.assert_close(expert.sample(cond, torch.Generator().manual_seed(0)),
+                               expert.sample(cond, torch.Generator().manual_seed(1)))  # no noise to draw
+
+
 @pytest.mark.slow
-def test_flow_matching_learns_a_state_dependent_chunk():
+@pytest.mark.parametrize("objective", ["flow_matching", "regression"])
+def test_the_expert_learns_a_state_dependent_chunk(objective):
     """A few hundred steps fit `action = state` on 4 samples: the sampled chunk lands near the target."""
-    expert = make_expert(num_inference_steps=8).train()
+    expert = make_expert(num_inference_steps=8, objective=objective).train()
     cond = make_condition(b=4, seed=3)
     target = cond.state[:, None, :].expand(4, 8, 6)
     opt = torch.optim.AdamW(expert.parameters(), lr=3e-3)

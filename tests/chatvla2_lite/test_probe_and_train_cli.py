@@ -91,3 +91,16 @@ def test_train_without_robot_data_says_what_to_pass(tmp_path):
     out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "train", "--stage", "action", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "--robot-data" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_action_objective_switches_only_in_a_stage_that_trains_the_expert(tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "train", "--stage", "vlm", "--out", str(tmp_path),
+                          "--action-objective", "regression"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "does not train the action expert" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_bench_train_times_a_stage_without_a_simulator():
+    timed = _cli("bench", "train", "--stage", "action", "--steps", "2", "--warmup", "1", "--batch-size", "4",
+                 "--threads", "1")
+    assert timed["stage"] == "action" and timed["batch_size"] == 4 and timed["steps_timed"] == 2
+    assert timed["seconds_per_step"] > 0 and timed["hours_for_recipe_steps"] > 0 and timed["device"].startswith("cpu")

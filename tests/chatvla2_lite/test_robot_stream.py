@@ -24,3 +24,23 @@ def test_each_sample_pairs_a_frame_with_its_own_image_state_and_next_actions(tmp
         assert (sample.observation["observation.images.front"] == t * 10).all()
         assert np.array_equal(sample.action[:, 0], np.minimum(np.arange(t, t + 4), n - 1) + 0.5)
     assert starts == set(range(0, n, 3))
+
+
+def test_renamed_samples_change_the_toys_name_in_instruction_and_reasoning_alike(tmp_path):
+    from chatvla2_lite.data.reasoning_targets import parse_toy_reasoning
+    from sim.tasks.phrasing import parse_instruction
+
+    writer = LeRobotV3Writer(tmp_path / "demos", {"front": (32, 32)}, use_videos=False)
+    instruction = "Pick the red cube and place it to the left of the blue duck"
+    reasoning = "The red cube is at the front left. I place it to the left of the blue duck."
+    state = np.zeros((6, 6), np.float32)
+    writer.add_episode(state, state, {"front": np.zeros((6, 32, 32, 3), np.uint8)}, task=instruction,
+                       extra={"instruction": instruction, "reasoning": reasoning})
+    writer.finish()
+    samples = list(islice(robot_stream([tmp_path / "demos"], chunk=4, seed=0, rename=0.5), 200))
+    renamed = [s for s in samples if s.target != reasoning]
+    assert 60 < len(renamed) < 140
+    for s in renamed:
+        obj, _, target = parse_toy_reasoning(s.target)
+        slots = parse_instruction(s.instruction)
+        assert (slots["object"], slots["target"]) == (obj, target) and obj != "red cube"

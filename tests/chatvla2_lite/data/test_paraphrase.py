@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from chatvla2_lite.data.paraphrase import paraphrase, reworded
+from chatvla2_lite.data.paraphrase import paraphrase, renamed, reworded
+from chatvla2_lite.data.reasoning_targets import parse_toy_reasoning
 from sim.splits import get_split
 from sim.tasks.phrasing import RELATIONS, parse_instruction, render_template
 
@@ -47,3 +48,31 @@ def test_reworded_keeps_the_recorded_instruction_for_the_rest():
     kept = sum(s == instruction for s in said) / len(said)
     assert 0.65 < kept < 0.85
     assert all(s == instruction for s in (reworded(instruction, rng, share=0.0) for _ in range(20)))
+
+
+def test_renamed_toys_keep_the_relation_and_never_take_a_name_of_either_split():
+    from sim.catalog import COLOURS, CONTAINERS, OBJECT_KINDS
+
+    known = set(COLOURS) | set(OBJECT_KINDS) | set(CONTAINERS)
+    instruction = TRAIN_INSTRUCTIONS[0]  # red cube, left of the blue duck
+    reasoning = "The red cube is at the front left. I place it to the left of the blue duck."
+    rng = np.random.default_rng(0)
+    pairs = [renamed(instruction, reasoning, rng, share=1.0) for _ in range(300)]
+    assert len(set(pairs)) > 100
+    for said, thought in pairs:
+        slots = parse_instruction(said)
+        obj, relation, target = parse_toy_reasoning(thought)
+        assert (slots["object"], slots["relation"], slots["target"]) == (obj, relation, target)  # the same names in both
+        assert relation == "left" and obj != target and "front left" in thought
+        assert not set((obj + " " + target).split()) & known
+
+
+def test_renaming_spares_containers_and_math_and_holds_its_share():
+    rng = np.random.default_rng(1)
+    into_bowl = TRAIN_INSTRUCTIONS[-2]
+    said, thought = renamed(into_bowl, "The green sphere is at the back right. I place it in the bowl.", rng, share=1.0)
+    assert "green sphere" not in said and parse_instruction(said)["target"] == "bowl" and thought.endswith("the bowl.")
+    math = TRAIN_INSTRUCTIONS[-1]
+    assert renamed(math, "The board says 1 + 2 = ?. 1 + 2 = 3. I pick the card 3.", rng, share=1.0)[0] == math
+    kept = sum(renamed(TRAIN_INSTRUCTIONS[0], "x", rng, share=0.25)[0] == TRAIN_INSTRUCTIONS[0] for _ in range(2000))
+    assert 0.70 < kept / 2000 < 0.80

@@ -1,0 +1,82 @@
+"""`chatvla2-lite bench train`: the time a training step of a stage takes on this machine (CPU or GPU).
+
+The real stage runs (its recipe's batch size, views, trainable parameters, optimiser and `accelerate` device
+placement) on sim-shaped noise samples of the real text lengths, so the figure is the step's cost without the
+data making: no simulator is needed, and it runs where pybullet is not installed. Data making (recording,
+rendering) is measured by the stages' own runs and by `bench sim`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# Texts of the real samples' lengths: a board answer, a scene answer, a toy instruction and reasoning.
+_QUESTION, _ANSWER = "What is written on the board?", "3 + 4 - 2 = ?"
+_INSTRUCTION = "Pick the red cube and place it to the left of the blue duck"
+_REASONING = "The red cube is at the front left. I place it to the left of the blue duck."
+
+
+def _noise_samples(kind: str, seed: int):
+    """Endless samples of one kind ("image_text", "board_text" or "robot") with noise images."""
+    from chatvla2_lite.bench_model import synthetic_observation
+    from chatvla2_lite.training.samples import Sample
+
+    rng = np.random.default_rng(seed)
+    for i in itertools.count():
+        obs = synthetic_observation(seed=seed + i)
+        if kind == "robot":
+            action = rng.uniform(-0.5, 0.5, (16, 6)).astype(np.float32)
+            yield Sample(obs, _INSTRUCTION, _REASONING, action)
+        else:
+            yield Sample({k: v for k, v in obs.items() if k.startswith("observation.images.")}, _QUESTION, _ANSWER)
+
+
+def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, warmup: int = 3,
+                        batch_size: int | None = None, threads: int | None = None, seed: int = 0) -> dict:  # fmt: skip
+    """Time `steps` training steps of `stage` after `warmup` untimed ones, on the nano model with random weights."""
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.training.recipe import recipe_stage
+    from chatvla2_lite.training.samples import Sample, mixed
+    from chatvla2_lite.training.streams import _served_every_epoch, backbone_features
+    from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
+
+    if steps < 1 or warmup < 1:
+        raise ValueError(f"time at least one step after at least one warm-up step, got steps={steps} warmup={warmup}")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    overrides = {"batch_size": batch_size} if batch_size else {}
+    full = recipe_stage(recipe, stage, **overrides)
+    config = recipe_stage(recipe, stage, **overrides, steps=warmup + steps, log_every=1, probe_every=0,
+                          save_every=10**9, warmup_steps=1)  # fmt: skip
+    policy = ChatVLA2.from_config(seed=seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    streams = {kind: _noise_samples(kind, seed) for kind in config.mix}
+    if "robot" in streams:
+        fit_action_normalizers(policy, list(itertools.islice(_noise_samples("robot", seed), 32)))
+    if config.trainable == "action" and config.cache:  # the action stage reads cached backbone features
+        model = policy.model.to(device)
+        samples = list(itertools.islice(streams["robot"], max(config.batch_size, 64)))
+        features = backbone_features(model.eval(), stage_processor(policy, config), samples)
+        cached = [Sample({"observation.state": s.observation["observation.state"]}, s.instruction, s.target, s.action,
+                         features=f) for s, f in zip(samples, features)]  # fmt: skip
+        streams["robot"] = _served_every_epoch(cached, lambda s: s, seed)
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,
+                    progress=False)
+        wall = time.perf_counter() - started
+        rows = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
+    seconds = {r["step"]: r["seconds"] for r in rows if "seconds" in r}
+    per_step = (seconds[warmup + steps] - seconds[warmup]) / steps
+    name = torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    return {"stage": stage, "recipe": recipe, "device": name, "batch_size": config.batch_size, "steps_timed": steps,
+            "seconds_per_step": round(per_step, 4), "samples_per_second": round(config.batch_size / per_step, 1),
+            "recipe_steps": full.steps, "hours_for_recipe_steps": round(full.steps * per_step / 3600, 3),
+            "wall_s": round(wall, 2)}  # fmt: skip
