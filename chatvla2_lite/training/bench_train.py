@@ -23,19 +23,21 @@ _INSTRUCTION = "Pick the red cube and place it to the left of the blue duck"
 _REASONING = "The red cube is at the front left. I place it to the left of the blue duck."
 
 
-def _noise_samples(kind: str, seed: int):
-    """Endless samples of one kind ("image_text", "board_text" or "robot") with noise images."""
+def _noise_samples(kind: str, seed: int, pool: int = 64):
+    """Endless samples of one kind ("image_text", "board_text" or "robot") with noise images: a pool made once and
+    served in turn, as the stages serve their rendered caches, so making them is not timed."""
     from chatvla2_lite.bench_model import synthetic_observation
     from chatvla2_lite.training.samples import Sample
 
     rng = np.random.default_rng(seed)
-    for i in itertools.count():
+    made = []
+    for i in range(pool):
         obs = synthetic_observation(seed=seed + i)
         if kind == "robot":
-            action = rng.uniform(-0.5, 0.5, (16, 6)).astype(np.float32)
-            yield Sample(obs, _INSTRUCTION, _REASONING, action)
+            made.append(Sample(obs, _INSTRUCTION, _REASONING, rng.uniform(-0.5, 0.5, (16, 6)).astype(np.float32)))
         else:
-            yield Sample({k: v for k, v in obs.items() if k.startswith("observation.images.")}, _QUESTION, _ANSWER)
+            made.append(Sample({k: v for k, v in obs.items() if k.startswith("observation.images.")}, _QUESTION, _ANSWER))
+    return itertools.cycle(made)
 
 
 def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, warmup: int = 3,
@@ -43,7 +45,7 @@ def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, w
     """Time `steps` training steps of `stage` after `warmup` untimed ones, on the nano model with random weights."""
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.recipe import recipe_stage
-    from chatvla2_lite.training.samples import Sample, mixed
+    from chatvla2_lite.training.samples import Sample, encode_batch, mixed, split_by_kind
     from chatvla2_lite.training.streams import _served_every_epoch, backbone_features
     from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
 
@@ -75,8 +77,17 @@ def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, w
         rows = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
     seconds = {r["step"]: r["seconds"] for r in rows if "seconds" in r}
     per_step = (seconds[warmup + steps] - seconds[warmup]) / steps
+    # the part of a step spent on the CPU turning samples into tensors (the processor), timed on its own
+    stream = mixed(streams, config.mix, np.random.default_rng(seed + 1))
+    started = time.perf_counter()
+    for _ in range(steps):
+        group = [next(stream) for _ in range(config.batch_size)]
+        for kind in split_by_kind(group):
+            encode_batch(stage_processor(policy, config), kind)
+    prep = (time.perf_counter() - started) / steps
     name = torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     return {"stage": stage, "recipe": recipe, "device": name, "batch_size": config.batch_size, "steps_timed": steps,
-            "seconds_per_step": round(per_step, 4), "samples_per_second": round(config.batch_size / per_step, 1),
+            "seconds_per_step": round(per_step, 4), "batch_prep_seconds_per_step": round(prep, 4),
+            "samples_per_second": round(config.batch_size / per_step, 1),
             "recipe_steps": full.steps, "hours_for_recipe_steps": round(full.steps * per_step / 3600, 3),
             "wall_s": round(wall, 2)}  # fmt: skip
