@@ -64,6 +64,10 @@ def _eval(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
     try:
+        if args.first_chunk:
+            from chatvla2_lite.evaluation.first_chunk import first_chunk_scores
+
+            return first_chunk_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
         return evaluate(policy, args.task, args.split, args.episodes, seed=args.seed, counterfactual=args.counterfactual,
                         max_steps=args.max_steps)  # fmt: skip
     except ValueError as exc:
@@ -166,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quantization", choices=["4bit", "8bit", "none"], default="none", help="load the backbone so")
     ev.add_argument("--counterfactual", action="store_true",
                     help="replace the reasoning with one naming another card; report follow_rate")  # fmt: skip
+    ev.add_argument("--first-chunk", action="store_true",
+                    help="open loop: the first chunk against the scripted expert's, with the true reasoning")  # fmt: skip
     ev.add_argument("--max-steps", type=int, default=450, help="control steps per episode at most")
     ev.add_argument("--threads", type=int, default=1, help="torch threads (the sim uses the other core)")
     ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")

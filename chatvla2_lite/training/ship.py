@@ -75,8 +75,8 @@ def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_
     policy = ChatVLA2.from_pretrained(model_dir)
     sections = scores_markdown(rows, (*earlier_commands, command)) + ("\n" + training_markdown(runs) if runs else "")
     if previous:
-        sections += ("\nThis round continued an earlier one (the first command above): its curves are in "
-                     "`training/previous/`, its card in this repository's history.\n")
+        sections += ("\nThis round continued earlier ones (every command above but the last): their curves are in "
+                     "`training/previous/`, older rounds nested deeper, their cards in this repository's history.\n")
     card = render_model_card(policy, name="chatvla2-nano", repo_hint=str(out), scores=sections)
     if out.exists():
         shutil.rmtree(out)

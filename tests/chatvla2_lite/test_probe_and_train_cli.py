@@ -104,3 +104,4 @@ def test_bench_train_times_a_stage_without_a_simulator():
                  "--threads", "1")
     assert timed["stage"] == "action" and timed["batch_size"] == 4 and timed["steps_timed"] == 2
     assert timed["seconds_per_step"] > 0 and timed["hours_for_recipe_steps"] > 0 and timed["device"].startswith("cpu")
+    assert 0 < timed["batch_prep_seconds_per_step"] < timed["seconds_per_step"]  # a part of the step
