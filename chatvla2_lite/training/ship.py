@@ -56,9 +56,10 @@ def earlier_round(previous: str | Path) -> tuple[list[str], dict[str, bytes]]:
 
 
 def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_CHECKPOINT,
-         max_mb: float = MAX_CHECKPOINT_MB, runs: str | Path | None = None, command: str = REPRODUCE,
+         max_mb: float = MAX_CHECKPOINT_MB, runs: str | Path | None = None, command: str | list[str] = REPRODUCE,
          previous: str | Path | None = None) -> dict:  # fmt: skip
-    """Copy the model folder to `out` with a card holding the scores, `command` (what made them) and, from `runs`,
+    """Copy the model folder to `out` with a card holding the scores, `command` (what made them: one command line,
+    or a list run one after the other) and, from `runs`,
     how each stage trained; refuses a checkpoint over `max_mb`. `previous`: the checkpoint the run was warm-started
     from (it may be `out` itself); its reproduce line comes first in the card and its curves go to
     training/previous/, so the card still tells the whole way from scratch."""
@@ -73,10 +74,13 @@ def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_
     rows = [json.loads(line) for line in Path(scores_file).read_text().splitlines() if line.strip()]
     earlier_commands, earlier_curves = earlier_round(previous) if previous else ([], {})
     policy = ChatVLA2.from_pretrained(model_dir)
-    sections = scores_markdown(rows, (*earlier_commands, command)) + ("\n" + training_markdown(runs) if runs else "")
+    commands = [command] if isinstance(command, str) else list(command)
+    sections = scores_markdown(rows, (*earlier_commands, *commands)) + ("\n" + training_markdown(runs) if runs else "")
     if previous:
-        sections += ("\nThis round continued earlier ones (every command above but the last): their curves are in "
-                     "`training/previous/`, older rounds nested deeper, their cards in this repository's history.\n")
+        n = len(earlier_commands)
+        sections += (f"\nThis round continued earlier ones (the first {n} command{'s' if n > 1 else ''} above): their "
+                     "curves are in `training/previous/`, older rounds nested deeper, their cards in this repository's "
+                     "history.\n")
     card = render_model_card(policy, name="chatvla2-nano", repo_hint=str(out), scores=sections)
     if out.exists():
         shutil.rmtree(out)
@@ -96,10 +100,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scores", required=True, help="scores.jsonl from make nano")
     parser.add_argument("--out", default=str(NANO_CHECKPOINT), help="where the checkpoint goes")
     parser.add_argument("--runs", default=None, help="the folder holding the stages (read/, vlm/, ...) of make nano")
-    parser.add_argument("--command", default=REPRODUCE, help="the command line that made the model, for the card")
+    parser.add_argument("--command", action="append", default=None,
+                        help="the command line that made the model, for the card (repeat for several, in order)")
     parser.add_argument("--previous", default=None, help="the checkpoint the run was warm-started from (NANO_INIT)")
     args = parser.parse_args(argv)
-    print(json.dumps(ship(args.model, args.scores, args.out, runs=args.runs, command=args.command,
+    print(json.dumps(ship(args.model, args.scores, args.out, runs=args.runs, command=args.command or REPRODUCE,
                           previous=args.previous)))
 
 

@@ -73,6 +73,13 @@ def test_a_warm_started_round_keeps_the_earlier_command_and_curves(nano_checkpoi
     card = (out / "README.md").read_text()
     assert "Reproduce: `make nano NANO_READ_STEPS=10`, then `make nano NANO_INIT=x`" in card
     assert (out / "training" / "previous" / "read.jsonl").read_text().startswith('{"step": 10')
+    assert "the first 1 command above" in card
+    # a third round of two commands: the first round's curves move one level deeper
+    ship(nano_checkpoint, scores, out, command=["rm -r x/cotrain", "make nano NANO_INIT=y"], previous=out)
+    card = (out / "README.md").read_text()
+    assert card.count("`, then `") == 3 and "`rm -r x/cotrain`, then `make nano NANO_INIT=y`" in card
+    assert "the first 2 commands above" in card
+    assert (out / "training" / "previous" / "previous" / "read.jsonl").read_text().startswith('{"step": 10')
 
 
 def test_a_warm_start_from_a_folder_without_a_card_is_refused(nano_checkpoint, tmp_path):

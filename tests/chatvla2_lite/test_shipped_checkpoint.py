@@ -9,8 +9,8 @@ from chatvla2_lite.defaults import NANO_CHECKPOINT
 # Heldout board questions (probe seed 20,000) the shipped checkpoint answered right when it shipped: a regression
 # check that weights, processor and generation still fit together, not a score.
 READ_RIGHT = {"ocr": [1, 3, 5, 6, 8, 9, 10], "math": [3, 6, 8, 9]}
-# The heldout episodes it solved in its card's eval (solved_seeds): the one toy_placement episode of 100.
-SOLVED = [("toy_placement", 10049)]
+# The heldout episodes it solved in its card's eval (solved_seeds): 3 math_matching and 1 toy_placement of 100 each.
+SOLVED = [("math_matching", 10005), ("math_matching", 10053), ("math_matching", 10093), ("toy_placement", 10015)]
 
 
 @pytest.fixture(scope="module")
