@@ -97,8 +97,9 @@ _NEW_SHAPES = ("ball", "star", "cone", "car", "frog", "cat", "ring", "egg", "boa
 def renamed(instruction: str, reasoning: str, rng: np.random.Generator, share: float = 0.25) -> tuple[str, str]:
     """With probability `share`, a toy demo's object (and toy target) given a made-up name in both the instruction
     and the reasoning target; else both as recorded. Trained only on the train split's names, the nano model wrote a
-    train name for every heldout toy (recognition 0.00, session 4); renamed demos teach it to copy the name the
-    instruction gives. Math instructions and containers keep their names."""
+    train name for every heldout toy (recognition 0.00, session 4); renamed demos are meant to teach it to copy the
+    name the instruction gives (a quarter of them over 1,500 co-training steps did not yet, round 3). Math
+    instructions and containers keep their names."""
     if rng.random() >= share:
         return instruction, reasoning
     slots = parse_instruction(instruction)
@@ -112,7 +113,9 @@ def renamed(instruction: str, reasoning: str, rng: np.random.Generator, share: f
     # longest first, so "red cube" is not half-replaced inside a longer name
     swaps = sorted(zip(names, fresh), key=lambda pair: -len(pair[0]))
     pattern = re.compile("|".join(rf"\b{re.escape(old)}\b" for old, _ in swaps), re.IGNORECASE)
-    table = dict((old.lower(), new) for old, new in swaps)
+    table = {old.lower(): new for old, new in swaps}
+
     def swap(text: str) -> str:
         return pattern.sub(lambda m: table[m.group(0).lower()], text)
+
     return swap(instruction), swap(reasoning)
