@@ -137,6 +137,7 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
         out = self.vlm(**inputs, labels=labels, output_hidden_states=True, use_cache=False)
         routing = {i: moe.last_routing for i, moe in self.moe_layers.items()}
         mask = batch["attention_mask"]
+        vlm_config = self.config.vlm_config
         aux = [load_balancing_loss(r, self.config.moe.num_experts, mask) for r in routing.values()]
         return Encoding(
             hidden=out.hidden_states[self.config.condition_layer],
@@ -145,13 +146,9 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             routing=routing,
             lm_loss=out.loss,
             aux_loss=torch.stack(aux).mean() if aux else out.logits.new_zeros(()),
-            obs_grid=self.image_token_grid(batch),
+            obs_grid=image_token_grid(batch["input_ids"], batch.get("image_grid_thw"), vlm_config.image_token_id,
+                                      vlm_config.vision_config.spatial_merge_size),
         )
-
-    def image_token_grid(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Each prompt token's (view, row, col), see `image_token_grid`."""
-        merge = self.config.vlm_config.vision_config.spatial_merge_size
-        return image_token_grid(batch["input_ids"], batch.get("image_grid_thw"), self.config.vlm_config.image_token_id, merge)
 
     def condition(self, encoding: Encoding, state: torch.Tensor) -> Condition:
         """The action expert's condition; state (B, state_dim) in radians, normalized here."""

@@ -45,8 +45,8 @@ def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, w
     """Time `steps` training steps of `stage` after `warmup` untimed ones, on the nano model with random weights."""
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.recipe import recipe_stage
-    from chatvla2_lite.training.samples import Sample, encode_batch, mixed, split_by_kind
-    from chatvla2_lite.training.streams import _served_every_epoch, backbone_features
+    from chatvla2_lite.training.samples import encode_batch, mixed, split_by_kind
+    from chatvla2_lite.training.streams import _served_every_epoch, feature_samples
     from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
 
     if steps < 1 or warmup < 1:
@@ -65,9 +65,7 @@ def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, w
     if config.trainable == "action" and config.cache:  # the action stage reads cached backbone features
         model = policy.model.to(device)
         samples = list(itertools.islice(streams["robot"], max(config.batch_size, 64)))
-        features = backbone_features(model.eval(), stage_processor(policy, config), samples)
-        cached = [Sample({"observation.state": s.observation["observation.state"]}, s.instruction, s.target, s.action,
-                         features=f) for s, f in zip(samples, features)]  # fmt: skip
+        cached = feature_samples(model.eval(), stage_processor(policy, config), samples)
         streams["robot"] = _served_every_epoch(cached, lambda s: s, seed)
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
@@ -79,11 +77,12 @@ def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, w
     per_step = (seconds[warmup + steps] - seconds[warmup]) / steps
     # the part of a step spent on the CPU turning samples into tensors (the processor), timed on its own
     stream = mixed(streams, config.mix, np.random.default_rng(seed + 1))
+    processor = stage_processor(policy, config)  # made once, as train_stage does
     started = time.perf_counter()
     for _ in range(steps):
         group = [next(stream) for _ in range(config.batch_size)]
         for kind in split_by_kind(group):
-            encode_batch(stage_processor(policy, config), kind)
+            encode_batch(processor, kind)
     prep = (time.perf_counter() - started) / steps
     name = torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     return {"stage": stage, "recipe": recipe, "device": name, "batch_size": config.batch_size, "steps_timed": steps,

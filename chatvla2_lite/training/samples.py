@@ -74,6 +74,6 @@ def collate_features(features: list[dict]) -> dict[str, torch.Tensor]:
         batch[key] = torch.stack([torch.nn.functional.pad(f[key], (0, length - f[key].shape[0]), value=False)
                                   for f in features])  # fmt: skip
     if all("obs_grid" in f for f in features):
-        batch["obs_grid"] = torch.stack([torch.nn.functional.pad(f["obs_grid"].long(), (0, 0, 0, length - f["obs_grid"].shape[0]))
-                                         for f in features])  # fmt: skip
+        grids = [f["obs_grid"].long() for f in features]
+        batch["obs_grid"] = torch.stack([torch.nn.functional.pad(g, (0, 0, 0, length - len(g))) for g in grids])
     return batch

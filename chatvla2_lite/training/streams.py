@@ -204,6 +204,13 @@ def backbone_features(model, processor, samples: list[Sample]) -> list[dict[str,
     return out
 
 
+def feature_samples(model, processor, samples: list[Sample]) -> list[Sample]:
+    """The robot samples as the action stage trains on them: the frozen backbone's features instead of the images,
+    the state, instruction, reasoning and actions kept."""
+    return [Sample({"observation.state": s.observation["observation.state"]}, s.instruction, s.target, s.action,
+                   features=f) for s, f in zip(samples, backbone_features(model, processor, samples))]  # fmt: skip
+
+
 def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path], chunk: int, count: int,
                                 seed: int = 0, reword: float = 0.0, rename: float = 0.0, batch_size: int = 32,
                                 progress: bool = True) -> Iterator[Sample]:  # fmt: skip
@@ -224,9 +231,7 @@ def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path]
     items: list[Sample] = []
     with tqdm(total=min(count, there), desc="backbone features", unit="frame", disable=not progress) as bar:
         while batch := list(itertools.islice(frames, batch_size)):
-            for sample, features in zip(batch, backbone_features(model, processor, batch)):
-                state = {"observation.state": sample.observation["observation.state"]}
-                items.append(Sample(state, sample.instruction, sample.target, sample.action, features=features))
+            items += feature_samples(model, processor, batch)
             bar.update(len(batch))
     model.train(was_training)
     if not items:
