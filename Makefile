@@ -41,6 +41,8 @@ NANO_ACTION_STEPS ?= 6000
 # recipe's co-training steps plus as many again, about the wall time of co-training and the action stage together
 NANO_NAIVE_STEPS ?= $$(( 2 * $(NANO_COTRAIN_STEPS) ))
 NANO_EVAL_EPISODES ?= 100
+# questions per probe suite: at 50 one question is 2 points, the size of the retention target itself
+NANO_PROBE_QUESTIONS ?= 500
 NANO_DATA := $(NANO_OUT)/demos_math $(NANO_OUT)/demos_toy
 
 .PHONY: nano
@@ -48,7 +50,7 @@ NANO_DATA := $(NANO_OUT)/demos_math $(NANO_OUT)/demos_toy
 NANO_BUDGET = $(if $(NANO_INIT),NANO_INIT=$(NANO_INIT),NANO_READ_STEPS=$(NANO_READ_STEPS)) NANO_DEMOS=$(NANO_DEMOS) \
 	NANO_VLM_STEPS=$(NANO_VLM_STEPS) NANO_COTRAIN_STEPS=$(NANO_COTRAIN_STEPS) NANO_ACTION_STEPS=$(NANO_ACTION_STEPS) \
 	NANO_NAIVE_STEPS=$(NANO_NAIVE_STEPS) NANO_EVAL_EPISODES=$(NANO_EVAL_EPISODES) \
-	$(if $(NANO_OBJECTIVE),NANO_OBJECTIVE=$(NANO_OBJECTIVE))
+	$(if $(NANO_OBJECTIVE),NANO_OBJECTIVE=$(NANO_OBJECTIVE)) $(if $(NANO_ROLLOUTS),NANO_ROLLOUTS=$(NANO_ROLLOUTS)) NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
 nano: $(NANO_OUT)/scores.jsonl
 	$(PY) -m chatvla2_lite.training.ship --model $(NANO_OUT)/action/model --scores $(NANO_OUT)/scores.jsonl \
 		--runs $(NANO_OUT) --command "make nano $(NANO_BUDGET)" $(if $(NANO_INIT),--previous $(NANO_INIT))
@@ -64,6 +66,9 @@ TRAIN := $(CLI) train --threads $(NANO_THREADS)
 # the action expert's objective from co-training on (flow_matching, ddim or regression); empty: keep the model's
 NANO_OBJECTIVE ?=
 OBJECTIVE_FLAG := $(if $(NANO_OBJECTIVE),--action-objective $(NANO_OBJECTIVE))
+# scenes of scripted-expert rollouts the action stage reads besides the demos (one render per chunk; empty: none)
+NANO_ROLLOUTS ?=
+ROLLOUTS_FLAG := $(if $(NANO_ROLLOUTS),--rollouts $(NANO_ROLLOUTS))
 
 $(NANO_OUT)/read/model/config.json: | setup
 	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) --json
@@ -80,7 +85,7 @@ $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_
 	$(TRAIN) --stage cotrain --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/cotrain --steps $(NANO_COTRAIN_STEPS) $(OBJECTIVE_FLAG) --json
 
 $(NANO_OUT)/action/model/config.json: $(NANO_OUT)/cotrain/model/config.json
-	$(TRAIN) --stage action --init $(NANO_OUT)/cotrain/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) --json
+	$(TRAIN) --stage action --init $(NANO_OUT)/cotrain/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) $(ROLLOUTS_FLAG) --json
 
 # the naive baseline: same demos and step budget, whole model on robot data only, no MoE, nothing frozen
 $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
@@ -88,16 +93,23 @@ $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OU
 
 # one score per file, so `make -j2 nano` runs them side by side; scores.jsonl gathers them for the card
 NANO_SCORES := $(addprefix $(NANO_OUT)/scores/,probe_vlm.json probe_action.json probe_naive.json \
-	eval_math_matching.json eval_toy_placement.json eval_counterfactual.json)
+	eval_math_matching.json eval_toy_placement.json eval_counterfactual.json \
+	true_reasoning_math_matching.json true_reasoning_toy_placement.json)
 
 $(NANO_OUT)/scores/probe_%.json: $(NANO_OUT)/%/model/config.json
 	mkdir -p $(@D)
-	$(CLI) probe --suite all --model $(NANO_OUT)/$*/model --json | tail -n 1 | sed "s/^{/{\"model\": \"$*\", /" > $@.tmp
+	$(CLI) probe --suite all --questions $(NANO_PROBE_QUESTIONS) --model $(NANO_OUT)/$*/model --json | tail -n 1 | sed "s/^{/{\"model\": \"$*\", /" > $@.tmp
 	mv $@.tmp $@
 
 $(NANO_OUT)/scores/eval_%.json: $(NANO_OUT)/action/model/config.json
 	mkdir -p $(@D)
 	$(CLI) eval --task $* --episodes $(NANO_EVAL_EPISODES) --model $(NANO_OUT)/action/model --json | tail -n 1 > $@.tmp
+	mv $@.tmp $@
+
+# the arm alone: the same episodes acted on the ground truth's reasoning
+$(NANO_OUT)/scores/true_reasoning_%.json: $(NANO_OUT)/action/model/config.json
+	mkdir -p $(@D)
+	$(CLI) eval --task $* --episodes $(NANO_EVAL_EPISODES) --true-reasoning --model $(NANO_OUT)/action/model --json | tail -n 1 > $@.tmp
 	mv $@.tmp $@
 
 $(NANO_OUT)/scores/eval_counterfactual.json: $(NANO_OUT)/action/model/config.json

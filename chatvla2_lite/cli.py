@@ -69,7 +69,7 @@ def _eval(args: argparse.Namespace) -> dict:
 
             return first_chunk_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
         return evaluate(policy, args.task, args.split, args.episodes, seed=args.seed, counterfactual=args.counterfactual,
-                        max_steps=args.max_steps)  # fmt: skip
+                        max_steps=args.max_steps, true_reasoning=args.true_reasoning)  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -101,7 +101,7 @@ def _train(args: argparse.Namespace) -> dict:
     try:
         return run_training(args.stage, args.out, recipe=args.recipe, init=args.init, robot_data=args.robot_data,
                             seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                            cache=args.cache, action_objective=args.action_objective)  # fmt: skip
+                            cache=args.cache, rollouts=args.rollouts, action_objective=args.action_objective)  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -168,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=10_000, help="first episode seed")
     ev.add_argument("--model", default=None, help="Hub id or local folder (default: the nano checkpoint)")
     ev.add_argument("--quantization", choices=["4bit", "8bit", "none"], default="none", help="load the backbone so")
+    ev.add_argument("--true-reasoning", action="store_true",
+                    help="act on the ground truth's reasoning: success_rate then scores the action expert alone")
     ev.add_argument("--counterfactual", action="store_true",
                     help="replace the reasoning with one naming another card; report follow_rate")  # fmt: skip
     ev.add_argument("--first-chunk", action="store_true",
@@ -201,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
     train.add_argument("--cache", type=int, default=None,
                        help="image-text samples rendered once and reused (0: on the fly; default: the recipe's)")
+    train.add_argument("--rollouts", type=int, default=None,
+                       help="action stage: also read this many scenes of scripted-expert rollouts, one render per chunk")
     # configuration_chatvla2.OBJECTIVES, spelled out: importing it would load transformers for every command
     train.add_argument("--action-objective", choices=("flow_matching", "ddim", "regression"), default=None,
                        help="switch the action expert's objective before a stage that trains it (default: keep the model's)")

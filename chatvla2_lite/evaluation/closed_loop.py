@@ -9,6 +9,8 @@ step budget is spent. Scores:
   success_rate.
 - --counterfactual (math_matching): the reasoning is replaced by one that names another card on the
   table; follow_rate is the share of episodes whose tray ends up holding that card.
+- --true-reasoning: the reasoning is the ground truth's (what the demos were recorded with), so success_rate
+  measures the action expert alone: how often the arm does what a right reasoning says.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ def counterfactual_reasoning(info: dict, rng: np.random.Generator) -> tuple[str,
 def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) -> dict:
     """One closed-loop episode; returns the reasoning used, the final info and the step count.
 
-    `reasoning`: None (the policy reasons), a text, or a function of the episode's ground truth giving one.
+    `reasoning`: None (the policy reasons), a text, or a function of the episode's reset info (its ground truth
+    included) giving one.
     """
     obs, info = env.reset(seed=seed)
     policy.reset()
     if callable(reasoning):
-        reasoning = reasoning(env.episode.ground_truth)
+        reasoning = reasoning(info)
     text = reasoning if reasoning is not None else policy.reason(obs).text
     n_steps = policy.config.action_expert.n_action_steps
     steps, done = 0, False
@@ -66,14 +69,20 @@ def score_toy(reasoning: str, truth: dict) -> dict:
 
 
 def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, seed: int = 10_000,
-             counterfactual: bool = False, max_steps: int = 450, progress: bool = True) -> dict:
+             counterfactual: bool = False, max_steps: int = 450, progress: bool = True,
+             true_reasoning: bool = False) -> dict:  # fmt: skip
     """The task's scores over `episodes` seeded episodes (seeds from `seed`), as one flat dict; `solved_seeds` names
-    the episodes that succeeded (and, with `counterfactual`, `followed_seeds` those that followed)."""
+    the episodes that succeeded (and, with `counterfactual`, `followed_seeds` those that followed). With
+    `true_reasoning` the policy acts on the ground truth's reasoning and only success_rate is scored."""
     import sim
     from sim.tasks.math_matching import tile_in_tray
 
+    from chatvla2_lite.data.reasoning_targets import reasoning_target
+
     if counterfactual and task != "math_matching":
         raise ValueError("--counterfactual replaces the card a math reasoning names; use --task math_matching")
+    if counterfactual and true_reasoning:
+        raise ValueError("--counterfactual and --true-reasoning each replace the reasoning: pick one")
     env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names))
     rng = np.random.default_rng(seed)
     rows, started = [], time.perf_counter()
@@ -86,15 +95,14 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
                 named.append(card)
                 return text
 
-            out = run_episode(policy, env, s, rewrite if counterfactual else None, max_steps)
+            given = rewrite if counterfactual else reasoning_target if true_reasoning else None
+            out = run_episode(policy, env, s, given, max_steps)
             truth = out["start_info"]
             row = {"seed": s, "success": bool(out["info"]["is_success"])}
             if counterfactual:
                 row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(env.scene, int(truth["answer"]))
-            elif task == "math_matching":
-                row.update(score_math(out["reasoning"], truth))
-            else:
-                row.update(score_toy(out["reasoning"], truth))
+            elif not true_reasoning:  # with the true reasoning only the arm is scored
+                row.update(score_math(out["reasoning"], truth) if task == "math_matching" else score_toy(out["reasoning"], truth))
             rows.append(row)
     finally:
         env.close()
@@ -104,7 +112,9 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
         result["follow_rate"] = float(np.mean([r["followed"] for r in rows]))
         result["followed_seeds"] = [r["seed"] for r in rows if r["followed"]]
         return result
-    keys = ("ocr", "math") if task == "math_matching" else ("recognition", "spatial")
+    keys = () if true_reasoning else ("ocr", "math") if task == "math_matching" else ("recognition", "spatial")
+    if true_reasoning:
+        result["reasoning"] = "true"
     for key in keys:
         result[f"{key}_acc"] = float(np.mean([r[key] for r in rows]))
     result["success_rate"] = float(np.mean([r["success"] for r in rows]))

@@ -50,6 +50,9 @@ class StageConfig:
     # share of toy demos whose toys get made-up names in instruction and reasoning (paraphrase.renamed): the model
     # learns to copy the instruction's name rather than write one of the train split's
     rename: float = 0.0
+    # scenes of scripted-expert rollouts (data.expert_rollouts) the action stage reads besides the demos: many
+    # scenes at one render per chunk, where recorded demos cost a render per step (0: none, the mix's share dropped)
+    rollouts: int = 0
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -78,7 +81,7 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
                             rename=0.25),
             # the backbone is frozen, so each demo frame is read by it once (cache: frames) and a step costs only the
             # action expert's: far more steps, on bigger batches
-            "action": dict(mix={"robot": 1.0}, trainable="action", lr=1e-3, probe_every=0, reword=0.5, rename=0.25,
+            "action": dict(mix={"robot": 0.5, "rollouts": 0.5}, trainable="action", lr=1e-3, probe_every=0, reword=0.5, rename=0.25,
                            batch_size=64, cache=1_000_000),  # fmt: skip
         }[stage]
     else:
@@ -86,7 +89,12 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
             base = dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE)
         else:
             base = dict(mix={"robot": 1.0}, trainable="all_but_moe", reword=0.5, rename=0.25)
-    return StageConfig(name=stage, **{**base, **overrides})
+    config = StageConfig(name=stage, **{**base, **overrides})
+    if not config.rollouts:
+        config.mix.pop("rollouts", None)
+    elif config.trainable != "action" or "rollouts" not in config.mix:
+        raise ValueError(f"rollouts are read once through a frozen backbone: only the chatvla2 action stage takes them")
+    return config
 
 
 def set_trainable(model, trainable: str) -> list[str]:

@@ -49,7 +49,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from functools import partial
 
     from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream, cached_image_text_stream,
-                                                cached_robot_feature_stream, image_text_stream, prefetched,
+                                                cached_robot_feature_stream, cached_rollout_feature_stream,
+                                                image_text_stream, prefetched,
                                                 robot_samples_for_stats, robot_stream)
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
@@ -82,6 +83,9 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
             streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword, rename=config.rename)
         if init is None or stage == "cotrain":  # the first stage that sees actions sets their statistics
             fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
+    if config.rollouts:
+        streams["rollouts"] = cached_rollout_feature_stream(policy.model, stage_processor(policy, config), config.rollouts,
+                                                            chunk, seed, config.reword, config.rename, progress=progress)
     suites = [s for s in PROBE_SUITES if config.mix.get("image_text", 0) > 0 or s in BOARD_KINDS]
     probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None
     last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,

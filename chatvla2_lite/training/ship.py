@@ -29,8 +29,7 @@ def scores_markdown(rows: list[dict], commands: tuple[str, ...] = (REPRODUCE,)) 
     evals = [r for r in rows if "model" not in r]
     lines = ["## Scores", "", "Heldout split of the simulator (fonts, problems, toys, colours and wordings never trained on).", ""]
     if probes:
-        lines += ["Knowledge retention, `chatvla2-lite probe --suite all` (VQA accuracy):", "",
-                  "| model | ocr | math | spatial |", "|---|---|---|---|"]
+        lines += [_retention_heading(probes), "", "| model | ocr | math | spatial |", "|---|---|---|---|"]
         for r in probes:
             lines.append(f"| {PROBE_NAMES.get(r['model'], r['model'])} | {r['ocr']:.2f} | {r['math']:.2f} | {r['spatial']:.2f} |")
         lines.append("")
@@ -38,11 +37,22 @@ def scores_markdown(rows: list[dict], commands: tuple[str, ...] = (REPRODUCE,)) 
         lines += ["Closed loop, `chatvla2-lite eval`:", "", "| task | episodes | scores |", "|---|---|---|"]
         for r in evals:
             scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.items()) if k.endswith(("_acc", "_rate")))
-            label = r["task"] + (" (counterfactual)" if "follow_rate" in r else "")
+            label = r["task"] + (" (counterfactual)" if "follow_rate" in r else "") \
+                + (" (true reasoning: the arm alone)" if r.get("reasoning") == "true" else "")
             lines.append(f"| {label} | {r['episodes']} | {scores} |")
         lines.append("")
     lines += ["Reproduce: " + ", then ".join(f"`{c}`" for c in commands), ""]
     return "\n".join(lines)
+
+
+def _retention_heading(probes: list[dict]) -> str:
+    """What the retention table measured: the probe command and, when known, how many questions and so how sure."""
+    counts = {r.get("questions_per_suite") for r in probes}
+    if len(counts) != 1 or None in counts:
+        return "Knowledge retention, `chatvla2-lite probe --suite all` (VQA accuracy):"
+    n = counts.pop()
+    return (f"Knowledge retention, `chatvla2-lite probe --suite all --questions {n}` (VQA accuracy on {n} questions per "
+            f"suite; the standard error of each number is at most {50 / n**0.5:.1f} points):")
 
 
 def earlier_round(previous: str | Path) -> tuple[list[str], dict[str, bytes]]:

@@ -220,23 +220,47 @@ def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path]
     16 on two (measured in the session-4 nano run)."""
     import itertools
 
-    from tqdm.auto import tqdm
-
     from chatvla2_lite.data.lerobot_dataset import load_episodes
 
     there = len(robot_frames([ep for d in dataset_dirs for ep in load_episodes(d, images=False)], ROBOT_IMAGE_STRIDE))
     frames = itertools.islice(robot_frame_samples(dataset_dirs, chunk, seed, reword=reword, rename=rename), count)
-    was_training = model.training
-    model.eval()
-    items: list[Sample] = []
-    with tqdm(total=min(count, there), desc="backbone features", unit="frame", disable=not progress) as bar:
-        while batch := list(itertools.islice(frames, batch_size)):
-            items += feature_samples(model, processor, batch)
-            bar.update(len(batch))
-    model.train(was_training)
+    items = _read_once(model, processor, frames, min(count, there), "backbone features", batch_size, progress)
     if not items:
         raise ValueError(f"no frames in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
     yield from _served_every_epoch(items, lambda s: s, (seed, len(items)))
+
+
+def cached_rollout_feature_stream(model, processor, scenes: int, chunk: int, seed: int = 0, reword: float = 0.0,
+                                  rename: float = 0.0, batch_size: int = 32, progress: bool = True) -> Iterator[Sample]:
+    """Samples of `scenes` expert rollouts (data.expert_rollouts), run in the sim by a worker on the second core
+    while this one reads them through the frozen backbone, then served as cached_robot_feature_stream serves."""
+    from functools import partial
+
+    from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY, expert_rollout_samples
+
+    looks = prefetched(partial(expert_rollout_samples, scenes, "train", seed, chunk, ROLLOUT_EVERY, reword, rename))
+    items = _read_once(model, processor, looks, None, f"rollout features ({scenes} scenes)", batch_size, progress)
+    if not items:
+        raise ValueError(f"the scripted expert finished none of {scenes} rollout scenes")
+    yield from _served_every_epoch(items, lambda s: s, (seed, len(items)))
+
+
+def _read_once(model, processor, samples: Iterator[Sample], total: int | None, desc: str, batch_size: int,
+               progress: bool) -> list[Sample]:
+    """`samples` as feature_samples, read `batch_size` at a time in eval mode, with a progress bar."""
+    import itertools
+
+    from tqdm.auto import tqdm
+
+    was_training = model.training
+    model.eval()
+    items: list[Sample] = []
+    with tqdm(total=total, desc=desc, unit="frame", disable=not progress) as bar:
+        while batch := list(itertools.islice(samples, batch_size)):
+            items += feature_samples(model, processor, batch)
+            bar.update(len(batch))
+    model.train(was_training)
+    return items
 
 
 def robot_samples_for_stats(dataset_dirs: list[str | Path], chunk: int) -> list[Sample]:

@@ -71,6 +71,23 @@ def test_counterfactual_follow_rate_counts_the_named_card(oracle):
     assert result["follow_rate"] == 1.0 and result["followed_seeds"] == [10_000, 10_001]
 
 
+@pytest.mark.slow
+def test_true_reasoning_scores_the_arm_alone(oracle, monkeypatch):
+    def must_not_reason(obs):
+        raise AssertionError("with --true-reasoning the policy's own reasoning is never asked for")
+
+    monkeypatch.setattr(oracle, "reason", must_not_reason)
+    right = []  # per act call: was the reasoning it got the episode's own ground-truth one?
+    act = oracle.act
+    monkeypatch.setattr(oracle, "act", lambda obs, text, seed=0:
+                        right.append(text == math_reasoning(oracle.env.episode.ground_truth)) or act(obs, text, seed))
+    result = evaluate(oracle, "math_matching", "heldout", episodes=2, true_reasoning=True, progress=False)
+    assert result["success_rate"] == 1.0 and result["reasoning"] == "true" and "ocr_acc" not in result
+    assert right and all(right)
+    with pytest.raises(ValueError, match="pick one"):
+        evaluate(oracle, "math_matching", episodes=1, true_reasoning=True, counterfactual=True, progress=False)
+
+
 def test_counterfactual_names_another_card_on_the_table():
     truth = {"equation": "3 + 4 = ?", "answer": 7, "candidates": [1, 7, 9]}
     text, card = closed_loop.counterfactual_reasoning(truth, np.random.default_rng(0))

@@ -12,6 +12,7 @@ ROWS = [
     {"model": "naive", "ocr": 0.41, "math": 0.2, "spatial": 0.5},
     {"task": "math_matching", "episodes": 100, "ocr_acc": 0.99, "math_acc": 0.98, "success_rate": 0.91},
     {"task": "math_matching", "episodes": 50, "follow_rate": 0.88},
+    {"task": "toy_placement", "episodes": 100, "reasoning": "true", "success_rate": 0.93},
 ]
 
 
@@ -20,7 +21,15 @@ def test_scores_section_puts_the_three_models_side_by_side():
     assert "| VLM stage | 0.99 | 0.98 | 0.97 |" in text and "| naive fine-tuning | 0.41 | 0.20 | 0.50 |" in text
     assert "| math_matching | 100 | math_acc 0.98, ocr_acc 0.99, success_rate 0.91 |" in text
     assert "| math_matching (counterfactual) | 50 | follow_rate 0.88 |" in text
+    assert "| toy_placement (true reasoning: the arm alone) | 100 | success_rate 0.93 |" in text
     assert "Reproduce: `make nano" in text
+    assert "probe --suite all` (VQA accuracy):" in text  # no question count in the rows: none claimed
+
+
+def test_the_retention_table_says_how_many_questions_and_how_sure():
+    rows = [dict(r, questions_per_suite=400) for r in ROWS[:3]]
+    assert "probe --suite all --questions 400` (VQA accuracy on 400 questions per suite; the standard error of each " \
+           "number is at most 2.5 points)" in scores_markdown(rows)
 
 
 def test_ship_copies_the_model_and_writes_the_card(nano_checkpoint, tmp_path):
@@ -28,7 +37,7 @@ def test_ship_copies_the_model_and_writes_the_card(nano_checkpoint, tmp_path):
     scores.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
     out = tmp_path / "chatvla2-nano"
     result = ship(nano_checkpoint, scores, out, command="make nano NANO_DEMOS=3")
-    assert result["scores"] == 5 and (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    assert result["scores"] == 6 and (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "## Scores" in card and "| shipped (chatvla2 recipe) | 0.98 |" in card
     assert "Reproduce: `make nano NANO_DEMOS=3`" in card  # the budget that made it, not the defaults
