@@ -9,6 +9,10 @@ step budget is spent. Scores:
   success_rate.
 - --counterfactual (math_matching): the reasoning is replaced by one that names another card on the
   table; follow_rate is the share of episodes whose tray ends up holding that card.
+- lift_rate (both tasks): the share of episodes where the object the task moves (the answer card, the toy)
+  stood at least LIFT_M above its start after some chunk; closest_approach_m: the median over episodes of the
+  gripper's closest horizontal distance to it at a chunk's end. Together they say whether the arm fails at
+  reaching, at grasping, or only at placing.
 - --true-reasoning: the reasoning is the ground truth's (what the demos were recorded with), so success_rate
   measures the action expert alone: how often the arm does what a right reasoning says.
 """
@@ -25,6 +29,17 @@ from chatvla2_lite.data.reasoning_targets import (
     parse_math_reasoning,
     parse_toy_reasoning,
 )
+
+
+LIFT_M = 0.03  # above its resting height: held off the table, not tipped or pushed
+
+
+def moved_body(env) -> int:
+    """The body the episode asks the arm to move: the answer card, or the toy."""
+    from sim.tasks.math_matching import tile_name
+
+    truth = env.episode.ground_truth
+    return env.scene.bodies[tile_name(int(truth["answer"])) if "answer" in truth else "toy_0"]
 
 
 def counterfactual_reasoning(info: dict, rng: np.random.Generator) -> tuple[str, int]:
@@ -46,13 +61,19 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
         reasoning = reasoning(info)
     text = reasoning if reasoning is not None else policy.reason(obs).text
     n_steps = policy.config.action_expert.n_action_steps
-    steps, done = 0, False
+    body = moved_body(env)
+    rest_z = env.scene.pose(body)[0][2]
+    steps, done, lifted, closest = 0, False, False, float("inf")
     while not done and steps < max_steps:
         chunk = policy.act(obs, text, seed=seed + steps)
         obs, _, terminated, truncated, info, ran = env.step_chunk(chunk[: min(n_steps or len(chunk), max_steps - steps)])
         steps += ran
         done = terminated or truncated
-    return {"reasoning": text, "info": info, "steps": steps, "start_info": env.episode.ground_truth}
+        position = env.scene.pose(body)[0]
+        lifted |= bool(position[2] > rest_z + LIFT_M)
+        closest = min(closest, float(np.linalg.norm(env.scene.arm.tcp_world()[:2] - position[:2])))
+    return {"reasoning": text, "info": info, "steps": steps, "start_info": env.episode.ground_truth,
+            "lifted": lifted, "closest_m": closest}
 
 
 def score_math(reasoning: str, truth: dict) -> dict:
@@ -98,7 +119,8 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
             given = rewrite if counterfactual else reasoning_target if true_reasoning else None
             out = run_episode(policy, env, s, given, max_steps)
             truth = out["start_info"]
-            row = {"seed": s, "success": bool(out["info"]["is_success"])}
+            row = {"seed": s, "success": bool(out["info"]["is_success"]), "lifted": out["lifted"],
+                   "closest_m": out["closest_m"]}
             if counterfactual:
                 row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(env.scene, int(truth["answer"]))
             elif not true_reasoning:  # with the true reasoning only the arm is scored
@@ -118,5 +140,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
     for key in keys:
         result[f"{key}_acc"] = float(np.mean([r[key] for r in rows]))
     result["success_rate"] = float(np.mean([r["success"] for r in rows]))
+    result["lift_rate"] = float(np.mean([r["lifted"] for r in rows]))
+    result["closest_approach_m"] = round(float(np.median([r["closest_m"] for r in rows])), 4)
     result["solved_seeds"] = [r["seed"] for r in rows if r["success"]]
     return result

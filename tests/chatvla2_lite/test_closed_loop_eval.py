@@ -63,6 +63,7 @@ def test_oracle_scores_full_marks(oracle):
     result = evaluate(oracle, "math_matching", "heldout", episodes=2, progress=False)
     assert result["ocr_acc"] == result["math_acc"] == result["success_rate"] == 1.0
     assert result["solved_seeds"] == [10_000, 10_001]  # which episodes, to look at them again
+    assert result["lift_rate"] == 1.0 and result["closest_approach_m"] < 0.01  # it held the answer card
 
 
 @pytest.mark.slow
@@ -102,6 +103,7 @@ def test_untrained_nano_runs_closed_loop():
     result = evaluate(policy, "toy_placement", "heldout", episodes=1, max_steps=32, progress=False)
     assert set(result) >= {"recognition_acc", "spatial_acc", "success_rate"}
     assert result["success_rate"] == 0.0 and result["solved_seeds"] == []  # random weights do not solve the task
+    assert result["lift_rate"] == 0.0 and 0.02 < result["closest_approach_m"] < 1.0  # nor pick the toy up
 
 
 @pytest.mark.slow
@@ -113,7 +115,8 @@ def test_eval_cli_prints_one_json_line():
     out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "math_matching", "--episodes", "2",
                           "--max-steps", "20", "--json"], capture_output=True, text=True, timeout=300, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert {"ocr_acc", "math_acc", "success_rate"} <= set(result) and result["episodes"] == 2
+    assert {"ocr_acc", "math_acc", "success_rate", "lift_rate", "closest_approach_m"} <= set(result)
+    assert result["episodes"] == 2
     bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "toy_placement", "--episodes", "1",
                           "--counterfactual"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "use --task math_matching" in bad.stderr and "Traceback" not in bad.stderr
