@@ -34,14 +34,6 @@ from chatvla2_lite.data.reasoning_targets import (
 LIFT_M = 0.03  # above its resting height: held off the table, not tipped or pushed
 
 
-def moved_body(env) -> int:
-    """The body the episode asks the arm to move: the answer card, or the toy."""
-    from sim.tasks.math_matching import tile_name
-
-    truth = env.episode.ground_truth
-    return env.scene.bodies[tile_name(int(truth["answer"])) if "answer" in truth else "toy_0"]
-
-
 def counterfactual_reasoning(info: dict, rng: np.random.Generator) -> tuple[str, int]:
     """A math reasoning naming another card present on the table; (text, that card)."""
     others = [d for d in info["candidates"] if d != info["answer"]]
@@ -61,7 +53,7 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
         reasoning = reasoning(info)
     text = reasoning if reasoning is not None else policy.reason(obs).text
     n_steps = policy.config.action_expert.n_action_steps
-    body = moved_body(env)
+    body = env.scene.bodies[env.episode.pick]  # what the task asks the arm to move: the answer card, or the toy
     rest_z = env.scene.pose(body)[0][2]
     steps, done, lifted, closest = 0, False, False, float("inf")
     while not done and steps < max_steps:

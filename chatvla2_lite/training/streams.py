@@ -224,10 +224,8 @@ def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path]
 
     there = len(robot_frames([ep for d in dataset_dirs for ep in load_episodes(d, images=False)], ROBOT_IMAGE_STRIDE))
     frames = itertools.islice(robot_frame_samples(dataset_dirs, chunk, seed, reword=reword, rename=rename), count)
-    items = _read_once(model, processor, frames, min(count, there), "backbone features", batch_size, progress)
-    if not items:
-        raise ValueError(f"no frames in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
-    yield from _served_every_epoch(items, lambda s: s, (seed, len(items)))
+    yield from _read_once(model, processor, frames, min(count, there), "backbone features", batch_size, seed, progress,
+                          f"no frames in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
 
 
 def cached_rollout_feature_stream(model, processor, scenes: int, chunk: int, seed: int = 0, reword: float = 0.0,
@@ -239,15 +237,14 @@ def cached_rollout_feature_stream(model, processor, scenes: int, chunk: int, see
     from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY, expert_rollout_samples
 
     looks = prefetched(partial(expert_rollout_samples, scenes, "train", seed, chunk, ROLLOUT_EVERY, reword, rename))
-    items = _read_once(model, processor, looks, None, f"rollout features ({scenes} scenes)", batch_size, progress)
-    if not items:
-        raise ValueError(f"the scripted expert finished none of {scenes} rollout scenes")
-    yield from _served_every_epoch(items, lambda s: s, (seed, len(items)))
+    yield from _read_once(model, processor, looks, None, f"rollout features ({scenes} scenes)", batch_size, seed,
+                          progress, f"the scripted expert finished none of {scenes} rollout scenes")
 
 
-def _read_once(model, processor, samples: Iterator[Sample], total: int | None, desc: str, batch_size: int,
-               progress: bool) -> list[Sample]:
-    """`samples` as feature_samples, read `batch_size` at a time in eval mode, with a progress bar."""
+def _read_once(model, processor, samples: Iterator[Sample], total: int | None, desc: str, batch_size: int, seed: int,
+               progress: bool, none_read: str) -> Iterator[Sample]:
+    """`samples` as feature_samples, read `batch_size` at a time in eval mode with a progress bar, then served in a
+    new seeded order every epoch; ValueError(`none_read`) when there were none."""
     import itertools
 
     from tqdm.auto import tqdm
@@ -260,7 +257,9 @@ def _read_once(model, processor, samples: Iterator[Sample], total: int | None, d
             items += feature_samples(model, processor, batch)
             bar.update(len(batch))
     model.train(was_training)
-    return items
+    if not items:
+        raise ValueError(none_read)
+    yield from _served_every_epoch(items, lambda s: s, (seed, len(items)))
 
 
 def robot_samples_for_stats(dataset_dirs: list[str | Path], chunk: int) -> list[Sample]:
