@@ -50,10 +50,14 @@ NANO_DATA := $(NANO_OUT)/demos_math $(NANO_OUT)/demos_toy
 NANO_BUDGET = $(if $(NANO_INIT),NANO_INIT=$(NANO_INIT),NANO_READ_STEPS=$(NANO_READ_STEPS)) NANO_DEMOS=$(NANO_DEMOS) \
 	NANO_VLM_STEPS=$(NANO_VLM_STEPS) NANO_COTRAIN_STEPS=$(NANO_COTRAIN_STEPS) NANO_ACTION_STEPS=$(NANO_ACTION_STEPS) \
 	NANO_NAIVE_STEPS=$(NANO_NAIVE_STEPS) NANO_EVAL_EPISODES=$(NANO_EVAL_EPISODES) \
-	$(if $(NANO_OBJECTIVE),NANO_OBJECTIVE=$(NANO_OBJECTIVE)) $(if $(NANO_ROLLOUTS),NANO_ROLLOUTS=$(NANO_ROLLOUTS)) NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
+	$(if $(NANO_OBJECTIVE),NANO_OBJECTIVE=$(NANO_OBJECTIVE)) $(if $(NANO_ROLLOUTS),NANO_ROLLOUTS=$(NANO_ROLLOUTS)) \
+	$(if $(NANO_CORRECTIONS),NANO_CORRECTIONS=$(NANO_CORRECTIONS)) $(if $(NANO_ACTION_INIT),NANO_ACTION_INIT=$(NANO_ACTION_INIT)) \
+	NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
+# a round that starts from the shipped model continues it: its card keeps the earlier commands
+PREVIOUS = $(or $(NANO_ACTION_INIT),$(NANO_INIT))
 nano: $(NANO_OUT)/scores.jsonl
 	$(PY) -m chatvla2_lite.training.ship --model $(NANO_OUT)/action/model --scores $(NANO_OUT)/scores.jsonl \
-		--runs $(NANO_OUT) --command "make nano $(NANO_BUDGET)" $(if $(NANO_INIT),--previous $(NANO_INIT))
+		--runs $(NANO_OUT) --command "make nano $(NANO_BUDGET)" $(if $(PREVIOUS),--previous $(PREVIOUS))
 
 $(NANO_OUT)/demos_%/meta/info.json: | setup
 	rm -rf $(NANO_OUT)/demos_$*
@@ -69,6 +73,13 @@ OBJECTIVE_FLAG := $(if $(NANO_OBJECTIVE),--action-objective $(NANO_OBJECTIVE))
 # scenes of scripted-expert rollouts the action stage reads besides the demos (one render per chunk; empty: none)
 NANO_ROLLOUTS ?=
 ROLLOUTS_FLAG := $(if $(NANO_ROLLOUTS),--rollouts $(NANO_ROLLOUTS))
+# scenes where the action stage's starting model acts and the scripted expert labels each look (one round of DAgger)
+NANO_CORRECTIONS ?=
+CORRECTIONS_FLAG := $(if $(NANO_CORRECTIONS),--corrections $(NANO_CORRECTIONS))
+# the model the action stage starts from; NANO_ACTION_INIT=checkpoints/chatvla2-nano corrects the shipped policy's
+# own mistakes (with NANO_CORRECTIONS) instead of starting over from co-training
+NANO_ACTION_INIT ?=
+ACTION_INIT := $(or $(NANO_ACTION_INIT),$(NANO_OUT)/cotrain/model)
 
 $(NANO_OUT)/read/model/config.json: | setup
 	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) --json
@@ -84,8 +95,9 @@ $(NANO_OUT)/vlm/model/config.json: | $(VLM_INIT)/config.json
 $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
 	$(TRAIN) --stage cotrain --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/cotrain --steps $(NANO_COTRAIN_STEPS) $(OBJECTIVE_FLAG) --json
 
-$(NANO_OUT)/action/model/config.json: $(NANO_OUT)/cotrain/model/config.json
-	$(TRAIN) --stage action --init $(NANO_OUT)/cotrain/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) $(ROLLOUTS_FLAG) --json
+$(NANO_OUT)/action/model/config.json: $(ACTION_INIT)/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
+	$(TRAIN) --stage action --init $(ACTION_INIT) --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) \
+		$(ROLLOUTS_FLAG) $(CORRECTIONS_FLAG) --json
 
 # the naive baseline: same demos and step budget, whole model on robot data only, no MoE, nothing frozen
 $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json

@@ -101,7 +101,8 @@ def _train(args: argparse.Namespace) -> dict:
     try:
         return run_training(args.stage, args.out, recipe=args.recipe, init=args.init, robot_data=args.robot_data,
                             seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                            cache=args.cache, rollouts=args.rollouts, action_objective=args.action_objective)  # fmt: skip
+                            cache=args.cache, rollouts=args.rollouts, corrections=args.corrections,
+                            action_objective=args.action_objective)  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -205,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="image-text samples rendered once and reused (0: on the fly; default: the recipe's)")
     train.add_argument("--rollouts", type=int, default=None,
                        help="action stage: also read this many scenes of scripted-expert rollouts, one render per chunk")
+    train.add_argument("--corrections", type=int, default=None,
+                       help="action stage: also read this many scenes where the --init model acts and the scripted "
+                            "expert labels each look (one round of DAgger)")
     # configuration_chatvla2.OBJECTIVES, spelled out: importing it would load transformers for every command
     train.add_argument("--action-objective", choices=("flow_matching", "ddim", "regression"), default=None,
                        help="switch the action expert's objective before a stage that trains it (default: keep the model's)")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.kinematics import tcp_pose
 from sim.so100_description import FINGER_TIP_Y, TCP_IN_GRIPPER
 
 
@@ -42,6 +43,12 @@ class PickPlace:
     place_yaw: float | None = None  # closing direction at the release (default: same as seen from the arm)
     obstacles: tuple[tuple[float, float, float, float], ...] = ()  # other bodies' (xmin, ymin, xmax, ymax)
 
+
+# How near (m, horizontally) the tool must hang above the object for a restarted expert to correct its aim on
+# the way down instead of going back up to the hover pose first.
+RESUME_XY = 0.025
+RISE_XY = 0.06  # within this, a low tool's fingers can reach the object: it rises before it moves across
+RESUME_TURN = 0.3  # rad of wrist turn a restarted expert still makes on its way down
 
 # Where the open fingers stand around the tool centre point, along the closing direction (m).
 _JAW_REACH, _FINGER_REACH = 0.048, 0.022
@@ -116,6 +123,41 @@ class ScriptedExpert:
         self.hover_q = np.concatenate([q5, [self.config.gripper_open]])
         self.approached = False
         self.phase = "approach"
+
+    def restart_here(self) -> str:
+        """Plan from where the tool is now, for an expert started in the middle of someone else's attempt:
+        - "descend": the tool hangs below the hover height within RESUME_XY of the object, fingers open, turned less
+          than RESUME_TURN from a grasp direction: it corrects its aim on the way down, where going back up first
+          would teach a policy to flinch from a good grasp pose;
+        - "rise": it hangs low within RISE_XY of the object otherwise: straight up with the fingers as they are,
+          then across at the hover height while opening and turning, then the usual descent (opening or turning
+          down there sweeps the fingers into the object, and the joint-space approach can drag them through it);
+        - "approach": above the hover height or farther away (the home pose, the expert's own way out of it): the
+          usual joint-space approach, nothing changed."""
+        pose = tcp_pose(self.q)
+        tcp = self.arm.base_to_world(pose[:3, 3])
+        cfg, task = self.config, self.task
+        above = max(cfg.carry_z, task.object_height + cfg.hover)
+        off = float(np.hypot(*(tcp[:2] - np.asarray(task.pick_xy))))
+        if tcp[2] > above + 0.01 or off > RISE_XY:
+            return "approach"
+        yaw = float(np.arctan2(pose[1, 0], pose[0, 0])) + self.arm.config.base_yaw
+        turns = [(float(np.angle(np.exp(1j * (g - yaw)))), g) for g in task.grasp_yaws]  # wrapped to (-pi, pi]
+        turn, grasp_yaw = min(turns, key=lambda t: abs(t[0]))
+        near = off <= RESUME_XY
+        opened = self.gripper >= 0.8 * cfg.gripper_open
+        self.grasp_yaw, self.approached = grasp_yaw, True
+        self.tcp = np.array([*tcp, grasp_yaw - turn])  # the present yaw, unwrapped next to the grasp's
+        self.segments = _segments(task, grasp_yaw, cfg)
+        if near and opened and abs(turn) <= RESUME_TURN:
+            self.phase = "descend"
+            return "descend"
+        self.segments[:0] = [
+            ("rise", np.array([tcp[0], tcp[1], above, self.tcp[3]]), self.gripper, cfg.slow_speed),
+            ("approach", np.array([*task.pick_xy, above, grasp_yaw]), cfg.gripper_open, cfg.speed),
+        ]
+        self.phase = "rise"
+        return "rise"
 
     @property
     def done(self) -> bool:

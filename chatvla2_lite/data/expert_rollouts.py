@@ -11,7 +11,7 @@ policy's (shoulder pan 0.06 rad against 0.35).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -52,8 +52,6 @@ def expert_rollout_samples(scenes: int, split: str = "train", seed: int = 0, chu
     A scene the expert fails gives no samples."""
     import sim
 
-    from chatvla2_lite.data.paraphrase import renamed, reworded
-    from chatvla2_lite.data.reasoning_targets import reasoning_target
     from chatvla2_lite.training.streams import action_chunk
 
     rng = np.random.default_rng(seed)
@@ -63,14 +61,25 @@ def expert_rollout_samples(scenes: int, split: str = "train", seed: int = 0, chu
             task = tasks[n % len(tasks)]
             episode = expert_rollout(envs[task], ROLLOUT_SEED + 100_000 * seed + n // len(tasks), every)
             if episode is not None:
-                instruction, reasoning = episode["info"]["instruction"], reasoning_target(episode["info"])
-                if rename:
-                    instruction, reasoning = renamed(instruction, reasoning, rng, rename)
-                for step, obs in episode["looks"]:
-                    said = reworded(instruction, rng, reword) if reword else instruction
-                    images = {k: v for k, v in obs.items() if k.startswith("observation.images.")}
-                    yield Sample({**images, "observation.state": obs["observation.state"]}, said, reasoning,
-                                 action_chunk(episode["action"], step, chunk))  # fmt: skip
+                looks = ((obs, action_chunk(episode["action"], step, chunk)) for step, obs in episode["looks"])
+                yield from episode_samples(episode["info"], looks, rng, reword, rename)
     finally:
         for env in envs.values():
             env.close()
+
+
+def episode_samples(info: dict, looks: Iterable[tuple[dict, np.ndarray]], rng: np.random.Generator,
+                    reword: float = 0.0, rename: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+    """One episode's (observation, action chunk) looks as robot samples: the look's images and state, the episode's
+    instruction and reasoning target (with probability `rename` its toys given made-up names, once for the episode,
+    then with probability `reword` the instruction said another way, at each look) and the chunk."""
+    from chatvla2_lite.data.paraphrase import renamed, reworded
+    from chatvla2_lite.data.reasoning_targets import reasoning_target
+
+    instruction, reasoning = info["instruction"], reasoning_target(info)
+    if rename:
+        instruction, reasoning = renamed(instruction, reasoning, rng, rename)
+    for obs, actions in looks:
+        said = reworded(instruction, rng, reword) if reword else instruction
+        images = {k: v for k, v in obs.items() if k.startswith("observation.images.")}
+        yield Sample({**images, "observation.state": obs["observation.state"]}, said, reasoning, actions)

@@ -53,6 +53,9 @@ class StageConfig:
     # scenes of scripted-expert rollouts (data.expert_rollouts) the action stage reads besides the demos: many
     # scenes at one render per chunk, where recorded demos cost a render per step (0: none, the mix's share dropped)
     rollouts: int = 0
+    # scenes where the model the stage starts from acts and the scripted expert labels each look with what it would do
+    # there (data.expert_corrections): the recovery that demos and rollouts, all on the expert's own path, never show
+    corrections: int = 0
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -81,7 +84,7 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
                             rename=0.25),
             # the backbone is frozen, so each demo frame is read by it once (cache: frames) and a step costs only the
             # action expert's: far more steps, on bigger batches
-            "action": dict(mix={"robot": 0.5, "rollouts": 0.5}, trainable="action", lr=1e-3, probe_every=0, reword=0.5, rename=0.25,
+            "action": dict(mix={"robot": 0.5, "rollouts": 0.5, "corrections": 0.5}, trainable="action", lr=1e-3, probe_every=0, reword=0.5, rename=0.25,
                            batch_size=64, cache=1_000_000),  # fmt: skip
         }[stage]
     else:
@@ -90,10 +93,11 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
         else:
             base = dict(mix={"robot": 1.0}, trainable="all_but_moe", reword=0.5, rename=0.25)
     config = StageConfig(name=stage, **{**base, **overrides})
-    if not config.rollouts:
-        config.mix.pop("rollouts", None)
-    elif config.trainable != "action" or "rollouts" not in config.mix:
-        raise ValueError(f"rollouts are read once through a frozen backbone: only the chatvla2 action stage takes them")
+    for source in ("rollouts", "corrections"):
+        if not getattr(config, source):
+            config.mix.pop(source, None)
+        elif config.trainable != "action" or source not in config.mix:
+            raise ValueError(f"{source} are read once through a frozen backbone: only the chatvla2 action stage takes them")
     return config
 
 

@@ -48,12 +48,15 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from functools import partial
 
-    from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream, cached_image_text_stream,
-                                                cached_robot_feature_stream, cached_rollout_feature_stream,
+    from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream, cached_correction_feature_stream,
+                                                cached_image_text_stream, cached_robot_feature_stream,
+                                                cached_rollout_feature_stream,
                                                 image_text_stream, prefetched,
                                                 robot_samples_for_stats, robot_stream)
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
+    if config.corrections and init is None:
+        raise ValueError("corrections label the mistakes of the model the stage starts from: pass --init")
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
     if action_objective is not None:
         if config.trainable == "backbone":
@@ -86,6 +89,10 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     if config.rollouts:
         streams["rollouts"] = cached_rollout_feature_stream(policy.model, stage_processor(policy, config), config.rollouts,
                                                             chunk, seed, config.reword, config.rename, progress=progress)
+    if config.corrections:
+        streams["corrections"] = cached_correction_feature_stream(policy.model, stage_processor(policy, config), init,
+                                                                  config.corrections, chunk, seed, config.reword,
+                                                                  config.rename, progress=progress)  # fmt: skip
     suites = [s for s in PROBE_SUITES if config.mix.get("image_text", 0) > 0 or s in BOARD_KINDS]
     probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None
     last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,

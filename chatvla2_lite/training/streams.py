@@ -241,6 +241,30 @@ def cached_rollout_feature_stream(model, processor, scenes: int, chunk: int, see
                           progress, f"the scripted expert finished none of {scenes} rollout scenes")
 
 
+def cached_correction_feature_stream(model, processor, policy_dir: str, scenes: int, chunk: int, seed: int = 0,
+                                     reword: float = 0.0, rename: float = 0.0, batch_size: int = 32, workers: int = 2,
+                                     progress: bool = True) -> Iterator[Sample]:  # fmt: skip
+    """Samples of the expert's corrections of the policy at `policy_dir` on `scenes` scenes
+    (data.expert_corrections), run by `workers` processes that split the scenes (a policy's step costs more than
+    this process's reading), then served as cached_robot_feature_stream serves."""
+    from functools import partial
+
+    from chatvla2_lite.data.expert_corrections import expert_correction_samples
+
+    make = partial(expert_correction_samples, policy_dir, scenes, "train", seed, chunk, reword, rename)
+    looks = prefetched(partial(_in_worker_shard, make), workers=workers)
+    yield from _read_once(model, processor, looks, None, f"expert corrections ({scenes} scenes)", batch_size, seed,
+                          progress, f"the policy at {policy_dir} left no look to correct in {scenes} scenes")
+
+
+def _in_worker_shard(make) -> Iterator[Sample]:
+    """make(shard=(this loader worker's index, the number of workers)): each worker makes its own share."""
+    from torch.utils.data import get_worker_info
+
+    info = get_worker_info()
+    return make(shard=(0, 1) if info is None else (info.id, info.num_workers))
+
+
 def _read_once(model, processor, samples: Iterator[Sample], total: int | None, desc: str, batch_size: int, seed: int,
                progress: bool, none_read: str) -> Iterator[Sample]:
     """`samples` as feature_samples, read `batch_size` at a time in eval mode with a progress bar, then served in a
@@ -287,13 +311,14 @@ def _as_is(sample):
     return sample
 
 
-def prefetched(factory, prefetch: int = 64) -> Iterator[Sample]:
-    """The stream `factory()` made in a worker process, `prefetch` samples ahead: data making (sim renders)
-    then runs on the second core while the first one trains."""
+def prefetched(factory, prefetch: int = 64, workers: int = 1) -> Iterator[Sample]:
+    """The stream `factory()` made in `workers` worker processes (each makes the whole stream unless the factory
+    shards it), `prefetch` samples ahead: data making (sim renders) then runs on the second core while the first
+    one trains."""
     import torch
     from torch.utils.data import DataLoader, IterableDataset
 
     dataset = type("StreamDataset", (_StreamDataset, IterableDataset), {})(factory)
-    loader = DataLoader(dataset, batch_size=None, num_workers=1, prefetch_factor=prefetch, collate_fn=_as_is,
+    loader = DataLoader(dataset, batch_size=None, num_workers=workers, prefetch_factor=prefetch, collate_fn=_as_is,
                         persistent_workers=False, worker_init_fn=lambda _: torch.set_num_threads(1))
     return iter(loader)

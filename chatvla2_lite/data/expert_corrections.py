@@ -1,0 +1,91 @@
+"""The expert's corrections of a policy's own runs (one round of DAgger): the states a policy reaches, labelled with
+what the scripted expert would do from there.
+
+Demos and expert rollouts only show states on the expert's path, so a policy that comes down 3 cm beside the toy has
+never seen what to do next: round 4 opened and closed its gripper there and pushed the toy away (session 6). Here
+the policy acts, closed loop, on the episode's true reasoning; at every look where the object still rests on the
+table untouched, a new expert starts from the arm's present joints (`ScriptedExpert.restart_here`: from a low tool
+it corrects its aim on the way down, or first rises straight up) and its next chunk of actions becomes the label. Looks
+after a grasp (the object lifted or touched) or after the object is put down where it belongs get no label: the
+expert plans a pick from rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from chatvla2_lite.training.samples import Sample
+
+CORRECTION_TASKS = ("math_matching", "toy_placement")
+# Scene seeds of their own: above the rollouts' (1,000,000 on), the demos' and the eval's.
+CORRECTION_SEED = 2_000_000
+RESTING_M = 0.01  # the object stood within this of its start height: not lifted, not tipped onto another
+PLACED_M = 0.03  # the object lay this near (horizontally) where the expert puts it down: nothing left to correct
+
+
+def expert_label(env, chunk: int) -> np.ndarray:
+    """The next `chunk` actions (chunk, 6) of a scripted expert started from the arm's present joints; the last one
+    repeated once it is done."""
+    expert = env.expert()
+    expert.restart_here()
+    actions = []
+    while len(actions) < chunk:
+        actions.append(actions[-1] if expert.done else np.asarray(expert.act(), np.float32))
+    return np.stack(actions)
+
+
+def needs_a_pick(env, body: int, rest_z: float) -> bool:
+    """The object rests on the table at its start height, untouched by the arm and away from where it goes."""
+    position = env.scene.pose(body)[0]
+    place = np.asarray(env.task.expert_plan(env.scene, env.episode).place_xy)
+    return abs(position[2] - rest_z) < RESTING_M and not env.scene.touching(env.scene.arm.body, body) \
+        and np.hypot(*(position[:2] - place)) > PLACED_M
+
+
+def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 450) -> dict:
+    """The policy's closed-loop episode on `seed`, acting on the true reasoning: {"looks": [(observation, expert
+    label)] for the looks where the object rests untouched, "info": the reset info, "success": bool}."""
+    from chatvla2_lite.data.reasoning_targets import reasoning_target
+
+    obs, info = env.reset(seed=seed)
+    policy.reset()
+    reasoning = reasoning_target(info)
+    body = env.scene.bodies[env.episode.pick]
+    rest_z = env.scene.pose(body)[0][2]
+    looks, steps, success, done = [], 0, False, False
+    while not done and steps < max_steps:
+        if needs_a_pick(env, body, rest_z):
+            looks.append((obs, expert_label(env, chunk)))
+        actions = policy.act(obs, reasoning, seed=seed + steps)
+        obs, _, success, truncated, _, ran = env.step_chunk(actions[: max_steps - steps])
+        steps += ran
+        done = success or truncated
+    return {"looks": looks, "info": info, "success": bool(success)}
+
+
+def expert_correction_samples(policy_dir: str, scenes: int, split: str = "train", seed: int = 0, chunk: int = 16,
+                              reword: float = 0.0, rename: float = 0.0, tasks: tuple[str, ...] = CORRECTION_TASKS,
+                              shard: tuple[int, int] = (0, 1)) -> Iterator[Sample]:  # fmt: skip
+    """Robot samples from the expert's corrections of the policy at `policy_dir` on `scenes` scenes, the tasks taking
+    turns, seeds counting up from CORRECTION_SEED + 100,000 * `seed`: each labelled look's images and state, the
+    episode's instruction and reasoning target (a `rename` share with made-up toy names, then a `reword` share said
+    another way) and the expert's chunk. `shard` (index, count) keeps every count-th scene from the index-th on,
+    so workers split the scenes between them."""
+    import sim
+
+    from chatvla2_lite.data.expert_rollouts import episode_samples
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+
+    policy = ChatVLA2.from_pretrained(policy_dir)
+    rng = np.random.default_rng((seed, shard[0]))
+    envs = {task: sim.make_env(task, split, cameras=tuple(policy.processor.camera_names)) for task in tasks}
+    try:
+        for n in range(shard[0], scenes, shard[1]):
+            task = tasks[n % len(tasks)]
+            episode = corrected_rollout(envs[task], policy, CORRECTION_SEED + 100_000 * seed + n // len(tasks), chunk)
+            yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)
+    finally:
+        for env in envs.values():
+            env.close()
