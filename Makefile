@@ -113,22 +113,22 @@ $(NANO_OUT)/scores/probe_%.json: $(NANO_OUT)/%/model/config.json
 	$(CLI) probe --suite all --questions $(NANO_PROBE_QUESTIONS) --model $(NANO_OUT)/$*/model --json | tail -n 1 | sed "s/^{/{\"model\": \"$*\", /" > $@.tmp
 	mv $@.tmp $@
 
-$(NANO_OUT)/scores/eval_%.json: $(NANO_OUT)/action/model/config.json
+# a score file from one measuring CLI call: its last line, the JSON, written whole or not at all
+define score
 	mkdir -p $(@D)
-	$(CLI) eval --task $* --episodes $(NANO_EVAL_EPISODES) --model $(NANO_OUT)/action/model --json | tail -n 1 > $@.tmp
+	$(CLI) $(1) --model $(NANO_OUT)/action/model --json | tail -n 1 > $@.tmp
 	mv $@.tmp $@
+endef
+
+$(NANO_OUT)/scores/eval_%.json: $(NANO_OUT)/action/model/config.json
+	$(call score,eval --task $* --episodes $(NANO_EVAL_EPISODES))
 
 # the arm alone: the same episodes acted on the ground truth's reasoning
 $(NANO_OUT)/scores/true_reasoning_%.json: $(NANO_OUT)/action/model/config.json
-	mkdir -p $(@D)
-	$(CLI) eval --task $* --episodes $(NANO_EVAL_EPISODES) --true-reasoning --model $(NANO_OUT)/action/model --json | tail -n 1 > $@.tmp
-	mv $@.tmp $@
+	$(call score,eval --task $* --episodes $(NANO_EVAL_EPISODES) --true-reasoning)
 
 $(NANO_OUT)/scores/eval_counterfactual.json: $(NANO_OUT)/action/model/config.json
-	mkdir -p $(@D)
-	$(CLI) eval --task math_matching --episodes $$(($(NANO_EVAL_EPISODES) / 2)) --counterfactual \
-		--model $(NANO_OUT)/action/model --json | tail -n 1 > $@.tmp
-	mv $@.tmp $@
+	$(call score,eval --task math_matching --episodes $$(($(NANO_EVAL_EPISODES) / 2)) --counterfactual)
 
 $(NANO_OUT)/scores.jsonl: $(NANO_SCORES)
 	cat $^ > $@

@@ -44,3 +44,16 @@ def test_renamed_samples_change_the_toys_name_in_instruction_and_reasoning_alike
         obj, _, target = parse_toy_reasoning(s.target)
         slots = parse_instruction(s.instruction)
         assert (slots["object"], slots["target"]) == (obj, target) and obj != "red cube"
+
+
+def test_a_cached_stream_with_nothing_to_read_says_so_and_leaves_the_model_as_it_was():
+    import pytest
+    import torch
+
+    from chatvla2_lite.training.streams import _read_once
+
+    model = torch.nn.Linear(2, 2).train()
+    stream = _read_once(model, None, iter([]), 0, "features", 4, 0, False, "the policy left no look to correct")
+    with pytest.raises(ValueError, match="no look to correct"):
+        next(stream)
+    assert model.training  # put back in training mode before the error
