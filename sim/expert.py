@@ -71,11 +71,16 @@ def finger_clearance(pick_xy, yaw: float, obstacles) -> float:
 _TCP_ABOVE_TIPS = TCP_IN_GRIPPER[1] - FINGER_TIP_Y
 
 
+def hover_height(task: PickPlace, cfg: ExpertConfig) -> float:
+    """The tool's height for moving over the table: the carry height, or higher above a tall object."""
+    return max(cfg.carry_z, task.object_height + cfg.hover)
+
+
 def _segments(task: PickPlace, grasp_yaw: float, cfg: ExpertConfig) -> list[tuple[str, np.ndarray, float, float]]:
     """[(phase, tcp target (x, y, z, yaw), gripper target, speed or dwell s)] after the approach."""
     px, py = task.pick_xy
     grasp_z = max(cfg.tip_clearance + _TCP_ABOVE_TIPS, min(task.object_height * 0.5, task.object_height - 0.008))
-    above = max(cfg.carry_z, task.object_height + cfg.hover)
+    above = hover_height(task, cfg)
     qx, qy = task.place_xy
     if task.place_yaw is None:  # keep the wrist roll: turn the yaw with the arm's heading
         place_yaw = grasp_yaw + np.arctan2(qy, qx) - np.arctan2(py, px)
@@ -109,7 +114,7 @@ class ScriptedExpert:
         # The approach is a joint-space move to a hover pose above the object, solved once from seeds;
         # of the closing directions that hold the object, take one whose open fingers clear the other
         # bodies, and among those the one that turns the wrist least.
-        above = max(self.config.carry_z, task.object_height + self.config.hover)
+        above = hover_height(task, self.config)
         best = None
         for yaw in task.grasp_yaws:
             q5, residual = arm.ik_top_down((*task.pick_xy, above), yaw, self.q[:5], multistart=True)
@@ -137,7 +142,7 @@ class ScriptedExpert:
         pose = tcp_pose(self.q)
         tcp = self.arm.base_to_world(pose[:3, 3])
         cfg, task = self.config, self.task
-        above = max(cfg.carry_z, task.object_height + cfg.hover)
+        above = hover_height(task, cfg)
         off = float(np.hypot(*(tcp[:2] - np.asarray(task.pick_xy))))
         if tcp[2] > above + 0.01 or off > RISE_XY:
             return "approach"
