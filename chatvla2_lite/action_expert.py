@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from chatvla2_lite.configuration_chatvla2 import ActionExpertConfig
+from chatvla2_lite.pixel_encoder import PixelEncoder
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Condition:
     reasoning: torch.Tensor  # (B, R, hidden) reasoning-following output
     reasoning_mask: torch.Tensor  # (B, R) bool
     obs_grid: torch.Tensor | None = None  # (B, P, 3) long: (view, row, col) of image tokens, 1-based; 0 on text
+    pixels: torch.Tensor | None = None  # (B, V, S, S, 3) uint8: the pixel encoder's cameras (config.pixel_cameras)
 
 
 class Normalizer(nn.Module):
@@ -100,9 +102,17 @@ class ActionExpert(nn.Module):
         self.obs_view = nn.Embedding(MAX_VIEWS + 1, d)
         self.obs_row = nn.Embedding(MAX_GRID + 1, d)
         self.obs_col = nn.Embedding(MAX_GRID + 1, d)
+        self.pixel_encoder = None
+        if config.pixel_cameras:
+            self.add_pixel_encoder(config.pixel_cameras, config.pixel_size)
         self.blocks = nn.ModuleList(ExpertBlock(d, config.num_heads, config.mlp_ratio) for _ in range(config.num_layers))
         self.norm_out = nn.LayerNorm(d)
         self.action_out = nn.Linear(d, config.action_dim)
+
+    def add_pixel_encoder(self, cameras: list[str], size: int) -> None:
+        """Give the expert its own conv net over `cameras` (new weights; a checkpoint without one gains it here)."""
+        self.config.pixel_cameras, self.config.pixel_size = list(cameras), size
+        self.pixel_encoder = PixelEncoder(len(cameras), size, self.config.hidden_size).to(self.action_in.weight.device)
 
     def _contexts(self, cond: Condition):
         """The state vector (B, D), the shallow layers' context (state + observation) and the deep layers' (+ reasoning)."""
@@ -114,6 +124,12 @@ class ActionExpert(nn.Module):
                 + self.obs_col(grid[..., 2].clamp(0, MAX_GRID))
         ones = torch.ones(state.shape[0], 1, dtype=torch.bool, device=state.device)
         shallow = torch.cat([state, obs], dim=1), torch.cat([ones, cond.obs_mask.bool()], dim=1)
+        if self.pixel_encoder is not None:
+            if cond.pixels is None:
+                raise ValueError(f"this action expert reads the pixels of {self.config.pixel_cameras}; none were given")
+            seen = self.pixel_encoder(cond.pixels.to(state.device))
+            seen_mask = torch.ones(seen.shape[:2], dtype=torch.bool, device=state.device)
+            shallow = torch.cat([shallow[0], seen.to(obs.dtype)], dim=1), torch.cat([shallow[1], seen_mask], dim=1)
         deep = (
             torch.cat([shallow[0], cond.reasoning.to(obs.dtype)], dim=1),
             torch.cat([shallow[1], cond.reasoning_mask.bool()], dim=1),

@@ -102,7 +102,8 @@ def _train(args: argparse.Namespace) -> dict:
         return run_training(args.stage, args.out, recipe=args.recipe, init=args.init, robot_data=args.robot_data,
                             seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                             cache=args.cache, rollouts=args.rollouts, corrections=args.corrections,
-                            action_objective=args.action_objective)  # fmt: skip
+                            action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
+                            pixel_size=args.pixel_size)  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -212,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     # configuration_chatvla2.OBJECTIVES, spelled out: importing it would load transformers for every command
     train.add_argument("--action-objective", choices=("flow_matching", "ddim", "regression"), default=None,
                        help="switch the action expert's objective before a stage that trains it (default: keep the model's)")
+    train.add_argument("--pixel-cameras", nargs="+", default=None, metavar="CAMERA",
+                       help="give the action expert its own conv net over these cameras' pixels (e.g. wrist)")
+    train.add_argument("--pixel-size", type=int, default=64, help="the pixel encoder's image side (multiple of 16)")
     train.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")

@@ -56,12 +56,22 @@ class ActionExpertConfig:
     num_train_timesteps: int = 100  # DDIM's discrete training schedule length
     reasoning_from_layer: int | None = None  # first layer that sees the reasoning; None: num_layers // 2
     n_action_steps: int | None = None  # actions select_action plays per chunk; None: the whole chunk
+    # cameras whose raw pixels the expert also reads through its own conv net (pixel_encoder.py); [] reads none
+    pixel_cameras: list[str] = field(default_factory=list)
+    pixel_size: int = 64  # those images' side in pixels, a multiple of 16
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        if self.pixel_size <= 0 or self.pixel_size % 16:
+            raise ValueError(f"pixel_size must be a positive multiple of 16, got {self.pixel_size}")
+
+    @property
+    def pixels(self) -> tuple[list[str], int] | None:
+        """(cameras, size) of the pixel encoder's images, or None without one."""
+        return (list(self.pixel_cameras), self.pixel_size) if self.pixel_cameras else None
 
     @property
     def first_reasoning_layer(self) -> int:

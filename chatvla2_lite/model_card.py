@@ -30,7 +30,9 @@ def render_model_card(policy, name: str = "ChatVLA2", repo_hint: str = "user/cha
         "moe_layers": ", ".join(map(str, config.moe_layers)),
         "expert_layers": expert.num_layers,
         "expert_hidden": expert.hidden_size,
-        "objective": expert.objective.replace("_", " "),
+        "objective": expert.objective.replace("_", " ") + (
+            f"; its own conv net over the {', '.join(expert.pixel_cameras)} camera at {expert.pixel_size} px"
+            if expert.pixel_cameras else ""),
         "chunk_size": expert.chunk_size,
         "cameras": ", ".join(config.camera_names),
         "joints": ", ".join(config.joint_names),

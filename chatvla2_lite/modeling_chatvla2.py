@@ -15,6 +15,7 @@ from transformers import PreTrainedModel
 from chatvla2_lite.action_expert import ActionExpert, Condition, Normalizer
 from chatvla2_lite.configuration_chatvla2 import ChatVLA2Config, register
 from chatvla2_lite.moe import Routing, add_dynamic_moe, load_balancing_loss, moe_modules
+from chatvla2_lite.pixel_encoder import PixelEncoder
 from chatvla2_lite.reasoning_following import ReasoningFollowing
 
 register()
@@ -123,6 +124,10 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             nn.init.zeros_(module.weight)  # before they existed loads and acts as it did
         elif isinstance(module, ActionExpert):
             nn.init.normal_(module.chunk_pos, std=0.02)
+        elif isinstance(module, nn.Conv2d):
+            module.reset_parameters()
+        elif isinstance(module, PixelEncoder):
+            nn.init.normal_(module.place, std=0.02)
         elif isinstance(module, Normalizer):
             module.set_stats(torch.zeros_like(module.mean), torch.ones_like(module.std))
 
@@ -150,8 +155,9 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
                                       vlm_config.vision_config.spatial_merge_size),
         )
 
-    def condition(self, encoding: Encoding, state: torch.Tensor) -> Condition:
-        """The action expert's condition; state (B, state_dim) in radians, normalized here."""
+    def condition(self, encoding: Encoding, state: torch.Tensor, pixels: torch.Tensor | None = None) -> Condition:
+        """The action expert's condition; state (B, state_dim) in radians, normalized here; pixels (B, V, S, S, 3)
+        uint8 for an expert with a pixel encoder (pixel_encoder.action_pixels)."""
         hidden = encoding.hidden.to(self.reasoning_following.fc1.weight.dtype)
         return Condition(
             state=self.state_normalizer.normalize(state.to(hidden.dtype)),
@@ -160,6 +166,7 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             reasoning=self.reasoning_following(hidden),
             reasoning_mask=encoding.reasoning_mask,
             obs_grid=encoding.obs_grid,
+            pixels=pixels,
         )
 
     def forward(
@@ -175,7 +182,7 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             obs_grid=batch.get("obs_grid"))
         action_loss = None
         if batch.get("action") is not None:
-            cond = self.condition(encoding, batch["observation.state"])
+            cond = self.condition(encoding, batch["observation.state"], batch.get("pixels"))
             target = self.action_normalizer.normalize(batch["action"].to(cond.state.dtype))
             action_loss = self.action_expert.loss(target, cond, generator=generator)
         loss = self.config.moe.aux_loss_weight * encoding.aux_loss

@@ -16,6 +16,7 @@ import torch
 from chatvla2_lite.configuration_chatvla2 import SUPPORTED_VLM_TYPES, ChatVLA2Config, nano_config
 from chatvla2_lite.errors import CheckpointError, InvalidObservationError, UnsupportedModelError
 from chatvla2_lite.modeling_chatvla2 import MODULES_NOT_TO_QUANTIZE, ChatVLA2ForActionPrediction, Encoding, vlm_class
+from chatvla2_lite.pixel_encoder import action_pixels
 from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
 
 logger = logging.getLogger(__name__)
@@ -198,7 +199,10 @@ class ChatVLA2:
             images, self.processor.clean_instruction(instruction)
         )
         encoding = reasoning.encoding if fresh else self.encode(observation, instruction, text).encoding
-        cond = self.model.condition(encoding, torch.as_tensor(state, device=self.device)[None])
+        pixels = self.config.action_expert.pixels
+        if pixels is not None:
+            pixels = torch.as_tensor(action_pixels(observation, *pixels), device=self.device)[None]
+        cond = self.model.condition(encoding, torch.as_tensor(state, device=self.device)[None], pixels)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         return self.model.sample_actions(cond, generator)[0].float().cpu().numpy().astype(np.float32)
 

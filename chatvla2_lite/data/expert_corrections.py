@@ -48,6 +48,7 @@ def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 
     """The policy's closed-loop episode on `seed`, acting on the true reasoning: {"looks": [(observation, expert
     label)] for the looks where the object rests untouched, "info": the reset info, "success": bool}."""
     from chatvla2_lite.data.reasoning_targets import reasoning_target
+    from chatvla2_lite.evaluation.closed_loop import played
 
     obs, info = env.reset(seed=seed)
     policy.reset()
@@ -59,7 +60,7 @@ def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 
         if needs_a_pick(env, body, rest_z):
             looks.append((obs, expert_label(env, chunk)))
         actions = policy.act(obs, reasoning, seed=seed + steps)
-        obs, _, success, truncated, _, ran = env.step_chunk(actions[: max_steps - steps])
+        obs, _, success, truncated, _, ran = env.step_chunk(played(policy, actions, steps, max_steps))
         steps += ran
         done = success or truncated
     return {"looks": looks, "info": info, "success": bool(success)}

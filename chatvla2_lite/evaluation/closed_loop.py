@@ -41,6 +41,11 @@ def counterfactual_reasoning(info: dict, rng: np.random.Generator) -> tuple[str,
     return f"The board says {info['equation']}. I pick the card {card}.", card
 
 
+def played(policy, chunk: np.ndarray, steps: int, max_steps: int) -> np.ndarray:
+    """The part of a chunk a closed loop plays: the policy's n_action_steps (all of it when None), cut at max_steps."""
+    return chunk[: min(policy.config.action_expert.n_action_steps or len(chunk), max_steps - steps)]
+
+
 def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) -> dict:
     """One closed-loop episode; returns the reasoning used, the final info and the step count.
 
@@ -52,13 +57,12 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
     if callable(reasoning):
         reasoning = reasoning(info)
     text = reasoning if reasoning is not None else policy.reason(obs).text
-    n_steps = policy.config.action_expert.n_action_steps
     body = env.scene.bodies[env.episode.pick]  # what the task asks the arm to move: the answer card, or the toy
     rest_z = env.scene.pose(body)[0][2]
     steps, done, lifted, closest = 0, False, False, float("inf")
     while not done and steps < max_steps:
         chunk = policy.act(obs, text, seed=seed + steps)
-        obs, _, terminated, truncated, info, ran = env.step_chunk(chunk[: min(n_steps or len(chunk), max_steps - steps)])
+        obs, _, terminated, truncated, info, ran = env.step_chunk(played(policy, chunk, steps, max_steps))
         steps += ran
         done = terminated or truncated
         position = env.scene.pose(body)[0]

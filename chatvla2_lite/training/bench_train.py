@@ -82,7 +82,7 @@ def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, w
     for _ in range(steps):
         group = [next(stream) for _ in range(config.batch_size)]
         for kind in split_by_kind(group):
-            encode_batch(processor, kind)
+            encode_batch(processor, kind, pixels=policy.config.action_expert.pixels)
     prep = (time.perf_counter() - started) / steps
     name = torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     return {"stage": stage, "recipe": recipe, "device": name, "batch_size": config.batch_size, "steps_timed": steps,

@@ -42,9 +42,12 @@ def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE
 
 def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: str | None = None,
                  robot_data: list[str] | None = None, seed: int = 0, progress: bool = True,
-                 action_objective: str | None = None, **overrides) -> dict:  # fmt: skip
-    """Train one stage and return its last metrics plus where the model went. `action_objective` switches the action
-    expert's objective first (flow matching, DDIM or one-pass regression), for a stage that trains the expert."""
+                 action_objective: str | None = None, pixel_cameras: list[str] | None = None, pixel_size: int = 64,
+                 **overrides) -> dict:  # fmt: skip
+    """Train one stage and return its last metrics plus where the model went. For a stage that trains the action
+    expert, `action_objective` switches its objective first (flow matching, DDIM or one-pass regression) and
+    `pixel_cameras` gives it a new conv net over those cameras' pixels at `pixel_size` (pixel_encoder.py), unless
+    it already reads exactly those."""
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from functools import partial
 
@@ -62,6 +65,14 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         if config.trainable == "backbone":
             raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective in a stage that does")
         policy.config.action_expert.objective = action_objective
+    if pixel_cameras:
+        if config.trainable == "backbone":
+            raise ValueError(f"stage {stage!r} does not train the action expert; give it pixels in a stage that does")
+        unknown = sorted(set(pixel_cameras) - set(policy.config.camera_names))
+        if unknown:
+            raise ValueError(f"no camera {unknown} in this model; it has {policy.config.camera_names}")
+        if policy.config.action_expert.pixels != (list(pixel_cameras), pixel_size):
+            policy.model.action_expert.add_pixel_encoder(pixel_cameras, pixel_size)
     chunk = policy.config.action_expert.chunk_size
     streams = {}
     if config.mix.get("image_text", 0) > 0 and config.cache:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from chatvla2_lite.pixel_encoder import action_pixels
 from chatvla2_lite.processing_chatvla2 import collate
 
 
@@ -25,7 +26,7 @@ class Sample:
     action: np.ndarray | None = None  # (H, 6) joint targets in radians
     source: str = ""
     # the frozen backbone's reading of this sample: {"hidden": (T, D), "prompt_mask": (T,), "reasoning_mask": (T,),
-    # "obs_grid": (T, 3) uint8}
+    # "obs_grid": (T, 3) uint8, and "pixels": (V, S, S, 3) uint8 for an expert with a pixel encoder}
     features: dict | None = None
 
 
@@ -44,8 +45,10 @@ def mixed(streams: dict[str, Iterator[Sample]], shares: dict[str, float], rng: n
         yield sample
 
 
-def encode_batch(processor, samples: list[Sample], state_dim: int = 6) -> dict[str, torch.Tensor]:
-    """Processor tensors for a list of samples, padded into one batch; action/state only when all have them."""
+def encode_batch(processor, samples: list[Sample], state_dim: int = 6,
+                 pixels: tuple[list[str], int] | None = None) -> dict[str, torch.Tensor]:  # fmt: skip
+    """Processor tensors for a list of samples, padded into one batch; action/state only when all have them, and with
+    them the action expert's `pixels` = (cameras, size) (ActionExpertConfig.pixels) when it has a pixel encoder."""
     if all(s.features is not None for s in samples):
         batch = collate_features([s.features for s in samples])
     else:
@@ -55,6 +58,8 @@ def encode_batch(processor, samples: list[Sample], state_dim: int = 6) -> dict[s
         batch["action"] = torch.as_tensor(np.stack([s.action for s in samples]), dtype=torch.float32)  # (B, H, 6)
         batch["observation.state"] = torch.as_tensor(
             np.stack([np.asarray(s.observation["observation.state"], np.float32)[:state_dim] for s in samples]))
+        if pixels is not None and "pixels" not in batch:
+            batch["pixels"] = torch.as_tensor(np.stack([action_pixels(s.observation, *pixels) for s in samples]))
     return batch
 
 
@@ -76,4 +81,6 @@ def collate_features(features: list[dict]) -> dict[str, torch.Tensor]:
     if all("obs_grid" in f for f in features):
         grids = [f["obs_grid"].long() for f in features]
         batch["obs_grid"] = torch.stack([torch.nn.functional.pad(g, (0, 0, 0, length - len(g))) for g in grids])
+    if all("pixels" in f for f in features):
+        batch["pixels"] = torch.stack([f["pixels"] for f in features])
     return batch

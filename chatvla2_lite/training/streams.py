@@ -206,9 +206,15 @@ def backbone_features(model, processor, samples: list[Sample]) -> list[dict[str,
 
 def feature_samples(model, processor, samples: list[Sample]) -> list[Sample]:
     """The robot samples as the action stage trains on them: the frozen backbone's features instead of the images,
-    the state, instruction, reasoning and actions kept."""
+    the state, instruction, reasoning and actions kept, and the small images of an expert's pixel encoder."""
+    from chatvla2_lite.pixel_encoder import action_pixels
+
+    features = backbone_features(model, processor, samples)
+    if (pixels := model.config.action_expert.pixels) is not None:
+        for s, f in zip(samples, features):
+            f["pixels"] = torch.from_numpy(action_pixels(s.observation, *pixels))
     return [Sample({"observation.state": s.observation["observation.state"]}, s.instruction, s.target, s.action,
-                   features=f) for s, f in zip(samples, backbone_features(model, processor, samples))]  # fmt: skip
+                   features=f) for s, f in zip(samples, features)]  # fmt: skip
 
 
 def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path], chunk: int, count: int,

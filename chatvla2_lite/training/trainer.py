@@ -48,6 +48,7 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
     out.mkdir(parents=True, exist_ok=True)
     model = policy.model
     processor = stage_processor(policy, stage)
+    pixels = policy.config.action_expert.pixels
     trainable = set_trainable(model, stage.trainable)
     if not trainable:
         raise ValueError(f"stage {stage.name!r} has nothing to train ({stage.trainable})")
@@ -75,7 +76,7 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
             optimizer.zero_grad(set_to_none=True)
             terms = {"loss": 0.0, "lm_loss": 0.0, "action_loss": 0.0, "aux_loss": 0.0}
             for group in split_by_kind(samples):  # a batch holds one kind; both kinds add to one step
-                batch = {k: v.to(accelerator.device) for k, v in encode_batch(processor, group).items()}
+                batch = {k: v.to(accelerator.device) for k, v in encode_batch(processor, group, pixels=pixels).items()}
                 output = model(batch, generator=generator)
                 weight = len(group) / len(samples)
                 accelerator.backward(output.loss * weight)

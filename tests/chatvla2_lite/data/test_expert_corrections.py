@@ -86,8 +86,9 @@ def test_a_near_miss_label_rises_straight_up_with_the_fingers_as_they_are():
 class ExpertPolicy:
     """Plays one scripted expert from the reset on, whatever it sees: it grasps, so later looks are not labelled."""
 
-    def __init__(self, env):
+    def __init__(self, env, n_action_steps=None):
         self.env, self.expert = env, None
+        self.config = SimpleNamespace(action_expert=SimpleNamespace(n_action_steps=n_action_steps))
 
     def reset(self):
         self.expert = None
@@ -120,6 +121,24 @@ def test_a_corrected_rollout_labels_the_looks_before_the_grasp_only():
             env.step_chunk(plain.act(None, ""))
             chunks_before_grasp += 1
         assert len(episode["looks"]) == chunks_before_grasp  # the looks after the fingers touch the toy get none
+    finally:
+        env.close()
+
+
+class StandStill(ExpertPolicy):
+    """Holds the arm where it is: the toy stays untouched, so every look is labelled."""
+
+    def act(self, obs, reasoning, seed=0):
+        return np.tile(obs["observation.state"], (16, 1))
+
+
+def test_a_corrected_rollout_plays_the_policys_n_action_steps_per_look_as_the_eval_does():
+    import sim
+
+    env = sim.make_env("toy_placement", "train", cameras=("front",))
+    try:
+        assert len(corrected_rollout(env, StandStill(env), seed=3, max_steps=40)["looks"]) == 3  # 16 + 16 + 8
+        assert len(corrected_rollout(env, StandStill(env, n_action_steps=4), seed=3, max_steps=40)["looks"]) == 10
     finally:
         env.close()
 

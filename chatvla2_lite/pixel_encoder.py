@@ -1,0 +1,55 @@
+"""The action expert's own eyes: a small conv net over a few cameras' raw pixels, as ACT's and Diffusion Policy's.
+
+The VLM's image tokens tell the expert roughly where the object lies (a table-view token covers some 7 by 9 cm),
+but a grasp needs the last centimetres. In the wrist camera the object's place relative to the fingers is plain to
+see: a conv net of this size reads the tool-to-object offset to 0.2-0.3 cm from 64 px wrist images (README).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from chatvla2_lite.errors import InvalidObservationError
+
+IMAGE_PREFIX = "observation.images."
+STRIDE = 16  # four stride-2 convolutions: a 64 px image becomes a 4 x 4 grid of tokens
+
+
+def action_pixels(observation: dict, cameras: list[str], size: int) -> np.ndarray:
+    """(V, size, size, 3) uint8: the named cameras' images, resized for the pixel encoder."""
+    views = []
+    for camera in cameras:
+        image = observation.get(IMAGE_PREFIX + camera) if isinstance(observation, dict) else None
+        if image is None:
+            raise InvalidObservationError(f"the action expert reads the {camera!r} camera: pass {IMAGE_PREFIX}{camera}")
+        array = np.asarray(image)
+        if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+            raise InvalidObservationError(f"{IMAGE_PREFIX}{camera} must be uint8 (H, W, 3), got {array.dtype} {array.shape}")
+        if array.shape[:2] != (size, size):
+            array = np.asarray(Image.fromarray(array).resize((size, size), Image.BILINEAR))
+        views.append(array)
+    return np.stack(views)
+
+
+class PixelEncoder(nn.Module):
+    """(B, V, S, S, 3) uint8 -> (B, V * (S/16)^2, dim) tokens, each with a learned embedding of its camera and place."""
+
+    def __init__(self, cameras: int, size: int, dim: int, width: int = 64):
+        super().__init__()
+        if size % STRIDE:
+            raise ValueError(f"the pixel encoder's image size must be a multiple of {STRIDE}, got {size}")
+        self.convs = nn.Sequential(
+            nn.Conv2d(3, width // 2, 5, 2, 2), nn.GELU(), nn.Conv2d(width // 2, width, 3, 2, 1), nn.GELU(),
+            nn.Conv2d(width, width, 3, 2, 1), nn.GELU(), nn.Conv2d(width, width, 3, 2, 1), nn.GELU())  # fmt: skip
+        self.out = nn.Linear(width, dim)
+        self.place = nn.Parameter(torch.randn(cameras * (size // STRIDE) ** 2, dim) * 0.02)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        b, v = pixels.shape[:2]
+        x = pixels.flatten(0, 1).permute(0, 3, 1, 2).to(self.out.weight.dtype) / 255.0 - 0.5
+        grid = self.convs(x)  # (B * V, width, S/16, S/16)
+        tokens = self.out(grid.flatten(2).transpose(1, 2))  # (B * V, T, dim)
+        return tokens.reshape(b, -1, tokens.shape[-1]) + self.place
