@@ -102,6 +102,7 @@ def _train(args: argparse.Namespace) -> dict:
         return run_training(args.stage, args.out, recipe=args.recipe, init=args.init, robot_data=args.robot_data,
                             seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                             cache=args.cache, rollouts=args.rollouts, corrections=args.corrections,
+                            near_misses=args.near_misses,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
                             pixel_size=args.pixel_size)  # fmt: skip
     except ValueError as exc:
@@ -210,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--corrections", type=int, default=None,
                        help="action stage: also read this many scenes where the --init model acts and the scripted "
                             "expert labels each look (one round of DAgger)")
+    train.add_argument("--near-misses", type=int, default=None,
+                       help="action stage: also read this many scenes where a decoy expert aims beside the object and "
+                            "a restarted expert labels the way back at each look")
     # configuration_chatvla2.OBJECTIVES, spelled out: importing it would load transformers for every command
     train.add_argument("--action-objective", choices=("flow_matching", "ddim", "regression"), default=None,
                        help="switch the action expert's objective before a stage that trains it (default: keep the model's)")

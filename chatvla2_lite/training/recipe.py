@@ -56,6 +56,9 @@ class StageConfig:
     # scenes where the model the stage starts from acts and the scripted expert labels each look with what it would do
     # there (data.expert_corrections): the recovery that demos and rollouts, all on the expert's own path, never show
     corrections: int = 0
+    # scenes where a decoy expert aims beside the object and a restarted one labels the way back at each look
+    # (data.expert_near_misses): steering by what the cameras show, which the expert's own path never needs
+    near_misses: int = 0
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -84,8 +87,8 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
                             rename=0.25),
             # the backbone is frozen, so each demo frame is read by it once (cache: frames) and a step costs only the
             # action expert's: far more steps, on bigger batches
-            "action": dict(mix={"robot": 0.5, "rollouts": 0.5, "corrections": 0.5}, trainable="action", lr=1e-3, probe_every=0, reword=0.5, rename=0.25,
-                           batch_size=64, cache=1_000_000),  # fmt: skip
+            "action": dict(mix={"robot": 0.5, "rollouts": 0.5, "corrections": 0.5, "near_misses": 0.5}, trainable="action",
+                           lr=1e-3, probe_every=0, reword=0.5, rename=0.25, batch_size=64, cache=1_000_000),  # fmt: skip
         }[stage]
     else:
         if stage == "vlm":  # the naive baseline starts from the same VLM stage checkpoint
@@ -93,7 +96,7 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
         else:
             base = dict(mix={"robot": 1.0}, trainable="all_but_moe", reword=0.5, rename=0.25)
     config = StageConfig(name=stage, **{**base, **overrides})
-    for source in ("rollouts", "corrections"):
+    for source in ("rollouts", "corrections", "near_misses"):
         if not getattr(config, source):
             config.mix.pop(source, None)
         elif config.trainable != "action" or source not in config.mix:

@@ -52,7 +52,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from functools import partial
 
     from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream, cached_correction_feature_stream,
-                                                cached_image_text_stream, cached_robot_feature_stream,
+                                                cached_image_text_stream, cached_near_miss_feature_stream,
+                                                cached_robot_feature_stream,
                                                 cached_rollout_feature_stream,
                                                 image_text_stream, prefetched,
                                                 robot_samples_for_stats, robot_stream)
@@ -104,6 +105,10 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         streams["corrections"] = cached_correction_feature_stream(policy.model, stage_processor(policy, config), init,
                                                                   config.corrections, chunk, seed, config.reword,
                                                                   config.rename, progress=progress)  # fmt: skip
+    if config.near_misses:
+        streams["near_misses"] = cached_near_miss_feature_stream(policy.model, stage_processor(policy, config),
+                                                                 config.near_misses, chunk, seed, config.reword,
+                                                                 config.rename, progress=progress)  # fmt: skip
     suites = [s for s in PROBE_SUITES if config.mix.get("image_text", 0) > 0 or s in BOARD_KINDS]
     probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None
     last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,

@@ -263,6 +263,21 @@ def cached_correction_feature_stream(model, processor, policy_dir: str, scenes: 
                           progress, f"the policy at {policy_dir} left no look to correct in {scenes} scenes")
 
 
+def cached_near_miss_feature_stream(model, processor, scenes: int, chunk: int, seed: int = 0, reword: float = 0.0,
+                                    rename: float = 0.0, batch_size: int = 32, workers: int = 2,
+                                    progress: bool = True) -> Iterator[Sample]:  # fmt: skip
+    """Samples of `scenes` near-miss scenes (data.expert_near_misses), made by `workers` processes that split the
+    scenes, then served as cached_robot_feature_stream serves."""
+    from functools import partial
+
+    from chatvla2_lite.data.expert_near_misses import near_miss_samples
+
+    make = partial(near_miss_samples, scenes, "train", seed, chunk, reword, rename)
+    looks = prefetched(partial(_in_worker_shard, make), workers=workers)
+    yield from _read_once(model, processor, looks, None, f"near misses ({scenes} scenes)", batch_size, seed, progress,
+                          f"no look of {scenes} near-miss scenes left the object untouched")
+
+
 def _in_worker_shard(make) -> Iterator[Sample]:
     """make(shard=(this loader worker's index, the number of workers)): each worker makes its own share."""
     from torch.utils.data import get_worker_info

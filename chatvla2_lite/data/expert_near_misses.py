@@ -1,0 +1,76 @@
+"""Near misses on purpose: a decoy expert aims a little beside the object, and a second expert, restarted at each
+look, labels the way back to it (noise injected into the supervisor, as DART, Laskey et al. 2017).
+
+Demos and rollouts hover exactly above the object, so whatever the wrist camera shows there, the next move is
+straight down: a policy trained on them never learns to steer by what it sees, and at the expert's hover pose moved
+up to 3 cm aside, round 4's chunk moved the tool by 0.00 times the offset where a restarted expert's moves by 0.97
+(README). Corrections of the policy's own runs (expert_corrections) reach such states only where the policy happens
+to go. Here every scene puts the tool beside the object on the approach and the descent, by physics, at one render
+per chunk and with no policy to run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import numpy as np
+
+from chatvla2_lite.data.expert_corrections import expert_label, needs_a_pick
+from chatvla2_lite.training.samples import Sample
+
+NEAR_MISS_TASKS = ("math_matching", "toy_placement")
+# Scene seeds of their own: above the corrections' (2,000,000 on), the rollouts', the demos' and the eval's.
+NEAR_MISS_SEED = 3_000_000
+# How far beside the object the decoy aims (m): mostly within sim.expert.RESUME_XY (2.5 cm), where the label
+# steers on the way down, some beyond it, where the label rises first.
+MISS_M = (0.005, 0.035)
+
+
+def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16) -> dict:
+    """On `seed`, a decoy expert aims at a point MISS_M beside the pick object and plays chunk by chunk until it
+    closes its fingers; every look where the object still rests untouched gets the restarted true expert's next
+    `chunk` actions. {"looks": [(observation, label)], "info": the reset info, "miss_m": the decoy's aim offset}."""
+    from sim.expert import ScriptedExpert
+
+    obs, info = env.reset(seed=seed)
+    scene = env.scene
+    plan = env.task.expert_plan(scene, env.episode)
+    angle, radius = rng.uniform(0.0, 2 * np.pi), rng.uniform(*MISS_M)
+    offset = radius * np.array([np.cos(angle), np.sin(angle)])
+    decoy_plan = dataclasses.replace(plan, pick_xy=tuple(np.asarray(plan.pick_xy) + offset))
+    decoy = ScriptedExpert(scene.arm, decoy_plan, scene.config.control_hz, scene.arm.joint_positions())
+    body = scene.bodies[env.episode.pick]
+    rest_z = scene.pose(body)[0][2]
+    looks = []
+    while not decoy.done and decoy.phase not in ("lift", "carry") and needs_a_pick(env, body, rest_z):
+        looks.append((obs, expert_label(env, chunk)))
+        actions = [decoy.act() for _ in range(chunk) if not decoy.done]
+        obs, _, success, truncated, _, _ = env.step_chunk(actions)
+        if success or truncated:
+            break
+    return {"looks": looks, "info": info, "miss_m": float(radius)}
+
+
+def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16, reword: float = 0.0,
+                      rename: float = 0.0, tasks: tuple[str, ...] = NEAR_MISS_TASKS,
+                      shard: tuple[int, int] = (0, 1)) -> Iterator[Sample]:  # fmt: skip
+    """Robot samples from `scenes` near-miss scenes, the tasks taking turns, seeds counting up from
+    NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the episode's instruction and
+    reasoning target (a `rename` share with made-up toy names, then a `reword` share said another way) and the
+    restarted expert's chunk. `shard` (index, count) keeps every count-th scene from the index-th on, so workers
+    split the scenes between them."""
+    import sim
+
+    from chatvla2_lite.data.expert_rollouts import episode_samples
+
+    rng = np.random.default_rng((seed, shard[0]))
+    envs = {task: sim.make_env(task, split) for task in tasks}
+    try:
+        for n in range(shard[0], scenes, shard[1]):
+            task = tasks[n % len(tasks)]
+            episode = near_miss_rollout(envs[task], NEAR_MISS_SEED + 100_000 * seed + n // len(tasks), rng, chunk)
+            yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)
+    finally:
+        for env in envs.values():
+            env.close()

@@ -1,0 +1,53 @@
+"""Near misses on purpose: the decoy comes down beside the object, and the labels steer back to it."""
+
+import numpy as np
+import pytest
+from sim.expert import ScriptedExpert
+
+from chatvla2_lite.data.expert_near_misses import MISS_M, near_miss_rollout, near_miss_samples
+from chatvla2_lite.training.recipe import recipe_stage
+
+
+@pytest.mark.parametrize("task", ["toy_placement", "math_matching"])
+def test_the_labels_of_a_near_miss_steer_the_tool_back_over_the_object(task):
+    import sim
+
+    env = sim.make_env(task, "train", cameras=("front",))
+    try:
+        steered = 0
+        for seed in range(3):
+            rng = np.random.default_rng(seed)
+            episode = near_miss_rollout(env, 3_000_000 + seed, rng)
+            assert MISS_M[0] <= episode["miss_m"] <= MISS_M[1]
+            assert episode["looks"], "the decoy's first look, from home, is always labelled"
+            # replay the decoy's scene to read the tool and the object at each look
+            env.reset(seed=3_000_000 + seed)
+            arm = env.scene.arm
+            target = np.asarray(env.scene.pose(env.scene.bodies[env.episode.pick])[0][:2])
+            plan = env.task.expert_plan(env.scene, env.episode)
+            for obs, label in episode["looks"]:
+                tool = arm.fk_world(obs["observation.state"])
+                ahead = arm.fk_world(label[-1])
+                offset = target - tool[:2]
+                mode = ScriptedExpert(arm, plan, env.scene.config.control_hz, obs["observation.state"]).restart_here()
+                if mode == "descend" and np.hypot(*offset) > 0.005:  # down beside it: most of the way back
+                    assert np.dot(ahead[:2] - tool[:2], offset) / np.dot(offset, offset) > 0.5
+                    steered += 1
+        assert steered, "no look caught the decoy low beside the object"
+    finally:
+        env.close()
+
+
+@pytest.mark.slow
+def test_near_miss_samples_split_the_scenes_between_workers():
+    whole = list(near_miss_samples(4, tasks=("toy_placement",)))
+    halves = [list(near_miss_samples(4, tasks=("toy_placement",), shard=(i, 2))) for i in range(2)]
+    assert {s.instruction for s in whole} == {s.instruction for half in halves for s in half}
+    assert all(s.action.shape == (16, 6) and "observation.images.wrist" in s.observation for s in whole)
+
+
+def test_near_misses_go_only_to_the_action_stage_and_drop_out_of_its_mix_at_zero():
+    assert recipe_stage("chatvla2", "action", near_misses=5).mix == {"robot": 0.5, "near_misses": 0.5}
+    assert "near_misses" not in recipe_stage("chatvla2", "action").mix
+    with pytest.raises(ValueError, match="near_misses are read once"):
+        recipe_stage("chatvla2", "cotrain", near_misses=5)
