@@ -74,19 +74,14 @@ def expert_correction_samples(policy_dir: str, scenes: int, split: str = "train"
     episode's instruction and reasoning target (a `rename` share with made-up toy names, then a `reword` share said
     another way) and the expert's chunk. `shard` (index, count) keeps every count-th scene from the index-th on,
     so workers split the scenes between them."""
-    import sim
+    from functools import partial
 
-    from chatvla2_lite.data.expert_rollouts import episode_samples
+    from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
 
     policy = ChatVLA2.from_pretrained(policy_dir)
     rng = np.random.default_rng((seed, shard[0]))
-    envs = {task: sim.make_env(task, split, cameras=tuple(policy.processor.camera_names)) for task in tasks}
-    try:
-        for n in range(shard[0], scenes, shard[1]):
-            task = tasks[n % len(tasks)]
-            episode = corrected_rollout(envs[task], policy, CORRECTION_SEED + 100_000 * seed + n // len(tasks), chunk)
-            yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)
-    finally:
-        for env in envs.values():
-            env.close()
+    corrected = partial(corrected_rollout, policy=policy, chunk=chunk)
+    for episode in scene_episodes(corrected, scenes, tasks, split, CORRECTION_SEED + 100_000 * seed, shard,
+                                  cameras=tuple(policy.processor.camera_names)):  # fmt: skip
+        yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)

@@ -60,17 +60,11 @@ def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: i
     reasoning target (a `rename` share with made-up toy names, then a `reword` share said another way) and the
     restarted expert's chunk. `shard` (index, count) keeps every count-th scene from the index-th on, so workers
     split the scenes between them."""
-    import sim
+    from functools import partial
 
-    from chatvla2_lite.data.expert_rollouts import episode_samples
+    from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
 
     rng = np.random.default_rng((seed, shard[0]))
-    envs = {task: sim.make_env(task, split) for task in tasks}
-    try:
-        for n in range(shard[0], scenes, shard[1]):
-            task = tasks[n % len(tasks)]
-            episode = near_miss_rollout(envs[task], NEAR_MISS_SEED + 100_000 * seed + n // len(tasks), rng, chunk)
-            yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)
-    finally:
-        for env in envs.values():
-            env.close()
+    missed = partial(near_miss_rollout, rng=rng, chunk=chunk)
+    for episode in scene_episodes(missed, scenes, tasks, split, NEAR_MISS_SEED + 100_000 * seed, shard):
+        yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)

@@ -50,19 +50,28 @@ def expert_rollout_samples(scenes: int, split: str = "train", seed: int = 0, chu
     ROLLOUT_SEED + 100,000 * `seed`: each look's images and state, the episode's instruction and reasoning target
     (a `rename` share with made-up toy names, then a `reword` share said another way) and the next `chunk` actions.
     A scene the expert fails gives no samples."""
-    import sim
+    from functools import partial
 
     from chatvla2_lite.training.streams import action_chunk
 
     rng = np.random.default_rng(seed)
-    envs = {task: sim.make_env(task, split) for task in tasks}
+    for episode in scene_episodes(partial(expert_rollout, every=every), scenes, tasks, split, ROLLOUT_SEED + 100_000 * seed):
+        if episode is not None:
+            looks = ((obs, action_chunk(episode["action"], step, chunk)) for step, obs in episode["looks"])
+            yield from episode_samples(episode["info"], looks, rng, reword, rename)
+
+
+def scene_episodes(episode, scenes: int, tasks: tuple[str, ...], split: str, base_seed: int,
+                   shard: tuple[int, int] = (0, 1), cameras: tuple[str, ...] | None = None) -> Iterator:  # fmt: skip
+    """episode(env, seed=scene seed) for scenes 0..`scenes`-1, the tasks taking turns (one env each, closed at the end),
+    each task's seeds counting up from `base_seed`; `shard` (index, count) keeps every count-th scene from the
+    index-th on, so workers split the scenes between them."""
+    import sim
+
+    envs = {task: sim.make_env(task, split, **({"cameras": cameras} if cameras else {})) for task in tasks}
     try:
-        for n in range(scenes):
-            task = tasks[n % len(tasks)]
-            episode = expert_rollout(envs[task], ROLLOUT_SEED + 100_000 * seed + n // len(tasks), every)
-            if episode is not None:
-                looks = ((obs, action_chunk(episode["action"], step, chunk)) for step, obs in episode["looks"])
-                yield from episode_samples(episode["info"], looks, rng, reword, rename)
+        for n in range(shard[0], scenes, shard[1]):
+            yield episode(envs[tasks[n % len(tasks)]], seed=base_seed + n // len(tasks))
     finally:
         for env in envs.values():
             env.close()
