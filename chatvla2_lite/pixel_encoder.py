@@ -9,28 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from chatvla2_lite.errors import InvalidObservationError
+from chatvla2_lite.processing_chatvla2 import check_image, crop_view
 
 IMAGE_PREFIX = "observation.images."
 STRIDE = 16  # four stride-2 convolutions: a 64 px image becomes a 4 x 4 grid of tokens
 
 
 def action_pixels(observation: dict, cameras: list[str], size: int) -> np.ndarray:
-    """(V, size, size, 3) uint8: the named cameras' images, resized for the pixel encoder."""
+    """(V, size, size, 3) uint8: the named cameras' images, checked as the processor checks them, resized."""
     views = []
     for camera in cameras:
-        image = observation.get(IMAGE_PREFIX + camera) if isinstance(observation, dict) else None
-        if image is None:
-            raise InvalidObservationError(f"the action expert reads the {camera!r} camera: pass {IMAGE_PREFIX}{camera}")
-        array = np.asarray(image)
-        if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-            raise InvalidObservationError(f"{IMAGE_PREFIX}{camera} must be uint8 (H, W, 3), got {array.dtype} {array.shape}")
-        if array.shape[:2] != (size, size):
-            array = np.asarray(Image.fromarray(array).resize((size, size), Image.BILINEAR))
-        views.append(array)
+        key = IMAGE_PREFIX + camera
+        if not isinstance(observation, dict) or observation.get(key) is None:
+            raise InvalidObservationError(f"the action expert reads the {camera!r} camera: pass {key}")
+        views.append(crop_view(check_image(key, observation[key]), (0.0, 0.0, 1.0, 1.0), (size, size)))
     return np.stack(views)
 
 

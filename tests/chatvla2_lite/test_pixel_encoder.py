@@ -28,7 +28,9 @@ def test_action_pixels_resizes_the_named_cameras_in_order_and_refuses_what_it_ca
     with pytest.raises(InvalidObservationError, match="'side' camera"):
         action_pixels(obs, ["side"], 64)
     with pytest.raises(InvalidObservationError, match="uint8"):
-        action_pixels({"observation.images.wrist": np.zeros((64, 64), np.float32)}, ["wrist"], 64)
+        action_pixels({"observation.images.wrist": np.zeros((64, 64, 3), np.float32)}, ["wrist"], 64)
+    with pytest.raises(InvalidObservationError, match="shape \\(64, 64\\)"):
+        action_pixels({"observation.images.wrist": np.zeros((64, 64), np.uint8)}, ["wrist"], 64)
 
 
 def test_the_pixel_encoder_learns_where_a_spot_lies():
