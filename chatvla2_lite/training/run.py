@@ -61,14 +61,13 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     if config.corrections and init is None:
         raise ValueError("corrections label the mistakes of the model the stage starts from: pass --init")
+    if (action_objective is not None or pixel_cameras) and config.trainable == "backbone":
+        raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective or give it pixels "
+                         "in a stage that does")
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
     if action_objective is not None:
-        if config.trainable == "backbone":
-            raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective in a stage that does")
         policy.config.action_expert.objective = action_objective
     if pixel_cameras:
-        if config.trainable == "backbone":
-            raise ValueError(f"stage {stage!r} does not train the action expert; give it pixels in a stage that does")
         unknown = sorted(set(pixel_cameras) - set(policy.config.camera_names))
         if unknown:
             raise ValueError(f"no camera {unknown} in this model; it has {policy.config.camera_names}")

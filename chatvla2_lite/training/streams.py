@@ -258,9 +258,8 @@ def cached_correction_feature_stream(model, processor, policy_dir: str, scenes: 
     from chatvla2_lite.data.expert_corrections import expert_correction_samples
 
     make = partial(expert_correction_samples, policy_dir, scenes, "train", seed, chunk, reword, rename)
-    looks = prefetched(partial(_in_worker_shard, make), workers=workers)
-    yield from _read_once(model, processor, looks, None, f"expert corrections ({scenes} scenes)", batch_size, seed,
-                          progress, f"the policy at {policy_dir} left no look to correct in {scenes} scenes")
+    yield from _sharded_and_read(model, processor, make, workers, f"expert corrections ({scenes} scenes)", batch_size,
+                                 seed, progress, f"the policy at {policy_dir} left no look to correct in {scenes} scenes")
 
 
 def cached_near_miss_feature_stream(model, processor, scenes: int, chunk: int, seed: int = 0, reword: float = 0.0,
@@ -273,9 +272,17 @@ def cached_near_miss_feature_stream(model, processor, scenes: int, chunk: int, s
     from chatvla2_lite.data.expert_near_misses import near_miss_samples
 
     make = partial(near_miss_samples, scenes, "train", seed, chunk, reword, rename)
+    yield from _sharded_and_read(model, processor, make, workers, f"near misses ({scenes} scenes)", batch_size, seed,
+                                 progress, f"no look of {scenes} near-miss scenes left the object untouched")
+
+
+def _sharded_and_read(model, processor, make, workers: int, desc: str, batch_size: int, seed: int, progress: bool,
+                      none_read: str) -> Iterator[Sample]:  # fmt: skip
+    """make(shard=...)'s samples made by `workers` processes that split them, then read once (_read_once)."""
+    from functools import partial
+
     looks = prefetched(partial(_in_worker_shard, make), workers=workers)
-    yield from _read_once(model, processor, looks, None, f"near misses ({scenes} scenes)", batch_size, seed, progress,
-                          f"no look of {scenes} near-miss scenes left the object untouched")
+    yield from _read_once(model, processor, looks, None, desc, batch_size, seed, progress, none_read)
 
 
 def _in_worker_shard(make) -> Iterator[Sample]:

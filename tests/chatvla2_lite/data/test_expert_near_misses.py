@@ -51,3 +51,18 @@ def test_near_misses_go_only_to_the_action_stage_and_drop_out_of_its_mix_at_zero
     assert "near_misses" not in recipe_stage("chatvla2", "action").mix
     with pytest.raises(ValueError, match="near_misses are read once"):
         recipe_stage("chatvla2", "cotrain", near_misses=5)
+
+
+@pytest.mark.slow
+def test_the_near_miss_feature_stream_reads_what_both_workers_make_once():
+    import itertools
+
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.training.streams import cached_near_miss_feature_stream
+
+    made = [s for i in range(2) for s in near_miss_samples(4, shard=(i, 2))]  # the two workers' shares
+    policy = ChatVLA2.from_config()
+    stream = cached_near_miss_feature_stream(policy.model, policy.processor, 4, chunk=16, progress=False)
+    served = list(itertools.islice(stream, len(made)))  # one epoch
+    assert sorted(s.action.tobytes() for s in served) == sorted(s.action.tobytes() for s in made)
+    assert all(s.features is not None and "observation.images.wrist" not in s.observation for s in served)
