@@ -83,6 +83,9 @@ NEAR_MISSES_FLAG := $(if $(NANO_NEAR_MISSES),--near-misses $(NANO_NEAR_MISSES))
 # cameras whose raw pixels the action expert also reads through its own small conv net (e.g. wrist; empty: none)
 NANO_PIXELS ?=
 PIXELS_FLAG := $(if $(NANO_PIXELS),--pixel-cameras $(NANO_PIXELS))
+# the action expert's targets in the action stage: relative (the arm joints' offsets from the state) or absolute
+NANO_ACTION_FRAME ?=
+FRAME_FLAG := $(if $(NANO_ACTION_FRAME),--action-frame $(NANO_ACTION_FRAME))
 # the model the action stage starts from; NANO_ACTION_INIT=checkpoints/chatvla2-nano corrects the shipped policy's
 # own mistakes (with NANO_CORRECTIONS) instead of starting over from co-training
 NANO_ACTION_INIT ?=
@@ -104,7 +107,7 @@ $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_
 
 $(NANO_OUT)/action/model/config.json: $(ACTION_INIT)/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
 	$(TRAIN) --stage action --init $(ACTION_INIT) --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) \
-		$(ROLLOUTS_FLAG) $(CORRECTIONS_FLAG) $(NEAR_MISSES_FLAG) $(PIXELS_FLAG) --json
+		$(ROLLOUTS_FLAG) $(CORRECTIONS_FLAG) $(NEAR_MISSES_FLAG) $(PIXELS_FLAG) $(FRAME_FLAG) --json
 
 # the naive baseline: same demos and step budget, whole model on robot data only, no MoE, nothing frozen
 $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json

@@ -55,6 +55,20 @@ def _record(args: argparse.Namespace) -> dict:
         raise ChatVLA2Error(str(exc)) from exc
 
 
+def _shares(pairs: list[str] | None) -> dict[str, float] | None:
+    """["near_misses=1", "robot=0.25"] -> {"near_misses": 1.0, "robot": 0.25}."""
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        name, _, share = pair.partition("=")
+        try:
+            out[name] = float(share)
+        except ValueError:
+            raise ChatVLA2Error(f"--mix takes SOURCE=SHARE pairs such as near_misses=1, got {pair!r}") from None
+    return out
+
+
 def _eval(args: argparse.Namespace) -> dict:
     import torch
 
@@ -68,6 +82,10 @@ def _eval(args: argparse.Namespace) -> dict:
             from chatvla2_lite.evaluation.first_chunk import first_chunk_scores
 
             return first_chunk_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
+        if args.aim:
+            from chatvla2_lite.evaluation.aim import aim_scores
+
+            return aim_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
         return evaluate(policy, args.task, args.split, args.episodes, seed=args.seed, counterfactual=args.counterfactual,
                         max_steps=args.max_steps, true_reasoning=args.true_reasoning)  # fmt: skip
     except ValueError as exc:
@@ -104,7 +122,8 @@ def _train(args: argparse.Namespace) -> dict:
                             cache=args.cache, rollouts=args.rollouts, corrections=args.corrections,
                             near_misses=args.near_misses,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
-                            pixel_size=args.pixel_size)  # fmt: skip
+                            pixel_size=args.pixel_size, action_frame=args.action_frame,
+                            shares=_shares(args.mix))  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -173,10 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quantization", choices=["4bit", "8bit", "none"], default="none", help="load the backbone so")
     ev.add_argument("--true-reasoning", action="store_true",
                     help="act on the ground truth's reasoning: success_rate then scores the action expert alone")
-    ev.add_argument("--counterfactual", action="store_true",
-                    help="replace the reasoning with one naming another card; report follow_rate")  # fmt: skip
-    ev.add_argument("--first-chunk", action="store_true",
-                    help="open loop: the first chunk against the scripted expert's, with the true reasoning")  # fmt: skip
+    mode = ev.add_mutually_exclusive_group()
+    mode.add_argument("--counterfactual", action="store_true",
+                      help="replace the reasoning with one naming another card; report follow_rate")  # fmt: skip
+    mode.add_argument("--first-chunk", action="store_true",
+                      help="open loop: the first chunk against the scripted expert's, with the true reasoning")  # fmt: skip
+    mode.add_argument("--aim", action="store_true",
+                      help="open loop: hovering up to 3 cm beside the object, how much of the offset the chunk steers")
     ev.add_argument("--max-steps", type=int, default=450, help="control steps per episode at most")
     ev.add_argument("--threads", type=int, default=1, help="torch threads (the sim uses the other core)")
     ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -220,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pixel-cameras", nargs="+", default=None, metavar="CAMERA",
                        help="give the action expert its own conv net over these cameras' pixels (e.g. wrist)")
     train.add_argument("--pixel-size", type=int, default=64, help="the pixel encoder's image side (multiple of 16)")
+    train.add_argument("--mix", nargs="+", default=None, metavar="SOURCE=SHARE",
+                       help="set some shares of the stage's data mix, keep the rest (e.g. near_misses=1 robot=0.25)")
+    train.add_argument("--action-frame", choices=("absolute", "relative"), default=None,
+                       help="the action expert's targets: absolute joint poses, or the arm joints' offsets from the "
+                            "state (default: keep the model's)")
     train.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")

@@ -38,6 +38,7 @@ class ReasoningFollowingConfig:
 
 
 OBJECTIVES = ("flow_matching", "ddim", "regression")
+ACTION_FRAMES = ("absolute", "relative")
 
 
 @dataclass
@@ -59,10 +60,16 @@ class ActionExpertConfig:
     # cameras whose raw pixels the expert also reads through its own conv net (pixel_encoder.py); [] reads none
     pixel_cameras: list[str] = field(default_factory=list)
     pixel_size: int = 64  # those images' side in pixels, a multiple of 16
+    # "relative": the expert predicts the arm joints' targets as offsets from the state its chunk starts at (the
+    # gripper stays absolute: it is a command, not a motion), as openpi's delta actions; a near miss's way back is
+    # then the same small move wherever the arm is, instead of an absolute pose to work out from the state
+    action_frame: str = "absolute"
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.action_frame not in ACTION_FRAMES:
+            raise ValueError(f"action_frame must be one of {ACTION_FRAMES}, got {self.action_frame!r}")
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
         if self.pixel_size <= 0 or self.pixel_size % 16:

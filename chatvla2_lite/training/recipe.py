@@ -71,8 +71,9 @@ class StageConfig:
         return asdict(self)
 
 
-def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
-    """The StageConfig of `stage` in `recipe`, with any field overridden."""
+def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None, **overrides) -> StageConfig:
+    """The StageConfig of `stage` in `recipe`, with any field overridden; `shares` sets some of its data mix's
+    shares and keeps the others."""
     if recipe not in RECIPES:
         raise UnknownNameError("recipe", recipe, RECIPES)
     if stage not in STAGES:
@@ -95,7 +96,13 @@ def recipe_stage(recipe: str, stage: str, **overrides) -> StageConfig:
             base = dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE)
         else:
             base = dict(mix={"robot": 1.0}, trainable="all_but_moe", reword=0.5, rename=0.25)
-    config = StageConfig(name=stage, **{**base, **overrides})
+    base = {**base, **overrides}
+    if shares:
+        unknown = sorted(set(shares) - set(base["mix"]))
+        if unknown:
+            raise ValueError(f"stage {stage!r} of recipe {recipe!r} draws no {unknown}; its sources are {sorted(base['mix'])}")
+        base["mix"] = {**base["mix"], **shares}
+    config = StageConfig(name=stage, **base)
     for source in ("rollouts", "corrections", "near_misses"):
         if not getattr(config, source):
             config.mix.pop(source, None)

@@ -43,11 +43,12 @@ def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE
 def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: str | None = None,
                  robot_data: list[str] | None = None, seed: int = 0, progress: bool = True,
                  action_objective: str | None = None, pixel_cameras: list[str] | None = None, pixel_size: int = 64,
-                 **overrides) -> dict:  # fmt: skip
+                 action_frame: str | None = None, **overrides) -> dict:  # fmt: skip
     """Train one stage and return its last metrics plus where the model went. For a stage that trains the action
     expert, `action_objective` switches its objective first (flow matching, DDIM or one-pass regression) and
     `pixel_cameras` gives it a new conv net over those cameras' pixels at `pixel_size` (pixel_encoder.py), unless
-    it already reads exactly those."""
+    it already reads exactly those; `action_frame` switches its targets to "relative" (the arm joints' offsets
+    from the state) or "absolute", and then fits the action statistics again in the new frame."""
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from functools import partial
 
@@ -61,12 +62,15 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     if config.corrections and init is None:
         raise ValueError("corrections label the mistakes of the model the stage starts from: pass --init")
-    if (action_objective is not None or pixel_cameras) and config.trainable == "backbone":
-        raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective or give it pixels "
-                         "in a stage that does")
+    if (action_objective is not None or pixel_cameras or action_frame is not None) and config.trainable == "backbone":
+        raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective or action frame, "
+                         "or give it pixels, in a stage that does")
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
     if action_objective is not None:
         policy.config.action_expert.objective = action_objective
+    new_frame = action_frame is not None and action_frame != policy.config.action_expert.action_frame
+    if new_frame:
+        policy.config.action_expert.action_frame = action_frame
     if pixel_cameras:
         unknown = sorted(set(pixel_cameras) - set(policy.config.camera_names))
         if unknown:
@@ -95,7 +99,7 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
                                                            config.rename, progress=progress)  # fmt: skip
         else:
             streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword, rename=config.rename)
-        if init is None or stage == "cotrain":  # the first stage that sees actions sets their statistics
+        if init is None or stage == "cotrain" or new_frame:  # the first stage to see actions (in this frame) fits them
             fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
     if config.rollouts:
         streams["rollouts"] = cached_rollout_feature_stream(policy.model, stage_processor(policy, config), config.rollouts,

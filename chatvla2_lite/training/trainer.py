@@ -128,7 +128,10 @@ def _probe_line(policy, processor, probe, stage_name: str, step: int) -> dict:
 
 def fit_action_normalizers(policy, samples) -> None:
     """Set the state and action normalisation statistics (kept in the checkpoint) from robot samples."""
-    actions = np.concatenate([s.action for s in samples if s.action is not None])  # (N * H, 6)
-    states = np.stack([np.asarray(s.observation["observation.state"], np.float32) for s in samples if s.action is not None])
+    samples = [s for s in samples if s.action is not None]
+    states = np.stack([np.asarray(s.observation["observation.state"], np.float32) for s in samples])
+    chunks = torch.as_tensor(np.stack([s.action for s in samples]), dtype=torch.float32)  # (N, H, 6)
+    # in the expert's action frame: relative targets have their own spread, far smaller than the poses'
+    actions = policy.model.actions_to_frame(chunks, torch.as_tensor(states)).flatten(0, 1).numpy()
     policy.model.action_normalizer.set_stats(actions.mean(0), actions.std(0))
     policy.model.state_normalizer.set_stats(states.mean(0), states.std(0))

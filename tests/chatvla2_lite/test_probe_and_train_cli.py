@@ -105,3 +105,11 @@ def test_bench_train_times_a_stage_without_a_simulator():
     assert timed["stage"] == "action" and timed["batch_size"] == 4 and timed["steps_timed"] == 2
     assert timed["seconds_per_step"] > 0 and timed["hours_for_recipe_steps"] > 0 and timed["device"].startswith("cpu")
     assert 0 < timed["batch_prep_seconds_per_step"] < timed["seconds_per_step"]  # a part of the step
+
+
+def test_train_mix_takes_source_share_pairs(tmp_path):
+    cli = [sys.executable, "-m", "chatvla2_lite.cli", "train", "--stage", "action", "--out", str(tmp_path), "--mix"]
+    bad = subprocess.run([*cli, "near_misses"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "SOURCE=SHARE" in bad.stderr and "Traceback" not in bad.stderr
+    bad = subprocess.run([*cli, "kites=1"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "draws no ['kites']" in bad.stderr and "Traceback" not in bad.stderr

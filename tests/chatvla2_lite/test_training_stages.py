@@ -137,6 +137,15 @@ def test_a_stage_renders_no_more_cached_samples_than_its_steps_draw():
     assert 8000 < cache_size(cotrain, "image_text") < 9000
 
 
+def test_shares_set_some_of_a_stages_mix_and_keep_the_rest():
+    stage = recipe_stage("chatvla2", "action", rollouts=5, near_misses=5, shares={"robot": 0.25, "near_misses": 1.0})
+    assert stage.mix == {"robot": 0.25, "rollouts": 0.5, "near_misses": 1.0}
+    with pytest.raises(ValueError, match="draws no \\['robot'\\]; its sources are \\['image_text'\\]"):
+        recipe_stage("chatvla2", "vlm", shares={"robot": 1.0})
+    with pytest.raises(ValueError, match="non-negative shares"):
+        recipe_stage("chatvla2", "action", shares={"robot": -1.0})
+
+
 def test_cached_backbone_features_give_the_same_action_loss_as_the_full_forward(policy):
     from chatvla2_lite.training.samples import encode_batch
     from chatvla2_lite.training.streams import backbone_features

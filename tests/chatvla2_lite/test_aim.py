@@ -1,0 +1,78 @@
+"""`eval --aim` tells a policy that steers over the object it hovers beside from one that comes straight down."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from chatvla2_lite.data.expert_corrections import expert_label
+from chatvla2_lite.evaluation.aim import aim_scores, hover_beside
+
+
+class RestartingPolicy:
+    """Rebuilds the episode in its own sim, puts the arm where the observation says, and plays a restarted scripted
+    expert's chunk (an oracle that steers); or holds the arm where it is (comes straight down, at best)."""
+
+    def __init__(self, task: str, steers: bool):
+        import sim
+
+        self.env = sim.make_env(task, "heldout", cameras=("front",))
+        self.steers = steers
+        self.processor = SimpleNamespace(camera_names=["front"])
+
+    def reset(self):
+        pass
+
+    def act(self, observation, reasoning, seed=0):
+        state = observation["observation.state"]
+        if not self.steers:
+            return np.tile(state, (16, 1))
+        self.env.reset(seed=seed)
+        self.env.scene.arm.reset(state)
+        return expert_label(self.env, 16)
+
+
+@pytest.mark.parametrize("steers", [True, False])
+def test_aim_scores_a_restarted_expert_near_one_and_a_still_arm_zero(steers):
+    policy = RestartingPolicy("toy_placement", steers)
+    scores = aim_scores(policy, "toy_placement", episodes=6, progress=False)
+    assert min(scores["expert_aim_slope"]) > 0.9 and max(scores["expert_left_m"]) < 0.005
+    assert min(scores["offset_rms_m"]) > 0.01  # the arm really hovers beside the object
+    if steers:
+        assert min(scores["aim_slope"]) > 0.9 and max(scores["left_m"]) < 0.005
+    else:
+        assert max(abs(s) for s in scores["aim_slope"]) < 1e-6
+        assert scores["left_m"] == scores["offset_rms_m"]
+
+
+def test_hover_beside_puts_the_tool_at_the_offset_from_the_object():
+    import sim
+
+    env = sim.make_env("math_matching", "heldout", cameras=("front",))
+    try:
+        obs, info = hover_beside(env, 10_000, (0.02, -0.01))
+        tool = env.scene.arm.fk_world(obs["observation.state"])
+        card = env.scene.pose(env.scene.bodies[env.episode.pick])[0]
+        np.testing.assert_allclose(card[:2] - tool[:2], (-0.02, 0.01), atol=0.003)
+        assert tool[2] > card[2] + 0.03 and info["instruction"]  # above it, not on it
+    finally:
+        env.close()
+
+
+def test_aim_needs_three_scenes_to_fit_a_slope():
+    with pytest.raises(ValueError, match="at least 3"):
+        aim_scores(RestartingPolicy("toy_placement", False), "toy_placement", episodes=2, progress=False)
+
+
+@pytest.mark.slow
+def test_eval_aim_prints_one_json_line_and_is_one_mode_at_a_time():
+    import json
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "toy_placement", "--episodes", "3"]
+    out = subprocess.run([*cli, "--aim", "--json"], capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["episodes"] == 3 and len(result["aim_slope"]) == 2 and min(result["expert_aim_slope"]) > 0.9
+    bad = subprocess.run([*cli, "--aim", "--first-chunk"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "not allowed with" in bad.stderr
