@@ -90,7 +90,11 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         streams["board_text"] = cached_board_photo_stream(count, "train", seed, band=band, progress=progress)
     elif config.mix.get("board_text", 0) > 0:
         streams["board_text"] = prefetched(partial(board_photo_stream, "train", seed))
-    if config.mix.get("robot", 0) > 0:
+    draws_robot = config.mix.get("robot", 0) > 0
+    if new_frame and not robot_data:  # even with no demos in the mix: the statistics must be fitted in the new frame
+        raise ValueError("a new action frame fits the action statistics on robot demos: pass --robot-data DIR "
+                         "(from `chatvla2-lite record`)")
+    if draws_robot:
         if not robot_data:
             raise ValueError(f"stage {stage!r} trains on robot demos: pass --robot-data DIR (from `chatvla2-lite record`)")
         if config.trainable == "action" and config.cache:  # the backbone is frozen: read each frame once
@@ -99,8 +103,9 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
                                                            config.rename, progress=progress)  # fmt: skip
         else:
             streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword, rename=config.rename)
-        if init is None or stage == "cotrain" or new_frame:  # the first stage to see actions (in this frame) fits them
-            fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
+    # the first stage that sees actions fits their statistics, and so does one that changes their frame
+    if new_frame or (draws_robot and (init is None or stage == "cotrain")):
+        fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
     if config.rollouts:
         streams["rollouts"] = cached_rollout_feature_stream(policy.model, stage_processor(policy, config), config.rollouts,
                                                             chunk, seed, config.reword, config.rename, progress=progress)

@@ -85,3 +85,5 @@ def test_an_action_frame_is_one_of_two_and_switched_only_where_the_expert_trains
         ActionExpertConfig(action_frame="delta")
     with pytest.raises(ValueError, match="does not train the action expert"):
         run_training("vlm", tmp_path, action_frame="relative", steps=1)
+    with pytest.raises(ValueError, match="a new action frame fits the action statistics on robot demos"):
+        run_training("action", tmp_path, action_frame="relative", shares={"robot": 0.0}, near_misses=1, steps=1)
