@@ -27,19 +27,24 @@ NEAR_MISS_SEED = 3_000_000
 MISS_M = (0.005, 0.035)
 
 
+def decoy_expert(env, offset):
+    """A scripted expert for the current episode that aims `offset` (x, y in m) beside the pick object."""
+    from sim.expert import ScriptedExpert
+
+    scene = env.scene
+    plan = env.task.expert_plan(scene, env.episode)
+    decoy_plan = dataclasses.replace(plan, pick_xy=tuple(np.asarray(plan.pick_xy) + np.asarray(offset)))
+    return ScriptedExpert(scene.arm, decoy_plan, scene.config.control_hz, scene.arm.joint_positions())
+
+
 def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16) -> dict:
     """On `seed`, a decoy expert aims at a point MISS_M beside the pick object and plays chunk by chunk until it
     closes its fingers; every look where the object still rests untouched gets the restarted true expert's next
     `chunk` actions. {"looks": [(observation, label)], "info": the reset info, "miss_m": the decoy's aim offset}."""
-    from sim.expert import ScriptedExpert
-
     obs, info = env.reset(seed=seed)
     scene = env.scene
-    plan = env.task.expert_plan(scene, env.episode)
     angle, radius = rng.uniform(0.0, 2 * np.pi), rng.uniform(*MISS_M)
-    offset = radius * np.array([np.cos(angle), np.sin(angle)])
-    decoy_plan = dataclasses.replace(plan, pick_xy=tuple(np.asarray(plan.pick_xy) + offset))
-    decoy = ScriptedExpert(scene.arm, decoy_plan, scene.config.control_hz, scene.arm.joint_positions())
+    decoy = decoy_expert(env, radius * np.array([np.cos(angle), np.sin(angle)]))
     body = scene.bodies[env.episode.pick]
     rest_z = scene.pose(body)[0][2]
     looks = []

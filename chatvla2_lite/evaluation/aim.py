@@ -10,12 +10,11 @@ look gives the reference (`expert_aim_slope`).
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from tqdm.auto import tqdm
 
 from chatvla2_lite.data.expert_corrections import expert_label
+from chatvla2_lite.data.expert_near_misses import decoy_expert
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 
 AIM_STEPS = 8  # half a chunk: the expert's move across is done by then, its descent has not reached the table
@@ -25,13 +24,8 @@ SETTLE_STEPS = 10  # control steps holding the hover pose before the look, so th
 def hover_beside(env, seed: int, offset) -> tuple[dict, dict]:
     """Reset to `seed` and bring the arm, as the scripted expert would, to hover `offset` (x, y in m) beside the
     pick object; returns the observation there and the reset info."""
-    from sim.expert import ScriptedExpert
-
     _, info = env.reset(seed=seed)
-    scene = env.scene
-    plan = env.task.expert_plan(scene, env.episode)
-    decoy_plan = dataclasses.replace(plan, pick_xy=tuple(np.asarray(plan.pick_xy) + np.asarray(offset)))
-    decoy = ScriptedExpert(scene.arm, decoy_plan, scene.config.control_hz, scene.arm.joint_positions())
+    decoy = decoy_expert(env, offset)
     actions = []
     while not decoy.approached:
         actions.append(decoy.act())
