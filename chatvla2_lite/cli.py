@@ -120,7 +120,7 @@ def _train(args: argparse.Namespace) -> dict:
         return run_training(args.stage, args.out, recipe=args.recipe, init=args.init, robot_data=args.robot_data,
                             seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                             cache=args.cache, rollouts=args.rollouts, corrections=args.corrections,
-                            near_misses=args.near_misses,
+                            near_misses=args.near_misses, rename=args.rename,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
                             pixel_size=args.pixel_size, action_frame=args.action_frame,
                             shares=_shares(args.mix))  # fmt: skip
@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pixel-size", type=int, default=64, help="the pixel encoder's image side (multiple of 16)")
     train.add_argument("--mix", nargs="+", default=None, metavar="SOURCE=SHARE",
                        help="set some shares of the stage's data mix, keep the rest (e.g. near_misses=1 robot=0.25)")
+    train.add_argument("--rename", type=float, default=None, metavar="SHARE",
+                       help="share of toy demos whose toys get made-up names in instruction and reasoning alike, so "
+                            "the model learns to copy names it never saw (default: the recipe's)")
     train.add_argument("--action-frame", choices=("absolute", "relative"), default=None,
                        help="the action expert's targets: absolute joint poses, or the arm joints' offsets from the "
                             "state (default: keep the model's)")

@@ -66,6 +66,9 @@ class StageConfig:
         total = sum(self.mix.values())
         if total <= 0 or any(v < 0 for v in self.mix.values()):
             raise ValueError(f"the data mix needs non-negative shares that add up to more than 0, got {self.mix}")
+        for share in ("reword", "rename"):
+            if not 0.0 <= getattr(self, share) <= 1.0:
+                raise ValueError(f"{share} is a share of the demos, between 0 and 1, got {getattr(self, share)}")
 
     def to_dict(self) -> dict:
         return asdict(self)

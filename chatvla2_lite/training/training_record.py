@@ -15,6 +15,19 @@ from chatvla2_lite.training.recipe import STAGES
 RUN_STAGES = STAGES + ("naive",)  # the folders `make nano` writes, in the order they run
 
 
+def run_folders(run_dir: str | Path) -> list[str]:
+    """The stage folders of a run in the order they ran: each stage, then its continuations `<stage>_2`, `<stage>_3`
+    ... (a second call of the same stage on the first one's model)."""
+    names = []
+    for stage in RUN_STAGES:
+        names += [stage] if (Path(run_dir) / stage).is_dir() else []
+        k = 2
+        while (Path(run_dir) / f"{stage}_{k}").is_dir():
+            names.append(f"{stage}_{k}")
+            k += 1
+    return names
+
+
 def read_metrics(path: str | Path) -> list[dict]:
     """The lines of a metrics.jsonl; a line cut short by a killed run is skipped."""
     rows = []
@@ -62,7 +75,7 @@ def stage_summary(stage_dir: str | Path) -> dict | None:
 
 def training_markdown(run_dir: str | Path) -> str:
     """The card's training section: one row per stage that ran, and the total wall time."""
-    summaries = [s for s in (stage_summary(Path(run_dir) / name) for name in RUN_STAGES) if s]
+    summaries = [s for s in (stage_summary(Path(run_dir) / name) for name in run_folders(run_dir)) if s]
     if not summaries:
         return ""
     lines = ["## Training", "", "Each stage is one `chatvla2-lite train --stage ...` call on this project's CPU "
@@ -81,7 +94,7 @@ def training_markdown(run_dir: str | Path) -> str:
 def copy_curves(run_dir: str | Path, out: str | Path) -> list[str]:
     """Copy each stage's metrics.jsonl to out/training/<stage>.jsonl; returns the stages copied."""
     copied = []
-    for name in RUN_STAGES:
+    for name in run_folders(run_dir):
         src = Path(run_dir) / name / "metrics.jsonl"
         if src.is_file():
             (Path(out) / "training").mkdir(parents=True, exist_ok=True)

@@ -113,3 +113,5 @@ def test_train_mix_takes_source_share_pairs(tmp_path):
     assert bad.returncode == 2 and "SOURCE=SHARE" in bad.stderr and "Traceback" not in bad.stderr
     bad = subprocess.run([*cli, "kites=1"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "draws no ['kites']" in bad.stderr and "Traceback" not in bad.stderr
+    bad = subprocess.run([*cli[:-1], "--rename", "2"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "rename is a share" in bad.stderr and "Traceback" not in bad.stderr

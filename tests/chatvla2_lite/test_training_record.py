@@ -32,3 +32,14 @@ def test_summary_table_and_curves(tmp_path):
     assert "| vlm | 3000 |" in text and "added up: 1.50 h" in text
     assert copy_curves(runs, tmp_path / "ckpt") == ["read", "vlm"]
     assert (tmp_path / "ckpt" / "training" / "read.jsonl").read_text() == (runs / "read" / "metrics.jsonl").read_text()
+
+
+def test_a_stage_called_again_on_its_own_model_gets_its_own_row_after_the_first(tmp_path):
+    runs = tmp_path / "round"
+    _stage(runs / "action", "action", [{"step": 100, "loss": 0.1, "seconds": 360.0}])
+    _stage(runs / "cotrain_2", "cotrain", [{"step": 1500, "loss": 0.2, "seconds": 720.0}])
+    _stage(runs / "cotrain", "cotrain", [{"step": 2000, "loss": 0.3, "seconds": 1800.0}])
+    text = training_markdown(runs)
+    assert text.index("| cotrain | 2000 |") < text.index("| cotrain_2 | 1500 |") < text.index("| action | 100 |")
+    assert "added up: 0.80 h" in text
+    assert copy_curves(runs, tmp_path / "ckpt") == ["cotrain", "cotrain_2", "action"]

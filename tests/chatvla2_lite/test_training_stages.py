@@ -146,6 +146,14 @@ def test_shares_set_some_of_a_stages_mix_and_keep_the_rest():
         recipe_stage("chatvla2", "action", shares={"robot": -1.0})
 
 
+def test_the_renamed_share_can_be_set_and_is_a_share():
+    assert recipe_stage("chatvla2", "cotrain").rename == 0.25
+    assert recipe_stage("chatvla2", "cotrain", rename=0.75).rename == 0.75
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="rename is a share of the demos, between 0 and 1"):
+            recipe_stage("chatvla2", "cotrain", rename=bad)
+
+
 def test_cached_backbone_features_give_the_same_action_loss_as_the_full_forward(policy):
     from chatvla2_lite.training.samples import encode_batch
     from chatvla2_lite.training.streams import backbone_features
