@@ -13,6 +13,8 @@ rewording parses as a heldout template.
 from __future__ import annotations
 
 import re
+import string
+from functools import lru_cache
 
 import numpy as np
 
@@ -95,32 +97,38 @@ def reworded(instruction: str, rng: np.random.Generator, share: float = 0.5) -> 
 _ONSETS = ("b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "sh", "ch",
            "tr", "bl", "gr", "pl", "dd", "nn", "tt", "pp")  # fmt: skip
 _VOWELS = ("a", "e", "i", "o", "u", "y", "ee", "ou")
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def _made_up_word(rng: np.random.Generator) -> str:
     if rng.random() < 0.25:
-        return "".join(_LETTERS[i] for i in rng.integers(26, size=int(rng.integers(3, 8))))
+        return "".join(string.ascii_lowercase[i] for i in rng.integers(26, size=int(rng.integers(3, 8))))
     syllables = int(rng.integers(1, 4))
     word = "".join(_pick(rng, _ONSETS) + _pick(rng, _VOWELS) for _ in range(syllables))
     return word + (_pick(rng, ("n", "m", "l", "r", "s")) if rng.random() < 0.4 else "")
 
 
-def _grammar_words() -> set[str]:
-    """Every word of this grammar and of the task wordings ("and", "of", "left"), which a name must not be."""
-    phrases = [*_PICK, *_PLACE, *_CARRY, *(p for options in _REL.values() for p in options), *_PREFIX, *_SUFFIX,
-               "the is at front back left right I place it so goes then move inside work out sum", *_MATH_DO, *_MATH_WHAT, *_MATH_WHERE]
-    return {word.strip(".,!?").lower() for phrase in phrases for word in phrase.split()}
+@lru_cache(maxsize=1)
+def _taken_words() -> frozenset[str]:
+    """Words a made-up name must not be: the catalog's names (the heldout ones above all) and every word of the
+    task wordings of either split, of this grammar and of the reasoning targets ("and", "of", "left")."""
+    from sim.catalog import COLOURS, CONTAINERS, OBJECT_KINDS
+    from sim.tasks.phrasing import TEMPLATES
+
+    wordings = [t.text.format(object="", rel="", target="") for t in TEMPLATES.values()]
+    wordings += [phrase for t in TEMPLATES.values() for _, phrase in t.rel_phrases]
+    grammar = [*_PICK, *_PLACE, *_CARRY, *(p for options in _REL.values() for p in options), *_PREFIX, *_SUFFIX,
+               *_MATH_DO, *_MATH_WHAT, *_MATH_WHERE, *_MATH_JOIN, *_MATH_PLACE, *_MATH_CARD, *_MATH_TRAY,
+               "goes then"]  # fmt: skip
+    reasoning = "The is at the front back left right I place it"
+    words = {word.strip(".,!?").lower() for phrase in (*wordings, *grammar, reasoning) for word in phrase.split()}
+    return frozenset(words | set(COLOURS) | set(OBJECT_KINDS) | set(CONTAINERS))
 
 
 def _made_up_name(rng: np.random.Generator) -> str:
-    """A colour-and-kind name no split uses (the catalog's names are excluded, heldout ones above all)."""
-    from sim.catalog import COLOURS, CONTAINERS, OBJECT_KINDS
-
-    known = set(COLOURS) | set(OBJECT_KINDS) | set(CONTAINERS) | _grammar_words()
+    """A colour-and-kind name that no split uses and no wording holds."""
     while True:
         words = (_made_up_word(rng), _made_up_word(rng))
-        if not set(words) & known and words[0] != words[1]:
+        if not set(words) & _taken_words() and words[0] != words[1]:
             return " ".join(words)
 
 
