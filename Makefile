@@ -116,7 +116,7 @@ $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OU
 # one score per file, so `make -j2 nano` runs them side by side; scores.jsonl gathers them for the card
 NANO_SCORES := $(addprefix $(NANO_OUT)/scores/,probe_vlm.json probe_action.json probe_naive.json \
 	eval_math_matching.json eval_toy_placement.json eval_counterfactual.json \
-	true_reasoning_math_matching.json true_reasoning_toy_placement.json)
+	true_reasoning_math_matching.json true_reasoning_toy_placement.json aim_math_matching.json aim_toy_placement.json)
 
 $(NANO_OUT)/scores/probe_%.json: $(NANO_OUT)/%/model/config.json
 	mkdir -p $(@D)
@@ -136,6 +136,10 @@ $(NANO_OUT)/scores/eval_%.json: $(NANO_OUT)/action/model/config.json
 # the arm alone: the same episodes acted on the ground truth's reasoning
 $(NANO_OUT)/scores/true_reasoning_%.json: $(NANO_OUT)/action/model/config.json
 	$(call score,eval --task $* --episodes $(NANO_EVAL_EPISODES) --true-reasoning)
+
+# open loop: hovering beside the object, how much of the offset the first chunk steers away
+$(NANO_OUT)/scores/aim_%.json: $(NANO_OUT)/action/model/config.json
+	$(call score,eval --task $* --episodes $(NANO_EVAL_EPISODES) --aim)
 
 $(NANO_OUT)/scores/eval_counterfactual.json: $(NANO_OUT)/action/model/config.json
 	$(call score,eval --task math_matching --episodes $$(($(NANO_EVAL_EPISODES) / 2)) --counterfactual)

@@ -111,8 +111,9 @@ class ActionExpert(nn.Module):
 
     def add_pixel_encoder(self, cameras: list[str], size: int) -> None:
         """Give the expert its own conv net over `cameras` (new weights; a checkpoint without one gains it here)."""
+        encoder = PixelEncoder(len(cameras), size, self.config.hidden_size)  # refuses a bad size before any change
+        self.pixel_encoder = encoder.to(self.action_in.weight.device)
         self.config.pixel_cameras, self.config.pixel_size = list(cameras), size
-        self.pixel_encoder = PixelEncoder(len(cameras), size, self.config.hidden_size).to(self.action_in.weight.device)
 
     def _contexts(self, cond: Condition):
         """The state vector (B, D), the shallow layers' context (state + observation) and the deep layers' (+ reasoning)."""

@@ -77,6 +77,11 @@ def _eval(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads)
     policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
+    if args.action_steps is not None:  # a shorter horizon: the policy looks again sooner, at more calls an episode
+        chunk = policy.config.action_expert.chunk_size
+        if not 1 <= args.action_steps <= chunk:
+            raise ChatVLA2Error(f"--action-steps plays part of a chunk: 1 to {chunk}, got {args.action_steps}")
+        policy.config.action_expert.n_action_steps = args.action_steps
     try:
         if args.first_chunk:
             from chatvla2_lite.evaluation.first_chunk import first_chunk_scores
@@ -200,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--aim", action="store_true",
                       help="open loop: hovering up to 3 cm beside the object, how much of the offset the chunk steers")
     ev.add_argument("--max-steps", type=int, default=450, help="control steps per episode at most")
+    ev.add_argument("--action-steps", type=int, default=None,
+                    help="actions played of each chunk before the policy looks again (default: the model's, else all)")
     ev.add_argument("--threads", type=int, default=1, help="torch threads (the sim uses the other core)")
     ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     ev.set_defaults(func=_eval)

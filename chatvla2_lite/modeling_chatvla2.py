@@ -59,20 +59,24 @@ def image_token_grid(input_ids: torch.Tensor, image_grid_thw: torch.Tensor | Non
     grid = torch.zeros(*input_ids.shape, 3, dtype=torch.long, device=input_ids.device)
     if image_grid_thw is None:
         return grid
-    shapes = iter(image_grid_thw.tolist())
-    for b in range(input_ids.shape[0]):
-        places = torch.nonzero(input_ids[b] == image_token_id).flatten()
-        view, done = 0, 0
-        while done < len(places):
-            t, h, w = next(shapes)
-            rows, cols = h // merge, w // merge
-            cell = torch.arange(t * rows * cols, device=input_ids.device) % (rows * cols)
-            at = places[done : done + len(cell)]
-            view += 1
-            grid[b, at, 0] = view
-            grid[b, at, 1] = cell // cols + 1
-            grid[b, at, 2] = cell % cols + 1
-            done += len(cell)
+    # One pass for the whole batch, no loop over samples and views (it ran in every forward): the image tokens,
+    # read in order, are the images' merged cells one image after another.
+    at = torch.nonzero((input_ids == image_token_id).flatten()).flatten()
+    thw = image_grid_thw.to(input_ids.device)
+    cols = thw[:, 2] // merge
+    cells = thw[:, 1] // merge * cols
+    sizes = thw[:, 0] * cells
+    if int(sizes.sum()) != len(at):
+        raise ValueError(f"{len(at)} image tokens for images of {sizes.tolist()} merged cells")
+    image = torch.repeat_interleave(torch.arange(len(thw), device=at.device), sizes)
+    first = torch.cumsum(sizes, 0) - sizes  # each image's first token, counted over the batch's image tokens
+    cell = (torch.arange(len(at), device=at.device) - first[image]) % cells[image]
+    sample = at[first] // input_ids.shape[1]  # non-decreasing: images come in the order of their samples
+    view = torch.arange(len(thw), device=at.device) - torch.searchsorted(sample, sample) + 1
+    flat = grid.view(-1, 3)
+    flat[at, 0] = view[image]
+    flat[at, 1] = cell // cols[image] + 1
+    flat[at, 2] = cell % cols[image] + 1
     return grid
 
 

@@ -125,6 +125,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
     finally:
         env.close()
     result = {"task": task, "split": split, "episodes": episodes, "seed": seed,
+              "action_steps": len(played(policy, np.zeros(policy.config.action_expert.chunk_size), 0, max_steps)),
               "seconds_per_episode": round((time.perf_counter() - started) / max(1, episodes), 2)}
     if counterfactual:
         result["follow_rate"] = float(np.mean([r["followed"] for r in rows]))

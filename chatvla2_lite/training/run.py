@@ -49,15 +49,14 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     `pixel_cameras` gives it a new conv net over those cameras' pixels at `pixel_size` (pixel_encoder.py), unless
     it already reads exactly those; `action_frame` switches its targets to "relative" (the arm joints' offsets
     from the state) or "absolute", and then fits the action statistics again in the new frame."""
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from functools import partial
 
-    from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream, cached_correction_feature_stream,
-                                                cached_image_text_stream, cached_near_miss_feature_stream,
-                                                cached_robot_feature_stream,
-                                                cached_rollout_feature_stream,
-                                                image_text_stream, prefetched,
-                                                robot_samples_for_stats, robot_stream)
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream,
+                                                cached_correction_feature_stream, cached_image_text_stream,
+                                                cached_near_miss_feature_stream, cached_robot_feature_stream,
+                                                cached_rollout_feature_stream, image_text_stream, prefetched,
+                                                robot_samples_for_stats, robot_stream)  # fmt: skip
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     if config.corrections and init is None:
@@ -77,19 +76,17 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
             raise ValueError(f"no camera {unknown} in this model; it has {policy.config.camera_names}")
         if policy.config.action_expert.pixels != (list(pixel_cameras), pixel_size):
             policy.model.action_expert.add_pixel_encoder(pixel_cameras, pixel_size)
-    chunk = policy.config.action_expert.chunk_size
-    streams = {}
-    if config.mix.get("image_text", 0) > 0 and config.cache:
-        count = cache_size(config, "image_text")
-        streams["image_text"] = cached_image_text_stream(count, "train", seed, progress=progress)
-    elif config.mix.get("image_text", 0) > 0:
-        streams["image_text"] = prefetched(partial(image_text_stream, "train", seed))
-    if config.mix.get("board_text", 0) > 0 and config.cache:
-        band = _front_band(policy.processor, config.views)
-        count = cache_size(config, "board_text")
-        streams["board_text"] = cached_board_photo_stream(count, "train", seed, band=band, progress=progress)
-    elif config.mix.get("board_text", 0) > 0:
-        streams["board_text"] = prefetched(partial(board_photo_stream, "train", seed))
+    chunk, processor = policy.config.action_expert.chunk_size, stage_processor(policy, config)
+    # image-text sources: rendered once up front and kept (config.cache), or rendered on the fly beside training
+    image_text = {
+        "image_text": (lambda n: cached_image_text_stream(n, "train", seed, progress=progress),
+                       lambda: prefetched(partial(image_text_stream, "train", seed))),
+        "board_text": (lambda n: cached_board_photo_stream(n, "train", seed, band=_front_band(policy.processor, config.views),
+                                                           progress=progress),
+                       lambda: prefetched(partial(board_photo_stream, "train", seed))),
+    }  # fmt: skip
+    streams = {source: cached(cache_size(config, source)) if config.cache else on_the_fly()
+               for source, (cached, on_the_fly) in image_text.items() if config.mix.get(source, 0) > 0}  # fmt: skip
     draws_robot = config.mix.get("robot", 0) > 0
     if new_frame and not robot_data:  # even with no demos in the mix: the statistics must be fitted in the new frame
         raise ValueError("a new action frame fits the action statistics on robot demos: pass --robot-data DIR "
@@ -98,25 +95,21 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         if not robot_data:
             raise ValueError(f"stage {stage!r} trains on robot demos: pass --robot-data DIR (from `chatvla2-lite record`)")
         if config.trainable == "action" and config.cache:  # the backbone is frozen: read each frame once
-            streams["robot"] = cached_robot_feature_stream(policy.model, stage_processor(policy, config), robot_data,
-                                                           chunk, cache_size(config, "robot"), seed, config.reword,
+            streams["robot"] = cached_robot_feature_stream(policy.model, processor, robot_data, chunk,
+                                                           cache_size(config, "robot"), seed, config.reword,
                                                            config.rename, progress=progress)  # fmt: skip
         else:
             streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword, rename=config.rename)
     # the first stage that sees actions fits their statistics, and so does one that changes their frame
     if new_frame or (draws_robot and (init is None or stage == "cotrain")):
         fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
-    if config.rollouts:
-        streams["rollouts"] = cached_rollout_feature_stream(policy.model, stage_processor(policy, config), config.rollouts,
-                                                            chunk, seed, config.reword, config.rename, progress=progress)
-    if config.corrections:
-        streams["corrections"] = cached_correction_feature_stream(policy.model, stage_processor(policy, config), init,
-                                                                  config.corrections, chunk, seed, config.reword,
-                                                                  config.rename, progress=progress)  # fmt: skip
-    if config.near_misses:
-        streams["near_misses"] = cached_near_miss_feature_stream(policy.model, stage_processor(policy, config),
-                                                                 config.near_misses, chunk, seed, config.reword,
-                                                                 config.rename, progress=progress)  # fmt: skip
+    # scenes the sim plays for the action stage, each look read once through the frozen backbone
+    scenes = {"rollouts": cached_rollout_feature_stream, "corrections": partial(cached_correction_feature_stream, policy_dir=init),
+              "near_misses": cached_near_miss_feature_stream}  # fmt: skip
+    for source, stream in scenes.items():
+        if count := getattr(config, source):
+            streams[source] = stream(policy.model, processor, scenes=count, chunk=chunk, seed=seed, reword=config.reword,
+                                     rename=config.rename, progress=progress)  # fmt: skip
     suites = [s for s in PROBE_SUITES if config.mix.get("image_text", 0) > 0 or s in BOARD_KINDS]
     probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None
     last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,

@@ -26,7 +26,8 @@ def scores_markdown(rows: list[dict], commands: tuple[str, ...] = (REPRODUCE,)) 
     """The card's scores section: knowledge retention side by side, then the closed-loop scores, then the commands
     that made the model, in order (more than one where a round continued an earlier one)."""
     probes = [r for r in rows if "model" in r]
-    evals = [r for r in rows if "model" not in r]
+    aims = [r for r in rows if "aim_slope" in r]
+    evals = [r for r in rows if "model" not in r and "aim_slope" not in r]
     lines = ["## Scores", "", "Heldout split of the simulator (fonts, problems, toys, colours and wordings never trained on).", ""]
     if probes:
         lines += [_retention_heading(probes), "", "| model | ocr | math | spatial |", "|---|---|---|---|"]
@@ -41,8 +42,26 @@ def scores_markdown(rows: list[dict], commands: tuple[str, ...] = (REPRODUCE,)) 
                 + (" (true reasoning: the arm alone)" if r.get("reasoning") == "true" else "")
             lines.append(f"| {label} | {r['episodes']} | {scores} |")
         lines.append("")
+    if aims:
+        lines += [_aim_heading(aims[0]), "", "| task | episodes | steered x / y | left x / y (cm) |", "|---|---|---|---|"]
+        for r in aims:
+            lines.append(f"| {r['task']} | {r['episodes']} | {_pair(r['aim_slope'])} (expert {_pair(r['expert_aim_slope'])}) "
+                         f"| {_pair(r['left_m'], 100)} (expert {_pair(r['expert_left_m'], 100)}) |")
+        lines.append("")
     lines += ["Reproduce: " + ", then ".join(f"`{c}`" for c in commands), ""]
     return "\n".join(lines)
+
+
+def _aim_heading(row: dict) -> str:
+    """What `eval --aim` measured, in the words of its row."""
+    return (f"Steering from a near miss, `chatvla2-lite eval --aim` (the arm hovering up to "
+            f"{100 * row['max_offset_m']:g} cm beside the object, the true reasoning; the share of the offset the chunk's "
+            f"first {row['aim_steps']} actions steer away, per table axis, and the rms offset they leave; a scripted "
+            f"expert restarted there beside it):")
+
+
+def _pair(values: list[float], scale: float = 1.0) -> str:
+    return " / ".join(f"{scale * v:.2f}" for v in values)
 
 
 def _retention_heading(probes: list[dict]) -> str:

@@ -113,10 +113,14 @@ def test_eval_cli_prints_one_json_line():
     import sys
 
     out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "math_matching", "--episodes", "2",
-                          "--max-steps", "20", "--json"], capture_output=True, text=True, timeout=300, check=True)
+                          "--max-steps", "20", "--action-steps", "8", "--json"], capture_output=True, text=True,
+                         timeout=300, check=True)  # fmt: skip
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"ocr_acc", "math_acc", "success_rate", "lift_rate", "closest_approach_m"} <= set(result)
-    assert result["episodes"] == 2
+    assert result["episodes"] == 2 and result["action_steps"] == 8
+    long = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "math_matching", "--episodes", "1",
+                           "--action-steps", "17"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert long.returncode == 2 and "--action-steps plays part of a chunk: 1 to 16, got 17" in long.stderr
     bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "toy_placement", "--episodes", "1",
                           "--counterfactual"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "use --task math_matching" in bad.stderr and "Traceback" not in bad.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from chatvla2_lite.modeling_chatvla2 import image_token_grid
@@ -28,3 +29,9 @@ def test_every_image_token_gets_its_view_row_and_column_and_text_gets_none(nano_
             expected = [(r, c) for r in range(1, rows + 1) for c in range(1, cols + 1)]
             assert [tuple(x) for x in cells[:, 1:].tolist()] == expected
     assert np.all(grid[..., 0].max(dim=1).values.numpy() == views)
+
+
+def test_image_tokens_that_do_not_match_the_images_are_refused():
+    ids = torch.tensor([[5, 9, 9, 9, 9, 5]])  # 4 image tokens, but the image has 2x2 merged cells twice over (t=2)
+    with pytest.raises(ValueError, match="4 image tokens for images of \\[8\\] merged cells"):
+        image_token_grid(ids, torch.tensor([[2, 4, 4]]), image_token_id=9, merge=2)

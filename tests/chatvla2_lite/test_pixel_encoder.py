@@ -72,6 +72,14 @@ def test_the_pixel_size_must_tile_into_tokens():
         ActionExpertConfig(pixel_cameras=["wrist"], pixel_size=50)
 
 
+def test_a_refused_pixel_size_leaves_the_expert_as_it_was(policy_with_pixels):
+    expert = policy_with_pixels.model.action_expert
+    before = (list(expert.config.pixel_cameras), expert.config.pixel_size, expert.pixel_encoder)
+    with pytest.raises(ValueError, match="multiple of 16"):
+        expert.add_pixel_encoder(["front", "wrist"], 50)
+    assert (list(expert.config.pixel_cameras), expert.config.pixel_size, expert.pixel_encoder) == before
+
+
 @pytest.fixture
 def policy_with_pixels():
     from chatvla2_lite.policy_chatvla2 import ChatVLA2

@@ -13,6 +13,8 @@ ROWS = [
     {"task": "math_matching", "episodes": 100, "ocr_acc": 0.99, "math_acc": 0.98, "success_rate": 0.91},
     {"task": "math_matching", "episodes": 50, "follow_rate": 0.88},
     {"task": "toy_placement", "episodes": 100, "reasoning": "true", "success_rate": 0.93},
+    {"task": "toy_placement", "episodes": 100, "aim_slope": [0.276, 0.333], "aim_steps": 8, "max_offset_m": 0.03,
+     "expert_aim_slope": [0.968, 0.968], "left_m": [0.0143, 0.0132], "expert_left_m": [0.001, 0.001]},
 ]
 
 
@@ -22,6 +24,8 @@ def test_scores_section_puts_the_three_models_side_by_side():
     assert "| math_matching | 100 | math_acc 0.98, ocr_acc 0.99, success_rate 0.91 |" in text
     assert "| math_matching (counterfactual) | 50 | follow_rate 0.88 |" in text
     assert "| toy_placement (true reasoning: the arm alone) | 100 | success_rate 0.93 |" in text
+    assert "| toy_placement | 100 | 0.28 / 0.33 (expert 0.97 / 0.97) | 1.43 / 1.32 (expert 0.10 / 0.10) |" in text
+    assert "hovering up to 3 cm beside the object" in text and "first 8 actions" in text
     assert "Reproduce: `make nano" in text
     assert "probe --suite all` (VQA accuracy):" in text  # no question count in the rows: none claimed
 
@@ -37,7 +41,7 @@ def test_ship_copies_the_model_and_writes_the_card(nano_checkpoint, tmp_path):
     scores.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
     out = tmp_path / "chatvla2-nano"
     result = ship(nano_checkpoint, scores, out, command="make nano NANO_DEMOS=3")
-    assert result["scores"] == 6 and (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    assert result["scores"] == 7 and (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "## Scores" in card and "| shipped (chatvla2 recipe) | 0.98 |" in card
     assert "Reproduce: `make nano NANO_DEMOS=3`" in card  # the budget that made it, not the defaults
