@@ -59,17 +59,18 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
     text = reasoning if reasoning is not None else policy.reason(obs).text
     body = env.scene.bodies[env.episode.pick]  # what the task asks the arm to move: the answer card, or the toy
     rest_z = env.scene.pose(body)[0][2]
-    steps, done, lifted, closest = 0, False, False, float("inf")
+    steps, done, lifted, closest, plays = 0, False, False, float("inf"), 0
     while not done and steps < max_steps:
-        chunk = policy.act(obs, text, seed=seed + steps)
-        obs, _, terminated, truncated, info, ran = env.step_chunk(played(policy, chunk, steps, max_steps))
+        chunk = played(policy, policy.act(obs, text, seed=seed + steps), steps, max_steps)
+        plays = max(plays, len(chunk))
+        obs, _, terminated, truncated, info, ran = env.step_chunk(chunk)
         steps += ran
         done = terminated or truncated
         position = env.scene.pose(body)[0]
         lifted |= bool(position[2] > rest_z + LIFT_M)
         closest = min(closest, float(np.linalg.norm(env.scene.arm.tcp_world()[:2] - position[:2])))
     return {"reasoning": text, "info": info, "steps": steps, "start_info": env.episode.ground_truth,
-            "lifted": lifted, "closest_m": closest}
+            "lifted": lifted, "closest_m": closest, "action_steps": plays}
 
 
 def score_math(reasoning: str, truth: dict) -> dict:
@@ -116,7 +117,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
             out = run_episode(policy, env, s, given, max_steps)
             truth = out["start_info"]
             row = {"seed": s, "success": bool(out["info"]["is_success"]), "lifted": out["lifted"],
-                   "closest_m": out["closest_m"]}
+                   "closest_m": out["closest_m"], "action_steps": out["action_steps"]}
             if counterfactual:
                 row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(env.scene, int(truth["answer"]))
             elif not true_reasoning:  # with the true reasoning only the arm is scored
@@ -125,7 +126,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
     finally:
         env.close()
     result = {"task": task, "split": split, "episodes": episodes, "seed": seed,
-              "action_steps": len(played(policy, np.zeros(policy.config.action_expert.chunk_size), 0, max_steps)),
+              "action_steps": max((r["action_steps"] for r in rows), default=0),  # actions played a chunk
               "seconds_per_episode": round((time.perf_counter() - started) / max(1, episodes), 2)}
     if counterfactual:
         result["follow_rate"] = float(np.mean([r["followed"] for r in rows]))
