@@ -97,14 +97,18 @@ def reworded(instruction: str, rng: np.random.Generator, share: float = 0.5) -> 
 _ONSETS = ("b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "sh", "ch",
            "tr", "bl", "gr", "pl", "dd", "nn", "tt", "pp")  # fmt: skip
 _VOWELS = ("a", "e", "i", "o", "u", "y", "ee", "ou")
+_CODAS = ("n", "m", "l", "r", "s", "t", "ck", "ng", "rt", "nd")
 
 
 def _made_up_word(rng: np.random.Generator) -> str:
+    """Mostly syllables, some closed ("pur-ple") and some ending in -y ("ted-dy"), as English names go: open
+    syllables alone taught a model to write "pucple" for the heldout "purple" and "teddyke" for "teddy"."""
     if rng.random() < 0.25:
         return "".join(string.ascii_lowercase[i] for i in rng.integers(26, size=int(rng.integers(3, 8))))
     syllables = int(rng.integers(1, 4))
-    word = "".join(_pick(rng, _ONSETS) + _pick(rng, _VOWELS) for _ in range(syllables))
-    return word + (_pick(rng, ("n", "m", "l", "r", "s")) if rng.random() < 0.4 else "")
+    word = "".join(_pick(rng, _ONSETS) + _pick(rng, _VOWELS) + (_pick(rng, _CODAS) if rng.random() < 0.35 else "")
+                   for _ in range(syllables))  # fmt: skip
+    return word + ("y" if rng.random() < 0.15 else "")
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,7 @@
 """Training rewordings keep the instruction's slots and never reproduce a heldout wording."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,10 @@ def test_renamed_toys_keep_the_relation_and_never_take_a_name_of_either_split():
     # too many names to learn by heart, over every letter: writing one means copying it from the instruction
     assert len(set(pairs)) > 290
     assert set("".join(parse_instruction(said)["object"] for said, _ in pairs)) >= set("abcdefghijklmnopqrstuvwxyz")
+    # the shapes of English names too: a closed syllable inside a word ("pur-ple") and a final -y ("ted-dy")
+    words = [w for said, _ in pairs for w in parse_instruction(said)["object"].split()]
+    assert sum(bool(re.search(r"[aeiou](r|rt|nd|ng|ck)[^aeiouy]", w)) for w in words) > 30
+    assert sum(w.endswith("y") for w in words) > 30
     for said, thought in pairs:
         slots = parse_instruction(said)
         obj, relation, target = parse_toy_reasoning(thought)
