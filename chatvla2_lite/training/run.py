@@ -104,7 +104,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     if new_frame or (draws_robot and (init is None or stage == "cotrain")):
         fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
     # scenes the sim plays for the action stage, each look read once through the frozen backbone
-    scenes = {"rollouts": cached_rollout_feature_stream, "corrections": partial(cached_correction_feature_stream, policy_dir=init),
+    scenes = {"rollouts": cached_rollout_feature_stream,
+              "corrections": partial(cached_correction_feature_stream, policy_dir=init),
               "near_misses": cached_near_miss_feature_stream}  # fmt: skip
     for source, stream in scenes.items():
         if count := getattr(config, source):
