@@ -72,6 +72,9 @@ class ActionExpertConfig:
             raise ValueError(f"action_frame must be one of {ACTION_FRAMES}, got {self.action_frame!r}")
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        if self.n_action_steps is not None and not 1 <= self.n_action_steps <= self.chunk_size:
+            raise ValueError(f"n_action_steps plays part of a chunk: 1 to {self.chunk_size} or None, "
+                             f"got {self.n_action_steps}")
         if self.pixel_size <= 0 or self.pixel_size % 16:
             raise ValueError(f"pixel_size must be a positive multiple of 16, got {self.pixel_size}")
 

@@ -44,6 +44,8 @@ def test_defaults_follow_the_paper():
     [
         (lambda: ActionExpertConfig(objective="gan"), "objective"),
         (lambda: ActionExpertConfig(hidden_size=100, num_heads=3), "divisible"),
+        (lambda: ActionExpertConfig(n_action_steps=17), "1 to 16"),
+        (lambda: ActionExpertConfig(n_action_steps=0), "part of a chunk"),
         (lambda: nano_config(moe=MoEConfig(layers=[9])), "do not exist"),
         (lambda: ChatVLA2Config(vlm_config={"model_type": "llama"}), "not supported"),
     ],
