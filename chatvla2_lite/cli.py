@@ -72,15 +72,17 @@ def _shares(pairs: list[str] | None) -> dict[str, float] | None:
 def _eval(args: argparse.Namespace) -> dict:
     import torch
 
+    from chatvla2_lite.configuration_chatvla2 import check_action_steps
     from chatvla2_lite.defaults import load_policy
     from chatvla2_lite.evaluation.closed_loop import evaluate
 
     torch.set_num_threads(args.threads)
     policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
     if args.action_steps is not None:  # a shorter horizon: the policy looks again sooner, at more calls an episode
-        chunk = policy.config.action_expert.chunk_size
-        if not 1 <= args.action_steps <= chunk:
-            raise ChatVLA2Error(f"--action-steps plays part of a chunk: 1 to {chunk}, got {args.action_steps}")
+        try:
+            check_action_steps(args.action_steps, policy.config.action_expert.chunk_size, "--action-steps")
+        except ValueError as exc:
+            raise ChatVLA2Error(str(exc)) from exc
         policy.config.action_expert.n_action_steps = args.action_steps
     try:
         if args.first_chunk:

@@ -41,6 +41,12 @@ OBJECTIVES = ("flow_matching", "ddim", "regression")
 ACTION_FRAMES = ("absolute", "relative")
 
 
+def check_action_steps(steps: int, chunk_size: int, name: str = "n_action_steps") -> None:
+    """Raise ValueError unless `steps` actions, played of each chunk, are 1 to `chunk_size`."""
+    if not 1 <= steps <= chunk_size:
+        raise ValueError(f"{name} plays part of a chunk: 1 to {chunk_size}, got {steps}")
+
+
 @dataclass
 class ActionExpertConfig:
     """The small transformer that turns observation, state and reasoning into an action chunk."""
@@ -72,9 +78,8 @@ class ActionExpertConfig:
             raise ValueError(f"action_frame must be one of {ACTION_FRAMES}, got {self.action_frame!r}")
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
-        if self.n_action_steps is not None and not 1 <= self.n_action_steps <= self.chunk_size:
-            raise ValueError(f"n_action_steps plays part of a chunk: 1 to {self.chunk_size} or None, "
-                             f"got {self.n_action_steps}")
+        if self.n_action_steps is not None:
+            check_action_steps(self.n_action_steps, self.chunk_size)
         if self.pixel_size <= 0 or self.pixel_size % 16:
             raise ValueError(f"pixel_size must be a positive multiple of 16, got {self.pixel_size}")
 
