@@ -86,18 +86,28 @@ def _segments(task: PickPlace, grasp_yaw: float, cfg: ExpertConfig) -> list[tupl
         place_yaw = grasp_yaw + np.arctan2(qy, qx) - np.arctan2(py, px)
     else:
         place_yaw = task.place_yaw
-    place_z = grasp_z + task.place_surface_z + cfg.place_drop
     g_open, g_closed = cfg.gripper_open, cfg.gripper_closed
     return [
         ("descend", np.array([px, py, grasp_z + 0.02, grasp_yaw]), g_open, cfg.speed),
         ("descend", np.array([px, py, grasp_z, grasp_yaw]), g_open, cfg.slow_speed),
         ("close", None, g_closed, cfg.close_s),
         ("lift", np.array([px, py, above, grasp_yaw]), g_closed, cfg.slow_speed),
-        ("carry", np.array([qx, qy, above, place_yaw]), g_closed, cfg.speed),
-        ("lower", np.array([qx, qy, place_z + 0.02, place_yaw]), g_closed, cfg.speed),
-        ("lower", np.array([qx, qy, place_z, place_yaw]), g_closed, cfg.slow_speed),
-        ("release", None, g_open, cfg.release_s),
-        ("retreat", np.array([qx, qy, above, place_yaw]), g_open, cfg.slow_speed),
+        *_place_segments(task, place_yaw, grasp_z, cfg),
+    ]
+
+
+def _place_segments(task: PickPlace, place_yaw: float, tool_above_bottom: float, cfg: ExpertConfig) -> list:
+    """The segments from the carry height on: across to the place point, down until the held object's bottom hangs
+    place_drop above the surface (the tool `tool_above_bottom` m above it), release, retreat."""
+    qx, qy = task.place_xy
+    above = hover_height(task, cfg)
+    place_z = tool_above_bottom + task.place_surface_z + cfg.place_drop
+    return [
+        ("carry", np.array([qx, qy, above, place_yaw]), cfg.gripper_closed, cfg.speed),
+        ("lower", np.array([qx, qy, place_z + 0.02, place_yaw]), cfg.gripper_closed, cfg.speed),
+        ("lower", np.array([qx, qy, place_z, place_yaw]), cfg.gripper_closed, cfg.slow_speed),
+        ("release", None, cfg.gripper_open, cfg.release_s),
+        ("retreat", np.array([qx, qy, above, place_yaw]), cfg.gripper_open, cfg.slow_speed),
     ]
 
 
@@ -163,6 +173,35 @@ class ScriptedExpert:
         ]
         self.phase = "rise"
         return "rise"
+
+    def restart_holding(self, tool_above_bottom: float) -> str:
+        """Plan the rest from a tool that holds the object off the table, for an expert started after someone else's
+        grasp: straight up (or down) to the carry height with the fingers shut, across to the place point, down,
+        release, retreat, home. `tool_above_bottom` (m): the tool centre point's height above the held object's
+        bottom, as that grasp left it, so the object is set down on the surface wherever the fingers hold it.
+        Returns "carry"."""
+        pose = tcp_pose(self.q)
+        tcp = self.arm.base_to_world(pose[:3, 3])
+        cfg, task = self.config, self.task
+        yaw = float(np.arctan2(pose[1, 0], pose[0, 0])) + self.arm.config.base_yaw
+        if task.place_yaw is None:  # keep the wrist roll as held: turn the yaw with the arm's heading
+            qx, qy = task.place_xy
+            place_yaw = yaw + float(np.angle(np.exp(1j * (np.arctan2(qy, qx) - np.arctan2(tcp[1], tcp[0])))))
+        else:  # the nearest turn to the task's yaw
+            place_yaw = yaw + float(np.angle(np.exp(1j * (task.place_yaw - yaw))))
+        self.approached, self.grasp_yaw, self.gripper = True, yaw, cfg.gripper_closed
+        self.tcp = np.array([*tcp, yaw])
+        segments = _place_segments(task, place_yaw, tool_above_bottom, cfg)
+        above = hover_height(task, cfg)
+        if np.hypot(*(tcp[:2] - np.asarray(task.place_xy))) <= RESUME_XY:  # over the place point: on down from here
+            segments = segments[1:]
+            if tcp[2] <= segments[0][1][2] + 1e-3:  # already below the fast part of the way down
+                segments = segments[1:]
+        elif tcp[2] < above - 0.005:  # low and away: straight up first, not dragged across the table
+            segments.insert(0, ("lift", np.array([tcp[0], tcp[1], above, yaw]), cfg.gripper_closed, cfg.slow_speed))
+        self.segments = segments
+        self.phase = segments[0][0]
+        return "carry"
 
     @property
     def done(self) -> bool:

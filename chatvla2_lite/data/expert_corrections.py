@@ -5,9 +5,11 @@ Demos and expert rollouts only show states on the expert's path, so a policy tha
 never seen what to do next: round 4 opened and closed its gripper there and pushed the toy away (session 6). Here
 the policy acts, closed loop, on the episode's true reasoning; at every look where the object still rests on the
 table untouched, a new expert starts from the arm's present joints (`ScriptedExpert.restart_here`: from a low tool
-it corrects its aim on the way down, or first rises straight up) and its next chunk of actions becomes the label. Looks
-after a grasp (the object lifted or touched) or after the object is put down where it belongs get no label: the
-expert plans a pick from rest.
+it corrects its aim on the way down, or first rises straight up) and its next chunk of actions becomes the label.
+At every look where the arm holds the object off the table, the new expert carries it from there
+(`ScriptedExpert.restart_holding`) to the place point, down and open: round 7, corrected on the approach only, set
+its lifted toys down a median 16 cm from the place point (session 12). Looks while the fingers close on the object,
+after it is put down where it belongs, or after it falls get no label.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ def expert_label(env, chunk: int) -> np.ndarray:
     repeated once it is done."""
     expert = env.expert()
     expert.restart_here()
+    return _next_actions(expert, chunk)
+
+
+def _next_actions(expert, chunk: int) -> np.ndarray:
     actions = []
     while len(actions) < chunk:
         actions.append(actions[-1] if expert.done else np.asarray(expert.act(), np.float32))
@@ -44,9 +50,26 @@ def needs_a_pick(env, body: int, rest_z: float) -> bool:
         and np.hypot(*(position[:2] - place)) > PLACED_M
 
 
+def held_off_the_table(env, body: int, rest_z: float) -> float | None:
+    """The tool centre point's height above the held object's bottom while the arm touches the object and it hangs
+    more than RESTING_M above its start height; None otherwise."""
+    position = env.scene.pose(body)[0]
+    if position[2] - rest_z <= RESTING_M or not env.scene.touching(env.scene.arm.body, body):
+        return None
+    tool = env.scene.arm.fk_world(env.scene.arm.joint_positions())
+    return float(tool[2] - (position[2] - rest_z))  # the bottom stood at the table's height, 0, at rest
+
+
+def carry_label(env, tool_above_bottom: float, chunk: int) -> np.ndarray:
+    """The next `chunk` actions (chunk, 6) of a scripted expert that carries the held object from here."""
+    expert = env.expert()
+    expert.restart_holding(tool_above_bottom)
+    return _next_actions(expert, chunk)
+
+
 def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 450) -> dict:
     """The policy's closed-loop episode on `seed`, acting on the true reasoning: {"looks": [(observation, expert
-    label)] for the looks where the object rests untouched, "info": the reset info, "success": bool}."""
+    label)] for the looks where the object rests untouched or hangs held off the table, "info": the reset info, "success": bool}."""
     from chatvla2_lite.data.reasoning_targets import reasoning_target
     from chatvla2_lite.evaluation.closed_loop import played
 
@@ -59,6 +82,8 @@ def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 
     while not done and steps < max_steps:
         if needs_a_pick(env, body, rest_z):
             looks.append((obs, expert_label(env, chunk)))
+        elif (held := held_off_the_table(env, body, rest_z)) is not None:
+            looks.append((obs, carry_label(env, held, chunk)))
         actions = policy.act(obs, reasoning, seed=seed + steps)
         obs, _, success, truncated, _, ran = env.step_chunk(played(policy, actions, steps, max_steps))
         steps += ran

@@ -1,12 +1,14 @@
-"""The expert's corrections: a restarted expert recovers from a policy's near miss; only untouched looks get labels."""
+"""The expert's corrections: a restarted expert recovers from a policy's near miss and from a carry toward the wrong
+place; only untouched looks and looks holding the object off the table get labels."""
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from chatvla2_lite.data.expert_corrections import (corrected_rollout, expert_correction_samples, expert_label,
-                                                   needs_a_pick)
+from chatvla2_lite.data.expert_corrections import (carry_label, corrected_rollout, expert_correction_samples,
+                                                   expert_label, held_off_the_table, needs_a_pick)
 
 
 def _untouched(env, rest_z: float) -> bool:
@@ -83,6 +85,62 @@ def test_a_near_miss_label_rises_straight_up_with_the_fingers_as_they_are():
         env.close()
 
 
+def _lowered_at_the_wrong_place(env, seed: int, dy: float = -0.07) -> tuple[int, float]:
+    """Reset `seed`, then let an expert whose place point lies `dy` m off the task's pick the object and lower it
+    there until the tool is 6 cm up: a policy that carried the object off its aim. Returns (body, resting height)."""
+    from sim.expert import ScriptedExpert
+
+    env.reset(seed=seed)
+    scene, plan = env.scene, env.task.expert_plan(env.scene, env.episode)
+    body = scene.bodies[env.episode.pick]
+    rest_z = scene.pose(body)[0][2]
+    wrong = dataclasses.replace(plan, place_xy=(plan.place_xy[0], plan.place_xy[1] + dy))
+    decoy = ScriptedExpert(scene.arm, wrong, scene.config.control_hz, scene.arm.joint_positions())
+    while not (decoy.phase == "lower" and scene.arm.fk_world(scene.arm.joint_positions())[2] < 0.06):
+        env.step_chunk([decoy.act() for _ in range(4)])
+    return body, rest_z
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["math_matching", "toy_placement"])
+def test_an_expert_restarted_holding_the_object_sets_it_down_where_it_belongs(task):
+    import sim
+
+    env = sim.make_env(task, "train", cameras=())
+    try:
+        body, rest_z = _lowered_at_the_wrong_place(env, seed=1)
+        held = held_off_the_table(env, body, rest_z)
+        assert held is not None and 0.0 < held < 0.05  # the tool a little above the held object's bottom
+        expert = env.expert()
+        assert expert.restart_holding(held) == "carry" and expert.phase == "lift"  # low and away: up first
+        success, steps = False, 0
+        while not success and steps < 400:
+            *_, success, truncated, _, ran = env.step_chunk([expert.act() for _ in range(16)])
+            steps += ran
+            assert not truncated
+        place = env.task.expert_plan(env.scene, env.episode).place_xy
+        assert success and np.hypot(*(env.scene.pose(body)[0][:2] - place)) < 0.01
+    finally:
+        env.close()
+
+
+def test_a_carry_label_rises_shut_and_then_heads_for_the_place_point():
+    import sim
+
+    env = sim.make_env("toy_placement", "train", cameras=())
+    try:
+        body, rest_z = _lowered_at_the_wrong_place(env, seed=1)
+        label = carry_label(env, held_off_the_table(env, body, rest_z), 16)
+        assert label.shape == (16, 6) and label.dtype == np.float32
+        assert (label[:, 5] < 0).all()  # the fingers stay shut on the object
+        tcp = np.array([env.scene.arm.fk_world(q) for q in label])
+        assert tcp[-1, 2] > tcp[0, 2] + 0.01 and np.linalg.norm(tcp[5, :2] - tcp[0, :2]) < 0.003  # up, not across
+        env.reset(seed=1)
+        assert held_off_the_table(env, body, rest_z) is None  # resting on the table: no carry
+    finally:
+        env.close()
+
+
 class ExpertPolicy:
     """Plays one scripted expert from the reset on, whatever it sees: it grasps, so later looks are not labelled."""
 
@@ -99,7 +157,7 @@ class ExpertPolicy:
 
 
 @pytest.mark.slow
-def test_a_corrected_rollout_labels_the_looks_before_the_grasp_only():
+def test_a_corrected_rollout_labels_the_looks_before_the_grasp_and_while_the_object_is_held_up():
     import sim
 
     env = sim.make_env("toy_placement", "train", cameras=("front",))
@@ -115,12 +173,15 @@ def test_a_corrected_rollout_labels_the_looks_before_the_grasp_only():
         np.testing.assert_allclose(first_label, policy.act(None, ""), atol=1e-6)
         plain = ExpertPolicy(env)
         env.reset(seed=2)
-        chunks_before_grasp = 0
-        rest_z = env.scene.pose(env.scene.bodies[env.episode.pick])[0][2]
-        while _untouched(env, rest_z):
-            env.step_chunk(plain.act(None, ""))
-            chunks_before_grasp += 1
-        assert len(episode["looks"]) == chunks_before_grasp  # the looks after the fingers touch the toy get none
+        body = env.scene.bodies[env.episode.pick]
+        rest_z = env.scene.pose(body)[0][2]
+        untouched, held, success = 0, 0, False
+        while not success:
+            untouched += _untouched(env, rest_z)
+            held += held_off_the_table(env, body, rest_z) is not None
+            *_, success, _, _, _ = env.step_chunk(plain.act(None, ""))
+        assert untouched and held  # the toy rests for a few looks, then hangs in the fingers for a few
+        assert len(episode["looks"]) == untouched + held  # the looks closing on it or after setting it down get none
     finally:
         env.close()
 
