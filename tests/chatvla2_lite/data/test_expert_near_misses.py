@@ -1,10 +1,11 @@
-"""Near misses on purpose: the decoy comes down beside the object, and the labels steer back to it."""
+"""Near misses on purpose: the decoy comes down beside the object and carries it toward the wrong place, and the
+labels steer back to the object and to the place point."""
 
 import numpy as np
 import pytest
 from sim.expert import ScriptedExpert
 
-from chatvla2_lite.data.expert_near_misses import MISS_M, near_miss_rollout, near_miss_samples
+from chatvla2_lite.data.expert_near_misses import MISS_M, PLACE_MISS_M, near_miss_rollout, near_miss_samples
 from chatvla2_lite.training.recipe import recipe_stage
 
 
@@ -34,6 +35,26 @@ def test_the_labels_of_a_near_miss_steer_the_tool_back_over_the_object(task):
                     assert np.dot(ahead[:2] - tool[:2], offset) / np.dot(offset, offset) > 0.5
                     steered += 1
         assert steered, "no look caught the decoy low beside the object"
+    finally:
+        env.close()
+
+
+def test_the_carry_labels_of_a_near_miss_head_for_the_place_point():
+    import sim
+
+    env = sim.make_env("toy_placement", "train", cameras=())
+    try:
+        episode = near_miss_rollout(env, 3_000_000, np.random.default_rng(0))  # a scene whose decoy grasps the toy
+        assert PLACE_MISS_M[0] <= episode["place_miss_m"] <= PLACE_MISS_M[1]
+        env.reset(seed=3_000_000)
+        arm, place = env.scene.arm, np.asarray(env.task.expert_plan(env.scene, env.episode).place_xy)
+        carries = [(obs, label) for obs, label in episode["looks"] if (label[:, 5] < 0).all()]  # fingers kept shut
+        assert carries, "the decoy held the toy up for no look"
+        closer = []
+        for obs, label in carries:
+            start, ahead = arm.fk_world(obs["observation.state"]), arm.fk_world(label[-1])
+            closer.append(np.hypot(*(start[:2] - place)) - np.hypot(*(ahead[:2] - place)))
+        assert min(closer) > -1e-3 and max(closer) > 0.03  # never away from the place point, once well toward it
     finally:
         env.close()
 
