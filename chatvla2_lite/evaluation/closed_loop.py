@@ -12,7 +12,9 @@ step budget is spent. Scores:
 - lift_rate (both tasks): the share of episodes where the object the task moves (the answer card, the toy)
   stood at least LIFT_M above its start after some chunk; closest_approach_m: the median over episodes of the
   gripper's closest horizontal distance to it at a chunk's end. Together they say whether the arm fails at
-  reaching, at grasping, or only at placing.
+  reaching, at grasping, or only at placing. place_miss_m: over the episodes that lifted it, the median of the
+  object's final horizontal distance from where the scripted expert puts it down (None when none lifted it): how
+  well the arm carries.
 - --true-reasoning: the reasoning is the ground truth's (what the demos were recorded with), so success_rate
   measures the action expert alone: how often the arm does what a right reasoning says.
 """
@@ -59,6 +61,7 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
     text = reasoning if reasoning is not None else policy.reason(obs).text
     body = env.scene.bodies[env.episode.pick]  # what the task asks the arm to move: the answer card, or the toy
     rest_z = env.scene.pose(body)[0][2]
+    place = np.asarray(env.task.expert_plan(env.scene, env.episode).place_xy)  # before anything is pushed
     steps, done, lifted, closest, plays = 0, False, False, float("inf"), 0
     while not done and steps < max_steps:
         chunk = played(policy, policy.act(obs, text, seed=seed + steps), steps, max_steps)
@@ -69,8 +72,9 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
         position = env.scene.pose(body)[0]
         lifted |= bool(position[2] > rest_z + LIFT_M)
         closest = min(closest, float(np.linalg.norm(env.scene.arm.tcp_world()[:2] - position[:2])))
+    place_off = float(np.linalg.norm(env.scene.pose(body)[0][:2] - place))
     return {"reasoning": text, "info": info, "steps": steps, "start_info": env.episode.ground_truth,
-            "lifted": lifted, "closest_m": closest, "action_steps": plays}
+            "lifted": lifted, "closest_m": closest, "place_off_m": place_off, "action_steps": plays}
 
 
 def score_math(reasoning: str, truth: dict) -> dict:
@@ -116,8 +120,8 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
             given = rewrite if counterfactual else reasoning_target if true_reasoning else None
             out = run_episode(policy, env, s, given, max_steps)
             truth = out["start_info"]
-            row = {"seed": s, "success": bool(out["info"]["is_success"]), "lifted": out["lifted"],
-                   "closest_m": out["closest_m"], "action_steps": out["action_steps"]}
+            row = {"seed": s, "success": bool(out["info"]["is_success"]),
+                   **{k: out[k] for k in ("lifted", "closest_m", "place_off_m", "action_steps")}}
             if counterfactual:
                 row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(env.scene, int(truth["answer"]))
             elif not true_reasoning:  # with the true reasoning only the arm is scored
@@ -140,5 +144,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
     result["success_rate"] = float(np.mean([r["success"] for r in rows]))
     result["lift_rate"] = float(np.mean([r["lifted"] for r in rows]))
     result["closest_approach_m"] = round(float(np.median([r["closest_m"] for r in rows])), 4)
+    carried = [r["place_off_m"] for r in rows if r["lifted"]]
+    result["place_miss_m"] = round(float(np.median(carried)), 4) if carried else None
     result["solved_seeds"] = [r["seed"] for r in rows if r["success"]]
     return result

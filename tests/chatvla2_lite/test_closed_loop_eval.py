@@ -64,6 +64,7 @@ def test_oracle_scores_full_marks(oracle):
     assert result["ocr_acc"] == result["math_acc"] == result["success_rate"] == 1.0
     assert result["solved_seeds"] == [10_000, 10_001]  # which episodes, to look at them again
     assert result["lift_rate"] == 1.0 and result["closest_approach_m"] < 0.01  # it held the answer card
+    assert result["place_miss_m"] < 0.01  # and set it down where the expert puts it: in the tray
 
 
 @pytest.mark.slow
@@ -104,6 +105,7 @@ def test_untrained_nano_runs_closed_loop():
     assert set(result) >= {"recognition_acc", "spatial_acc", "success_rate"}
     assert result["success_rate"] == 0.0 and result["solved_seeds"] == []  # random weights do not solve the task
     assert result["lift_rate"] == 0.0 and 0.02 < result["closest_approach_m"] < 1.0  # nor pick the toy up
+    assert result["place_miss_m"] is None  # nothing carried, nothing to measure
 
 
 @pytest.mark.slow
