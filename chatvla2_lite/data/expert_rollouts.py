@@ -64,14 +64,16 @@ def expert_rollout_samples(scenes: int, split: str = "train", seed: int = 0, chu
 def scene_episodes(episode, scenes: int, tasks: tuple[str, ...], split: str, base_seed: int,
                    shard: tuple[int, int] = (0, 1), cameras: tuple[str, ...] | None = None) -> Iterator:  # fmt: skip
     """episode(env, seed=scene seed) for scenes 0..`scenes`-1, the tasks taking turns (one env each, closed at the end),
-    each task's seeds counting up from `base_seed`; `shard` (index, count) keeps every count-th scene from the
-    index-th on, so workers split the scenes between them."""
+    each task's seeds counting up from `base_seed`; `shard` (index, count) keeps every count-th turn of the tasks
+    from the index-th on, so workers split the scenes between them, each with every task (one worker a task left the
+    math worker, whose policy rarely ends an episode early, running alone for the last third of the corrections)."""
     import sim
 
     envs = {task: sim.make_env(task, split, **({"cameras": cameras} if cameras else {})) for task in tasks}
     try:
-        for n in range(shard[0], scenes, shard[1]):
-            yield episode(envs[tasks[n % len(tasks)]], seed=base_seed + n // len(tasks))
+        for n in range(scenes):
+            if (n // len(tasks)) % shard[1] == shard[0]:
+                yield episode(envs[tasks[n % len(tasks)]], seed=base_seed + n // len(tasks))
     finally:
         for env in envs.values():
             env.close()
