@@ -111,6 +111,11 @@ def _place_segments(task: PickPlace, place_yaw: float, tool_above_bottom: float,
     ]
 
 
+def _wrapped(angle: float) -> float:
+    """`angle` (rad) wrapped to (-pi, pi]."""
+    return float(np.angle(np.exp(1j * angle)))
+
+
 class ScriptedExpert:
     """Emits one (6,) joint-target action per control step until the pick and place is done."""
 
@@ -149,15 +154,13 @@ class ScriptedExpert:
           down there sweeps the fingers into the object, and the joint-space approach can drag them through it);
         - "approach": above the hover height or farther away (the home pose, the expert's own way out of it): the
           usual joint-space approach, nothing changed."""
-        pose = tcp_pose(self.q)
-        tcp = self.arm.base_to_world(pose[:3, 3])
+        tcp, yaw = self._tool_now()
         cfg, task = self.config, self.task
         above = hover_height(task, cfg)
         off = float(np.hypot(*(tcp[:2] - np.asarray(task.pick_xy))))
         if tcp[2] > above + 0.01 or off > RISE_XY:
             return "approach"
-        yaw = float(np.arctan2(pose[1, 0], pose[0, 0])) + self.arm.config.base_yaw
-        turns = [(float(np.angle(np.exp(1j * (g - yaw)))), g) for g in task.grasp_yaws]  # wrapped to (-pi, pi]
+        turns = [(_wrapped(g - yaw), g) for g in task.grasp_yaws]
         turn, grasp_yaw = min(turns, key=lambda t: abs(t[0]))
         near = off <= RESUME_XY
         opened = self.gripper >= 0.8 * cfg.gripper_open
@@ -180,15 +183,13 @@ class ScriptedExpert:
         release, retreat, home. `tool_above_bottom` (m): the tool centre point's height above the held object's
         bottom, as that grasp left it, so the object is set down on the surface wherever the fingers hold it.
         Returns "carry"."""
-        pose = tcp_pose(self.q)
-        tcp = self.arm.base_to_world(pose[:3, 3])
+        tcp, yaw = self._tool_now()
         cfg, task = self.config, self.task
-        yaw = float(np.arctan2(pose[1, 0], pose[0, 0])) + self.arm.config.base_yaw
         if task.place_yaw is None:  # keep the wrist roll as held: turn the yaw with the arm's heading
             qx, qy = task.place_xy
-            place_yaw = yaw + float(np.angle(np.exp(1j * (np.arctan2(qy, qx) - np.arctan2(tcp[1], tcp[0])))))
+            place_yaw = yaw + _wrapped(np.arctan2(qy, qx) - np.arctan2(tcp[1], tcp[0]))
         else:  # the nearest turn to the task's yaw
-            place_yaw = yaw + float(np.angle(np.exp(1j * (task.place_yaw - yaw))))
+            place_yaw = yaw + _wrapped(task.place_yaw - yaw)
         self.approached, self.grasp_yaw, self.gripper = True, yaw, cfg.gripper_closed
         self.tcp = np.array([*tcp, yaw])
         segments = _place_segments(task, place_yaw, tool_above_bottom, cfg)
@@ -202,6 +203,11 @@ class ScriptedExpert:
         self.segments = segments
         self.phase = segments[0][0]
         return "carry"
+
+    def _tool_now(self) -> tuple[np.ndarray, float]:
+        """The tool centre point (x, y, z) in the world and its closing direction's world yaw at the present joints."""
+        pose = tcp_pose(self.q)
+        return self.arm.base_to_world(pose[:3, 3]), float(np.arctan2(pose[1, 0], pose[0, 0])) + self.arm.config.base_yaw
 
     @property
     def done(self) -> bool:

@@ -69,7 +69,8 @@ def carry_label(env, tool_above_bottom: float, chunk: int) -> np.ndarray:
 
 def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 450) -> dict:
     """The policy's closed-loop episode on `seed`, acting on the true reasoning: {"looks": [(observation, expert
-    label)] for the looks where the object rests untouched or hangs held off the table, "info": the reset info, "success": bool}."""
+    label)] for the looks where the object rests untouched or hangs held off the table, "info": the reset info,
+    "success": bool}."""
     from chatvla2_lite.data.reasoning_targets import reasoning_target
     from chatvla2_lite.evaluation.closed_loop import played
 
