@@ -49,6 +49,10 @@ class PickPlace:
 RESUME_XY = 0.025
 RISE_XY = 0.06  # within this, a low tool's fingers can reach the object: it rises before it moves across
 RESUME_TURN = 0.3  # rad of wrist turn a restarted expert still makes on its way down
+# A tool this near the object (m, horizontally) at the grasp height with its fingers half shut is closing on it: a
+# restarted expert finishes that grasp (it holds from up to 1 cm off, 8 or 9 times in 10) rather than let go halfway.
+GRASP_XY = 0.01
+CLOSING = (0.4, 0.8)  # gripper joint (rad) of fingers on their way shut that cannot yet touch a toy or card
 
 # Where the open fingers stand around the tool centre point, along the closing direction (m).
 _JAW_REACH, _FINGER_REACH = 0.048, 0.022
@@ -76,10 +80,15 @@ def hover_height(task: PickPlace, cfg: ExpertConfig) -> float:
     return max(cfg.carry_z, task.object_height + cfg.hover)
 
 
+def grasp_height(task: PickPlace, cfg: ExpertConfig) -> float:
+    """The tool's height when the fingers close: halfway up the object, the tips clear of the table."""
+    return max(cfg.tip_clearance + _TCP_ABOVE_TIPS, min(task.object_height * 0.5, task.object_height - 0.008))
+
+
 def _segments(task: PickPlace, grasp_yaw: float, cfg: ExpertConfig) -> list[tuple[str, np.ndarray, float, float]]:
     """[(phase, tcp target (x, y, z, yaw), gripper target, speed or dwell s)] after the approach."""
     px, py = task.pick_xy
-    grasp_z = max(cfg.tip_clearance + _TCP_ABOVE_TIPS, min(task.object_height * 0.5, task.object_height - 0.008))
+    grasp_z = grasp_height(task, cfg)
     above = hover_height(task, cfg)
     qx, qy = task.place_xy
     if task.place_yaw is None:  # keep the wrist roll: turn the yaw with the arm's heading
@@ -152,6 +161,9 @@ class ScriptedExpert:
         - "rise": it hangs low within RISE_XY of the object otherwise: straight up with the fingers as they are,
           then across at the hover height while opening and turning, then the usual descent (opening or turning
           down there sweeps the fingers into the object, and the joint-space approach can drag them through it);
+        - "grasp": it hangs at the grasp height within GRASP_XY of the object with its fingers half shut (CLOSING): it
+          shuts them, lifts straight up and carries on; a demo shows that at the same look, and a "rise" there taught
+          round 6 to reopen and lift off from a good grasp (session 14);
         - "approach": above the hover height or farther away (the home pose, the expert's own way out of it): the
           usual joint-space approach, nothing changed."""
         tcp, yaw = self._tool_now()
@@ -167,6 +179,12 @@ class ScriptedExpert:
         self.grasp_yaw, self.approached = grasp_yaw, True
         self.tcp = np.array([*tcp, grasp_yaw - turn])  # the present yaw, unwrapped next to the grasp's
         self.segments = _segments(task, grasp_yaw, cfg)
+        closing = CLOSING[0] <= self.gripper < CLOSING[1] and abs(tcp[2] - grasp_height(task, cfg)) <= 0.01
+        if closing and off <= GRASP_XY and abs(turn) <= RESUME_TURN:  # from the close on, lifting from where it is
+            self.segments = self.segments[2:]  # the wrist keeps its turn while the fingers hold
+            self.segments[1] = ("lift", np.array([tcp[0], tcp[1], above, self.tcp[3]]), *self.segments[1][2:])
+            self.phase = "close"
+            return "grasp"
         if near and opened and abs(turn) <= RESUME_TURN:
             self.phase = "descend"
             return "descend"

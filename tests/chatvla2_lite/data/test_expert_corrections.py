@@ -232,3 +232,41 @@ def test_corrections_go_only_to_an_action_stage_that_starts_from_a_model(tmp_pat
         recipe_stage("chatvla2", "cotrain", corrections=5)
     with pytest.raises(ValueError, match="pass --init"):
         run_training("action", tmp_path / "out", robot_data=None, corrections=5, progress=False)
+
+
+def _closing(env, seed: int, off: float) -> float:
+    """Reset `seed`, then let an expert aiming `off` m beside the object come down and shut its fingers until they
+    are half shut and still clear of it: a look in the middle of a grasp. Returns the object's resting height."""
+    from chatvla2_lite.data.expert_near_misses import decoy_expert
+
+    env.reset(seed=seed)
+    body = env.scene.bodies[env.episode.pick]
+    rest_z = env.scene.pose(body)[0][2]
+    decoy = decoy_expert(env, (0.0, off))
+    while not (decoy.phase == "close" and env.scene.arm.joint_positions()[5] < 0.75):
+        env.step_chunk([decoy.act()])
+    assert _untouched(env, rest_z)
+    return rest_z
+
+
+@pytest.mark.slow
+def test_an_expert_restarted_halfway_through_a_good_grasp_finishes_it():
+    import sim
+
+    env = sim.make_env("toy_placement", "train", cameras=())  # a card's edge touches the fingers on the way down
+    try:
+        _closing(env, seed=1, off=0.005)
+        expert = env.expert()
+        assert expert.restart_here() == "grasp" and expert.phase == "close"
+        label = expert_label(env, 16)
+        assert (label[:, 5] < 0).all()  # shutting, not reopening
+        success, steps = False, 0
+        while not success and steps < 400:
+            *_, success, truncated, _, ran = env.step_chunk([expert.act() for _ in range(16)])
+            steps += ran
+            assert not truncated
+        assert success
+        _closing(env, seed=1, off=0.03)  # shutting well beside it: up and again
+        assert env.expert().restart_here() == "rise"
+    finally:
+        env.close()
