@@ -52,7 +52,9 @@ RESUME_TURN = 0.3  # rad of wrist turn a restarted expert still makes on its way
 # A tool this near the object (m, horizontally) at the grasp height with its fingers half shut is closing on it: a
 # restarted expert finishes that grasp (it holds from up to 1 cm off, 8 or 9 times in 10) rather than let go halfway.
 GRASP_XY = 0.01
-CLOSING = (0.4, 0.8)  # gripper joint (rad) of fingers on their way shut that cannot yet touch a toy or card
+# Gripper joint (rad) down to which fingers no longer open (under 0.8 of gripper_open) are still on their way shut and
+# cannot yet touch a toy or card.
+HALF_SHUT = 0.4
 
 # Where the open fingers stand around the tool centre point, along the closing direction (m).
 _JAW_REACH, _FINGER_REACH = 0.048, 0.022
@@ -161,7 +163,7 @@ class ScriptedExpert:
         - "rise": it hangs low within RISE_XY of the object otherwise: straight up with the fingers as they are,
           then across at the hover height while opening and turning, then the usual descent (opening or turning
           down there sweeps the fingers into the object, and the joint-space approach can drag them through it);
-        - "grasp": it hangs at the grasp height within GRASP_XY of the object with its fingers half shut (CLOSING): it
+        - "grasp": it hangs at the grasp height within GRASP_XY of the object with its fingers half shut (HALF_SHUT): it
           shuts them, lifts straight up and carries on; a demo shows that at the same look, and a "rise" there taught
           round 6 to reopen and lift off from a good grasp (session 14);
         - "approach": above the hover height or farther away (the home pose, the expert's own way out of it): the
@@ -179,10 +181,11 @@ class ScriptedExpert:
         self.grasp_yaw, self.approached = grasp_yaw, True
         self.tcp = np.array([*tcp, grasp_yaw - turn])  # the present yaw, unwrapped next to the grasp's
         self.segments = _segments(task, grasp_yaw, cfg)
-        closing = CLOSING[0] <= self.gripper < CLOSING[1] and abs(tcp[2] - grasp_height(task, cfg)) <= 0.01
+        closing = not opened and self.gripper >= HALF_SHUT and abs(tcp[2] - grasp_height(task, cfg)) <= 0.01
         if closing and off <= GRASP_XY and abs(turn) <= RESUME_TURN:  # from the close on, lifting from where it is
-            self.segments = self.segments[2:]  # the wrist keeps its turn while the fingers hold
-            self.segments[1] = ("lift", np.array([tcp[0], tcp[1], above, self.tcp[3]]), *self.segments[1][2:])
+            _descend, _slowly, close, lift, *place = self.segments
+            # straight up from here, the wrist keeping its turn while the fingers hold
+            self.segments = [close, ("lift", np.array([*tcp[:2], above, self.tcp[3]]), *lift[2:]), *place]
             self.phase = "close"
             return "grasp"
         if near and opened and abs(turn) <= RESUME_TURN:

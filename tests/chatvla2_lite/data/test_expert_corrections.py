@@ -234,9 +234,9 @@ def test_corrections_go_only_to_an_action_stage_that_starts_from_a_model(tmp_pat
         run_training("action", tmp_path / "out", robot_data=None, corrections=5, progress=False)
 
 
-def _closing(env, seed: int, off: float) -> float:
+def _closing(env, seed: int, off: float) -> None:
     """Reset `seed`, then let an expert aiming `off` m beside the object come down and shut its fingers until they
-    are half shut and still clear of it: a look in the middle of a grasp. Returns the object's resting height."""
+    are half shut and still clear of it: a look in the middle of a grasp."""
     from chatvla2_lite.data.expert_near_misses import decoy_expert
 
     env.reset(seed=seed)
@@ -246,7 +246,6 @@ def _closing(env, seed: int, off: float) -> float:
     while not (decoy.phase == "close" and env.scene.arm.joint_positions()[5] < 0.75):
         env.step_chunk([decoy.act()])
     assert _untouched(env, rest_z)
-    return rest_z
 
 
 @pytest.mark.slow
