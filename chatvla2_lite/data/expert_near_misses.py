@@ -9,6 +9,11 @@ to go. Here every scene puts the tool beside the object on the approach and the 
 per chunk and with no policy to run. The decoy also carries what it grasped toward a point PLACE_MISS_M beside the
 place point, and every look holding the object off the table gets the carry from there (`expert_corrections
 .carry_label`): round 7, corrected on the approach alone, set its lifted toys down a median 16 cm off (session 12).
+
+A `wrong_picks` share of the math scenes sends the decoy to another card instead, down to where it would close, and
+labels every look on the way with the true expert's way to the answer card. From the front camera the cards' digits
+are 3 to 4 pixels tall, and round 9, handed the true reasoning, lifted another card in 17 of 40 heldout episodes and
+the answer card in 8; on the way down the wrist camera shows the digit plainly (README).
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ MISS_M = (0.005, 0.035)
 # How far beside the place point the decoy carries what it grasped (m): the lowered object well off its place.
 PLACE_MISS_M = (0.01, 0.08)
 _CARRYING = ("lift", "carry", "lower")
+# The bodies a decoy may head for instead of the pick, by task: the cards a reasoning could name. The toys are left
+# out: a heldout toy's kind and colour appear in no training data, so nothing could tie its name to its look.
+OTHER_PICKS = {"math_matching": "tile_"}
 
 
 def _beside(rng: np.random.Generator, radii: tuple[float, float]) -> tuple[np.ndarray, float]:
@@ -38,33 +46,55 @@ def _beside(rng: np.random.Generator, radii: tuple[float, float]) -> tuple[np.nd
     return radius * np.array([np.cos(angle), np.sin(angle)]), float(radius)
 
 
-def decoy_expert(env, offset, place_offset=(0.0, 0.0)):
-    """A scripted expert for the current episode that aims `offset` (x, y in m) beside the pick object and carries
-    what it grasps to `place_offset` beside the place point."""
+def decoy_expert(env, offset, place_offset=(0.0, 0.0), grasp_yaws=None):
+    """A scripted expert for the current episode that aims `offset` (x, y in m) beside the pick object, turned to
+    `grasp_yaws` (the pick's when None), and carries what it grasps to `place_offset` beside the place point."""
     from sim.expert import ScriptedExpert
 
     scene = env.scene
     plan = env.task.expert_plan(scene, env.episode)
     decoy_plan = dataclasses.replace(plan, pick_xy=tuple(np.asarray(plan.pick_xy) + np.asarray(offset)),
-                                     place_xy=tuple(np.asarray(plan.place_xy) + np.asarray(place_offset)))
+                                     place_xy=tuple(np.asarray(plan.place_xy) + np.asarray(place_offset)),
+                                     grasp_yaws=plan.grasp_yaws if grasp_yaws is None else tuple(grasp_yaws))
     return ScriptedExpert(scene.arm, decoy_plan, scene.config.control_hz, scene.arm.joint_positions())
 
 
-def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16) -> dict:
+def other_pick(env, rng: np.random.Generator):
+    """(offset from the pick to another body the task could have picked, that body's grasp yaws), drawn at random;
+    None when the task has no such body (OTHER_PICKS)."""
+    from sim.tasks.base import box_grasp_yaws
+
+    prefix, scene = OTHER_PICKS.get(env.task.name), env.scene
+    others = sorted(name for name in scene.bodies if prefix and name.startswith(prefix) and name != env.episode.pick)
+    if not others:
+        return None
+    body = scene.bodies[others[int(rng.integers(len(others)))]]
+    offset = scene.pose(body)[0][:2] - scene.pose(scene.bodies[env.episode.pick])[0][:2]
+    return offset, box_grasp_yaws(scene.yaw(body))
+
+
+def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16, wrong_pick: bool = False) -> dict:
     """On `seed`, a decoy expert aims at a point MISS_M beside the pick object and carries what it grasps toward a
     point PLACE_MISS_M beside the place point, chunk by chunk until it opens its fingers there; every look where the
     object still rests untouched before the lift gets the restarted true expert's next `chunk` actions, and every
-    look where the decoy holds it off the table the true expert's carry from there. {"looks": [(observation,
-    label)], "info": the reset info, "miss_m": the decoy's aim offset, "place_miss_m": its place offset}."""
+    look where the decoy holds it off the table the true expert's carry from there. With `wrong_pick` (in a task
+    with OTHER_PICKS) the decoy heads for another of them instead and stops where it would close. {"looks":
+    [(observation, label)], "info": the reset info, "miss_m": the decoy's aim offset, "place_miss_m": its place
+    offset, "wrong_pick": whether it headed for another body}."""
     obs, info = env.reset(seed=seed)
     scene = env.scene
     offset, radius = _beside(rng, MISS_M)
     place_offset, place_radius = _beside(rng, PLACE_MISS_M)
-    decoy = decoy_expert(env, offset, place_offset)
+    other = other_pick(env, rng) if wrong_pick else None
+    if other is not None:
+        decoy, radius = decoy_expert(env, other[0], grasp_yaws=other[1]), float(np.hypot(*other[0]))
+    else:
+        decoy = decoy_expert(env, offset, place_offset)
+    stops = ("close", *_CARRYING, "release", "retreat", "home") if other is not None else ("release", "retreat", "home")
     body = scene.bodies[env.episode.pick]
     rest_z = scene.pose(body)[0][2]
     looks = []
-    while not decoy.done and decoy.phase not in ("release", "retreat", "home"):
+    while not decoy.done and decoy.phase not in stops:
         carrying = decoy.phase in _CARRYING
         held = held_off_the_table(env, body, rest_z) if carrying else None
         if not carrying and needs_a_pick(env, body, rest_z):
@@ -77,22 +107,26 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16)
         obs, _, success, truncated, _, _ = env.step_chunk(actions)
         if success or truncated:
             break
-    return {"looks": looks, "info": info, "miss_m": radius, "place_miss_m": place_radius}
+    return {"looks": looks, "info": info, "miss_m": radius, "place_miss_m": place_radius, "wrong_pick": other is not None}
 
 
 def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16, reword: float = 0.0,
                       rename: float = 0.0, tasks: tuple[str, ...] = NEAR_MISS_TASKS,
-                      shard: tuple[int, int] = (0, 1)) -> Iterator[Sample]:  # fmt: skip
+                      shard: tuple[int, int] = (0, 1), wrong_picks: float = 0.0) -> Iterator[Sample]:  # fmt: skip
     """Robot samples from `scenes` near-miss scenes, the tasks taking turns, seeds counting up from
     NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the episode's instruction and
     reasoning target (a `rename` share with made-up toy names, then a `reword` share said another way) and the
-    restarted expert's chunk. `shard` (index, count) keeps every count-th scene from the index-th on, so workers
-    split the scenes between them."""
-    from functools import partial
-
+    restarted expert's chunk. A `wrong_picks` share of the scenes whose task has OTHER_PICKS sends the decoy to
+    another of them. `shard` (index, count) keeps every count-th scene from the index-th on, so workers split the
+    scenes between them."""
     from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
 
     rng = np.random.default_rng((seed, shard[0]))
-    missed = partial(near_miss_rollout, rng=rng, chunk=chunk)
+
+    def missed(env, seed):
+        # drawn only when it can matter, so the scenes of a run without wrong picks stay as they were
+        wrong = wrong_picks > 0 and env.task.name in OTHER_PICKS and rng.random() < wrong_picks
+        return near_miss_rollout(env, seed, rng, chunk, wrong)
+
     for episode in scene_episodes(missed, scenes, tasks, split, NEAR_MISS_SEED + 100_000 * seed, shard):
         yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)

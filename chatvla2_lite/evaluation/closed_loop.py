@@ -14,7 +14,8 @@ step budget is spent. Scores:
   gripper's closest horizontal distance to it at a chunk's end. Together they say whether the arm fails at
   reaching, at grasping, or only at placing. place_miss_m: over the episodes that lifted it, the median of the
   object's final horizontal distance from where the scripted expert puts it down (None when none lifted it): how
-  well the arm carries.
+  well the arm carries. other_lift_rate: the share of episodes where it lifted another object of the same kind (another
+  card, another toy): an arm that lifts some card often and the answer card seldom grasps well but cannot tell which.
 - --true-reasoning: the reasoning is the ground truth's (what the demos were recorded with), so success_rate
   measures the action expert alone: how often the arm does what a right reasoning says.
 """
@@ -62,7 +63,8 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
     body = env.scene.bodies[env.episode.pick]  # what the task asks the arm to move: the answer card, or the toy
     rest_z = env.scene.pose(body)[0][2]
     place = np.asarray(env.task.expert_plan(env.scene, env.episode).place_xy)  # before anything is pushed
-    steps, done, lifted, closest, plays = 0, False, False, float("inf"), 0
+    others = {b: env.scene.pose(b)[0][2] for b in same_kind(env.scene.bodies, env.episode.pick)}
+    steps, done, lifted, lifted_other, closest, plays = 0, False, False, False, float("inf"), 0
     while not done and steps < max_steps:
         chunk = played(policy, policy.act(obs, text, seed=seed + steps), steps, max_steps)
         plays = max(plays, len(chunk))
@@ -71,10 +73,18 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
         done = terminated or truncated
         position = env.scene.pose(body)[0]
         lifted |= bool(position[2] > rest_z + LIFT_M)
+        lifted_other |= any(env.scene.pose(b)[0][2] > z + LIFT_M for b, z in others.items())
         closest = min(closest, float(np.linalg.norm(env.scene.arm.tcp_world()[:2] - position[:2])))
     place_off = float(np.linalg.norm(env.scene.pose(body)[0][:2] - place))
     return {"reasoning": text, "info": info, "steps": steps, "start_info": env.episode.ground_truth,
-            "lifted": lifted, "closest_m": closest, "place_off_m": place_off, "action_steps": plays}
+            "lifted": lifted, "lifted_other": lifted_other, "closest_m": closest, "place_off_m": place_off,
+            "action_steps": plays}
+
+
+def same_kind(bodies: dict[str, int], pick: str) -> list[int]:
+    """The bodies named as `pick` is but for its last part ("tile_4" -> the other "tile_*"), itself left out."""
+    prefix = pick.rsplit("_", 1)[0] + "_"
+    return [body for name, body in bodies.items() if name.startswith(prefix) and name != pick]
 
 
 def score_math(reasoning: str, truth: dict) -> dict:
@@ -121,7 +131,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
             out = run_episode(policy, env, s, given, max_steps)
             truth = out["start_info"]
             row = {"seed": s, "success": bool(out["info"]["is_success"]),
-                   **{k: out[k] for k in ("lifted", "closest_m", "place_off_m", "action_steps")}}
+                   **{k: out[k] for k in ("lifted", "lifted_other", "closest_m", "place_off_m", "action_steps")}}
             if counterfactual:
                 row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(env.scene, int(truth["answer"]))
             elif not true_reasoning:  # with the true reasoning only the arm is scored
@@ -143,6 +153,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
         result[f"{key}_acc"] = float(np.mean([r[key] for r in rows]))
     result["success_rate"] = float(np.mean([r["success"] for r in rows]))
     result["lift_rate"] = float(np.mean([r["lifted"] for r in rows]))
+    result["other_lift_rate"] = float(np.mean([r["lifted_other"] for r in rows]))
     result["closest_approach_m"] = round(float(np.median([r["closest_m"] for r in rows])), 4)
     carried = [r["place_off_m"] for r in rows if r["lifted"]]
     result["place_miss_m"] = round(float(np.median(carried)), 4) if carried else None

@@ -59,6 +59,9 @@ class StageConfig:
     # scenes where a decoy expert aims beside the object and a restarted one labels the way back at each look
     # (data.expert_near_misses): steering by what the cameras show, which the expert's own path never needs
     near_misses: int = 0
+    # share of the near misses' math scenes whose decoy heads for another card (data.expert_near_misses): which card
+    # to reach for, read on the way down from the wrist camera, where the front camera shows digits too small to read
+    wrong_picks: float = 0.0
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -66,9 +69,9 @@ class StageConfig:
         total = sum(self.mix.values())
         if total <= 0 or any(v < 0 for v in self.mix.values()):
             raise ValueError(f"the data mix needs non-negative shares that add up to more than 0, got {self.mix}")
-        for share in ("reword", "rename"):
+        for share, of in (("reword", "the demos"), ("rename", "the demos"), ("wrong_picks", "the near misses' math scenes")):
             if not 0.0 <= getattr(self, share) <= 1.0:
-                raise ValueError(f"{share} is a share of the demos, between 0 and 1, got {getattr(self, share)}")
+                raise ValueError(f"{share} is a share of {of}, between 0 and 1, got {getattr(self, share)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,6 +114,8 @@ def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None
             config.mix.pop(source, None)
         elif config.trainable != "action" or source not in config.mix:
             raise ValueError(f"{source} are read once through a frozen backbone: only the chatvla2 action stage takes them")
+    if config.wrong_picks and not config.near_misses:
+        raise ValueError("wrong_picks is a share of the near-miss scenes: pass --near-misses N too")
     return config
 
 

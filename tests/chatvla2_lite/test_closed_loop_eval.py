@@ -64,7 +64,25 @@ def test_oracle_scores_full_marks(oracle):
     assert result["ocr_acc"] == result["math_acc"] == result["success_rate"] == 1.0
     assert result["solved_seeds"] == [10_000, 10_001]  # which episodes, to look at them again
     assert result["lift_rate"] == 1.0 and result["closest_approach_m"] < 0.01  # it held the answer card
+    assert result["other_lift_rate"] == 0.0  # and no other
     assert result["place_miss_m"] < 0.01  # and set it down where the expert puts it: in the tray
+
+
+@pytest.mark.slow
+def test_other_lift_rate_counts_an_arm_that_lifts_another_card(oracle, monkeypatch):
+    def wrong_card(obs):  # a reasoning that names another card on the table, acted on by a perfect arm
+        text, _ = closed_loop.counterfactual_reasoning(oracle.env.episode.ground_truth, np.random.default_rng(0))
+        return SimpleNamespace(text=text)
+
+    monkeypatch.setattr(oracle, "reason", wrong_card)
+    result = evaluate(oracle, "math_matching", "heldout", episodes=2, progress=False)
+    assert result["other_lift_rate"] == 1.0 and result["lift_rate"] == 0.0 and result["success_rate"] == 0.0
+
+
+def test_same_kind_names_the_other_cards_and_toys():
+    bodies = {"tile_4": 1, "tile_7": 2, "tile_0": 3, "tray": 4, "toy_0": 5, "toy_1": 6, "bowl": 7}
+    assert closed_loop.same_kind(bodies, "tile_4") == [2, 3]
+    assert closed_loop.same_kind(bodies, "toy_0") == [6]
 
 
 @pytest.mark.slow

@@ -59,6 +59,31 @@ def test_the_carry_labels_of_a_near_miss_head_for_the_place_point():
         env.close()
 
 
+def test_a_wrong_pick_heads_for_another_card_and_every_label_for_the_answer():
+    import sim
+
+    env = sim.make_env("math_matching", "train", cameras=())
+    try:
+        for seed in range(2):
+            episode = near_miss_rollout(env, 3_000_000 + seed, np.random.default_rng(seed), wrong_pick=True)
+            assert episode["wrong_pick"] and episode["miss_m"] > 0.06  # another card: a tile gap or more away
+            env.reset(seed=3_000_000 + seed)
+            arm, scene = env.scene.arm, env.scene
+            answer = np.asarray(scene.pose(scene.bodies[env.episode.pick])[0][:2])
+            tools = [arm.fk_world(obs["observation.state"])[:2] for obs, _ in episode["looks"]]
+            ends = [arm.fk_world(label[-1])[:2] for _, label in episode["looks"]]
+            # the decoy ends beside another card, and the label from there reaches the answer card's hover
+            assert np.hypot(*(tools[-1] - answer)) > 0.06 and np.hypot(*(ends[-1] - answer)) < 0.02
+            assert all(np.hypot(*(e - answer)) < np.hypot(*(t - answer)) for t, e in zip(tools, ends))
+    finally:
+        env.close()
+    toy = sim.make_env("toy_placement", "train", cameras=())
+    try:  # no other toy to head for: a heldout toy's name could never be tied to its look
+        assert not near_miss_rollout(toy, 3_000_000, np.random.default_rng(0), wrong_pick=True)["wrong_pick"]
+    finally:
+        toy.close()
+
+
 @pytest.mark.slow
 def test_near_miss_samples_split_the_scenes_between_workers():
     whole = list(near_miss_samples(4, tasks=("toy_placement",)))
@@ -72,6 +97,11 @@ def test_near_misses_go_only_to_the_action_stage_and_drop_out_of_its_mix_at_zero
     assert "near_misses" not in recipe_stage("chatvla2", "action").mix
     with pytest.raises(ValueError, match="near_misses are read once"):
         recipe_stage("chatvla2", "cotrain", near_misses=5)
+    assert recipe_stage("chatvla2", "action", near_misses=5, wrong_picks=0.5).wrong_picks == 0.5
+    with pytest.raises(ValueError, match="pass --near-misses N too"):
+        recipe_stage("chatvla2", "action", wrong_picks=0.5)
+    with pytest.raises(ValueError, match="wrong_picks is a share of the near misses' math scenes, between 0 and 1"):
+        recipe_stage("chatvla2", "action", near_misses=5, wrong_picks=1.5)
 
 
 @pytest.mark.slow
