@@ -35,9 +35,9 @@ MISS_M = (0.005, 0.035)
 # How far beside the place point the decoy carries what it grasped (m): the lowered object well off its place.
 PLACE_MISS_M = (0.01, 0.08)
 _CARRYING = ("lift", "carry", "lower")
-# The bodies a decoy may head for instead of the pick, by task: the cards a reasoning could name. The toys are left
-# out: a heldout toy's kind and colour appear in no training data, so nothing could tie its name to its look.
-OTHER_PICKS = {"math_matching": "tile_"}
+# The tasks whose decoy may head for another body of the pick's kind: the cards a reasoning could name. The toys are
+# left out: a heldout toy's kind and colour appear in no training data, so nothing could tie its name to its look.
+OTHER_PICKS = ("math_matching",)
 
 
 def _beside(rng: np.random.Generator, radii: tuple[float, float]) -> tuple[np.ndarray, float]:
@@ -60,15 +60,18 @@ def decoy_expert(env, offset, place_offset=(0.0, 0.0), grasp_yaws=None):
 
 
 def other_pick(env, rng: np.random.Generator):
-    """(offset from the pick to another body the task could have picked, that body's grasp yaws), drawn at random;
-    None when the task has no such body (OTHER_PICKS)."""
+    """(offset from the pick to another body of its kind (closed_loop.same_kind), that body's grasp yaws), drawn at
+    random in name order; None when the task is not one of OTHER_PICKS or there is no such body."""
     from sim.tasks.base import box_grasp_yaws
 
-    prefix, scene = OTHER_PICKS.get(env.task.name), env.scene
-    others = sorted(name for name in scene.bodies if prefix and name.startswith(prefix) and name != env.episode.pick)
+    from chatvla2_lite.evaluation.closed_loop import same_kind
+
+    scene = env.scene
+    names = {body: name for name, body in scene.bodies.items()}
+    others = sorted(same_kind(scene.bodies, env.episode.pick), key=names.get) if env.task.name in OTHER_PICKS else []
     if not others:
         return None
-    body = scene.bodies[others[int(rng.integers(len(others)))]]
+    body = others[int(rng.integers(len(others)))]
     offset = scene.pose(body)[0][:2] - scene.pose(scene.bodies[env.episode.pick])[0][:2]
     return offset, box_grasp_yaws(scene.yaw(body))
 
@@ -77,10 +80,10 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
     """On `seed`, a decoy expert aims at a point MISS_M beside the pick object and carries what it grasps toward a
     point PLACE_MISS_M beside the place point, chunk by chunk until it opens its fingers there; every look where the
     object still rests untouched before the lift gets the restarted true expert's next `chunk` actions, and every
-    look where the decoy holds it off the table the true expert's carry from there. With `wrong_pick` (in a task
-    with OTHER_PICKS) the decoy heads for another of them instead and stops where it would close. {"looks":
-    [(observation, label)], "info": the reset info, "miss_m": the decoy's aim offset, "place_miss_m": its place
-    offset, "wrong_pick": whether it headed for another body}."""
+    look where the decoy holds it off the table the true expert's carry from there. With `wrong_pick` (in a task of
+    OTHER_PICKS) the decoy heads for another body of the pick's kind instead and stops where it would close.
+    {"looks": [(observation, label)], "info": the reset info, "miss_m": the decoy's aim offset, "place_miss_m": its
+    place offset, "wrong_pick": whether it headed for another body}."""
     obs, info = env.reset(seed=seed)
     scene = env.scene
     offset, radius = _beside(rng, MISS_M)
@@ -116,8 +119,8 @@ def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: i
     """Robot samples from `scenes` near-miss scenes, the tasks taking turns, seeds counting up from
     NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the episode's instruction and
     reasoning target (a `rename` share with made-up toy names, then a `reword` share said another way) and the
-    restarted expert's chunk. A `wrong_picks` share of the scenes whose task has OTHER_PICKS sends the decoy to
-    another of them. `shard` (index, count) keeps every count-th scene from the index-th on, so workers split the
+    restarted expert's chunk. A `wrong_picks` share of the scenes whose task is one of OTHER_PICKS sends the decoy to
+    another body of the pick's kind. `shard` (index, count) keeps every count-th scene from the index-th on, so workers split the
     scenes between them."""
     from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
 
