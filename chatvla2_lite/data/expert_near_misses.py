@@ -110,7 +110,8 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
         obs, _, success, truncated, _, _ = env.step_chunk(actions)
         if success or truncated:
             break
-    return {"looks": looks, "info": info, "miss_m": radius, "place_miss_m": place_radius, "wrong_pick": other is not None}
+    return {"looks": looks, "info": info, "miss_m": radius, "place_miss_m": place_radius,
+            "wrong_pick": other is not None}
 
 
 def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16, reword: float = 0.0,
@@ -120,8 +121,8 @@ def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: i
     NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the episode's instruction and
     reasoning target (a `rename` share with made-up toy names, then a `reword` share said another way) and the
     restarted expert's chunk. A `wrong_picks` share of the scenes whose task is one of OTHER_PICKS sends the decoy to
-    another body of the pick's kind. `shard` (index, count) keeps every count-th scene from the index-th on, so workers split the
-    scenes between them."""
+    another body of the pick's kind. `shard` (index, count) keeps every count-th scene from the index-th on, so
+    workers split the scenes between them."""
     from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
 
     rng = np.random.default_rng((seed, shard[0]))
