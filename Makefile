@@ -53,7 +53,8 @@ NANO_BUDGET = $(if $(NANO_INIT),NANO_INIT=$(NANO_INIT),NANO_READ_STEPS=$(NANO_RE
 	$(if $(NANO_OBJECTIVE),NANO_OBJECTIVE=$(NANO_OBJECTIVE)) $(if $(NANO_ROLLOUTS),NANO_ROLLOUTS=$(NANO_ROLLOUTS)) \
 	$(if $(NANO_CORRECTIONS),NANO_CORRECTIONS=$(NANO_CORRECTIONS)) $(if $(NANO_ACTION_INIT),NANO_ACTION_INIT=$(NANO_ACTION_INIT)) \
 	$(if $(NANO_NEAR_MISSES),NANO_NEAR_MISSES=$(NANO_NEAR_MISSES)) $(if $(NANO_PIXELS),NANO_PIXELS=$(NANO_PIXELS)) \
-	$(if $(NANO_WRONG_PICKS),NANO_WRONG_PICKS=$(NANO_WRONG_PICKS)) NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
+	$(if $(NANO_WRONG_PICKS),NANO_WRONG_PICKS=$(NANO_WRONG_PICKS)) $(if $(NANO_MOTION),NANO_MOTION=$(NANO_MOTION)) \
+	NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
 # a round that starts from the shipped model continues it: its card keeps the earlier commands
 PREVIOUS = $(or $(NANO_ACTION_INIT),$(NANO_INIT))
 nano: $(NANO_OUT)/scores.jsonl
@@ -89,6 +90,9 @@ PIXELS_FLAG := $(if $(NANO_PIXELS),--pixel-cameras $(NANO_PIXELS))
 # the action expert's targets in the action stage: relative (the arm joints' offsets from the state) or absolute
 NANO_ACTION_FRAME ?=
 FRAME_FLAG := $(if $(NANO_ACTION_FRAME),--action-frame $(NANO_ACTION_FRAME))
+# NANO_MOTION=1: the action expert also reads how the joints moved since the previous look (empty: it does not)
+NANO_MOTION ?=
+MOTION_FLAG := $(if $(NANO_MOTION),--motion)
 # the model the action stage starts from; NANO_ACTION_INIT=checkpoints/chatvla2-nano corrects the shipped policy's
 # own mistakes (with NANO_CORRECTIONS) instead of starting over from co-training
 NANO_ACTION_INIT ?=
@@ -110,7 +114,8 @@ $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_
 
 $(NANO_OUT)/action/model/config.json: $(ACTION_INIT)/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
 	$(TRAIN) --stage action --init $(ACTION_INIT) --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) \
-		$(ROLLOUTS_FLAG) $(CORRECTIONS_FLAG) $(NEAR_MISSES_FLAG) $(WRONG_PICKS_FLAG) $(PIXELS_FLAG) $(FRAME_FLAG) --json
+		$(ROLLOUTS_FLAG) $(CORRECTIONS_FLAG) $(NEAR_MISSES_FLAG) $(WRONG_PICKS_FLAG) $(PIXELS_FLAG) $(FRAME_FLAG) \
+		$(MOTION_FLAG) --json
 
 # the naive baseline: same demos and step budget, whole model on robot data only, no MoE, nothing frozen
 $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json

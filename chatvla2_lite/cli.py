@@ -129,7 +129,7 @@ def _train(args: argparse.Namespace) -> dict:
                             cache=args.cache, rollouts=args.rollouts, corrections=args.corrections,
                             near_misses=args.near_misses, wrong_picks=args.wrong_picks, rename=args.rename,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
-                            pixel_size=args.pixel_size, action_frame=args.action_frame,
+                            pixel_size=args.pixel_size, action_frame=args.action_frame, motion=args.motion,
                             shares=_shares(args.mix))  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
@@ -254,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pixel-cameras", nargs="+", default=None, metavar="CAMERA",
                        help="give the action expert its own conv net over these cameras' pixels (e.g. wrist)")
     train.add_argument("--pixel-size", type=int, default=64, help="the pixel encoder's image side (multiple of 16)")
+    train.add_argument("--motion", action="store_true",
+                       help="let the action expert read how the joints moved since the previous look (lifting or "
+                            "lowering what it holds); kept once the model has it")
     train.add_argument("--mix", nargs="+", default=None, metavar="SOURCE=SHARE",
                        help="set some shares of the stage's data mix, keep the rest (e.g. near_misses=1 robot=0.25)")
     train.add_argument("--rename", type=float, default=None, metavar="SHARE",

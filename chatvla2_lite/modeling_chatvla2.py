@@ -159,12 +159,20 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
                                       vlm_config.vision_config.spatial_merge_size),
         )
 
-    def condition(self, encoding: Encoding, state: torch.Tensor, pixels: torch.Tensor | None = None) -> Condition:
+    def condition(self, encoding: Encoding, state: torch.Tensor, pixels: torch.Tensor | None = None,
+                  previous_state: torch.Tensor | None = None) -> Condition:  # fmt: skip
         """The action expert's condition; state (B, state_dim) in radians, normalized here; pixels (B, V, S, S, 3)
-        uint8 for an expert with a pixel encoder (pixel_encoder.action_pixels)."""
+        uint8 for an expert with a pixel encoder (pixel_encoder.action_pixels); previous_state (B, state_dim) the
+        joints at the previous look, for an expert that reads the motion (None: nothing moved yet)."""
         hidden = encoding.hidden.to(self.reasoning_following.fc1.weight.dtype)
+        state = self.state_normalizer.normalize(state.to(hidden.dtype))
+        motion = None
+        if self.config.action_expert.motion:
+            motion = torch.zeros_like(state) if previous_state is None else \
+                state - self.state_normalizer.normalize(previous_state.to(state.device, hidden.dtype))
         return Condition(
-            state=self.state_normalizer.normalize(state.to(hidden.dtype)),
+            state=state,
+            motion=motion,
             obs=hidden,
             obs_mask=encoding.prompt_mask,
             reasoning=self.reasoning_following(hidden),
@@ -186,7 +194,8 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             obs_grid=batch.get("obs_grid"))
         action_loss = None
         if batch.get("action") is not None:
-            cond = self.condition(encoding, batch["observation.state"], batch.get("pixels"))
+            cond = self.condition(encoding, batch["observation.state"], batch.get("pixels"),
+                                  batch.get("observation.previous_state"))
             action = self.actions_to_frame(batch["action"].to(cond.state.dtype), batch["observation.state"])
             target = self.action_normalizer.normalize(action)
             action_loss = self.action_expert.loss(target, cond, generator=generator)

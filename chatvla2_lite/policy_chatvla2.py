@@ -21,8 +21,18 @@ from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
 
 logger = logging.getLogger(__name__)
 STATE_KEY = "observation.state"
+# the joints at the previous look (a chunk earlier), for an expert that reads the motion; absent at an episode's start
+PREVIOUS_STATE_KEY = "observation.previous_state"
+
 # Tokens the reasoning must not contain: they would open a new image or turn.
 _SUPPRESSED = ("<|im_start|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
+
+
+def with_previous_state(observation: dict, previous: dict | None) -> dict:
+    """`observation` with `previous`'s joints as its PREVIOUS_STATE_KEY (a new dict); as it is when `previous` is None
+    (an episode's first look)."""
+    return observation if previous is None or STATE_KEY not in previous else \
+        {**observation, PREVIOUS_STATE_KEY: previous[STATE_KEY]}
 
 
 @dataclass
@@ -185,7 +195,9 @@ class ChatVLA2:
     def act(self, observation: dict, reasoning: Reasoning | str, instruction: str | None = None, seed: int = 0):
         """An action chunk (H, 6) float32 of joint targets in radians, following `reasoning` (edited text works).
 
-        The same observation, reasoning and seed give the same chunk; the seed drives the denoising noise.
+        The same observation, reasoning and seed give the same chunk; the seed drives the denoising noise. An expert
+        that reads the motion (config.motion) also takes the observation's `observation.previous_state`, the joints
+        at the previous look; a closed loop passes it from the second chunk on (`with_previous_state`).
         """
         state = self._state(observation)
         if isinstance(reasoning, Reasoning):
@@ -202,7 +214,9 @@ class ChatVLA2:
         pixels = self.config.action_expert.pixels
         if pixels is not None:
             pixels = torch.as_tensor(action_pixels(observation, *pixels), device=self.device)[None]
-        cond = self.model.condition(encoding, torch.as_tensor(state, device=self.device)[None], pixels)
+        previous = self._state(observation, PREVIOUS_STATE_KEY) if PREVIOUS_STATE_KEY in observation else None
+        previous = None if previous is None else torch.as_tensor(previous, device=self.device)[None]
+        cond = self.model.condition(encoding, torch.as_tensor(state, device=self.device)[None], pixels, previous)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         return self.model.sample_actions(cond, generator)[0].float().cpu().numpy().astype(np.float32)
 
@@ -219,16 +233,16 @@ class ChatVLA2:
         """Forget queued actions (call at the start of an episode)."""
         self._queue.clear()
 
-    def _state(self, observation: dict) -> np.ndarray:
-        if not isinstance(observation, dict) or STATE_KEY not in observation:
-            raise InvalidObservationError(f"the observation needs {STATE_KEY!r}: the 6 joint positions in radians")
+    def _state(self, observation: dict, key: str = STATE_KEY) -> np.ndarray:
+        if not isinstance(observation, dict) or key not in observation:
+            raise InvalidObservationError(f"the observation needs {key!r}: the 6 joint positions in radians")
         dim = self.config.action_expert.state_dim
         try:
-            state = np.asarray(observation[STATE_KEY], dtype=np.float32)
+            state = np.asarray(observation[key], dtype=np.float32)
         except (TypeError, ValueError) as exc:
-            raise InvalidObservationError(f"{STATE_KEY} is not numeric ({exc}); pass {dim} floats") from exc
+            raise InvalidObservationError(f"{key} is not numeric ({exc}); pass {dim} floats") from exc
         if state.shape != (dim,) or not np.isfinite(state).all():
-            raise InvalidObservationError(f"{STATE_KEY} must be {dim} finite floats (radians), got shape {state.shape}")
+            raise InvalidObservationError(f"{key} must be {dim} finite floats (radians), got shape {state.shape}")
         return state
 
     # ---- saving ----------------------------------------------------------------------------------------------

@@ -112,19 +112,25 @@ def run_episode(session, policy, run_lock: threading.Lock, budget: Budget, seed:
     deadline = start + budget.max_seconds
     timing: dict = {"reason_s": 0.0, "act_s": 0.0, "step_s": 0.0, "steps": 0, "chunks": 0}
     verdict = session.backend.verdict()
-    chunk_index = 0
+    chunk_index, previous = 0, None
     while chunk_index < budget.max_chunks and not verdict.done:
         if session.stop.is_set() or time.perf_counter() > deadline:
             break
         chunk_index += 1
-        yield from _one_chunk(session, policy, run_lock, budget, deadline, timing, chunk_index, seed + chunk_index)
+        looked = session.observation
+        yield from _one_chunk(session, policy, run_lock, budget, deadline, timing, chunk_index, seed + chunk_index,
+                              previous)
+        previous = looked
         verdict = session.backend.verdict()
     timing["episode_s"] = time.perf_counter() - start
     yield Update("done", chunk_index, verdict=_ending(session, verdict, chunk_index, budget), timing=timing)
 
 
-def _one_chunk(session, policy, run_lock, budget, deadline, timing, chunk_index: int, seed: int):
-    observation = session.observation
+def _one_chunk(session, policy, run_lock, budget, deadline, timing, chunk_index: int, seed: int, previous=None):
+    """Reason and act once on the session's observation; `previous`: the observation a chunk earlier (None first)."""
+    from chatvla2_lite.policy_chatvla2 import with_previous_state
+
+    observation = with_previous_state(session.observation, previous)
     t0 = time.perf_counter()
     reasoning = None
     for item in stream_reasoning(policy, observation, run_lock):

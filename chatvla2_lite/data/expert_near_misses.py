@@ -24,6 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from chatvla2_lite.data.expert_corrections import carry_label, expert_label, held_off_the_table, needs_a_pick
+from chatvla2_lite.policy_chatvla2 import with_previous_state
 from chatvla2_lite.training.samples import Sample
 
 NEAR_MISS_TASKS = ("math_matching", "toy_placement")
@@ -96,8 +97,9 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
     stops = ("close", *_CARRYING, "release", "retreat", "home") if other is not None else ("release", "retreat", "home")
     body = scene.bodies[env.episode.pick]
     rest_z = scene.pose(body)[0][2]
-    looks = []
+    looks, previous = [], None
     while not decoy.done and decoy.phase not in stops:
+        obs = with_previous_state(obs, previous)
         carrying = decoy.phase in _CARRYING
         held = held_off_the_table(env, body, rest_z) if carrying else None
         if not carrying and needs_a_pick(env, body, rest_z):
@@ -107,6 +109,7 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
         elif carrying and decoy.phase != "lift":  # the grasp missed or the object fell: nothing left to carry
             break
         actions = [decoy.act() for _ in range(chunk) if not decoy.done]
+        previous = obs
         obs, _, success, truncated, _, _ = env.step_chunk(actions)
         if success or truncated:
             break

@@ -21,6 +21,7 @@ ROLLOUT_TASKS = ("math_matching", "toy_placement")
 # Rollout seeds start far above the demos' (record counts up from 0) and the eval seeds (10,000 on): new scenes.
 ROLLOUT_SEED = 1_000_000
 ROLLOUT_EVERY = 16  # control steps between looks: the action chunk's length, where a chunked policy looks again
+_STATES = ("observation.state", "observation.previous_state")  # the joints now and at the previous look
 
 
 def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY) -> dict | None:
@@ -31,13 +32,16 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY) -> dict | None:
     planned = []
     while not expert.done and len(planned) < env.max_steps:
         planned.append(np.asarray(expert.act(), np.float32))
+    from chatvla2_lite.policy_chatvla2 import with_previous_state
+
     looks, ran, success = [(0, obs)], 0, False
     while ran < len(planned):
+        previous = obs
         obs, _, success, truncated, _, n = env.step_chunk(planned[ran:ran + every])
         ran += n
         if success or truncated:
             break
-        looks.append((ran, obs))
+        looks.append((ran, with_previous_state(obs, previous)))
     if not success:
         return None
     return {"looks": looks, "action": np.stack(planned[:ran]), "info": info}
@@ -92,5 +96,5 @@ def episode_samples(info: dict, looks: Iterable[tuple[dict, np.ndarray]], rng: n
         instruction, reasoning = renamed(instruction, reasoning, rng, rename)
     for obs, actions in looks:
         said = reworded(instruction, rng, reword) if reword else instruction
-        images = {k: v for k, v in obs.items() if k.startswith("observation.images.")}
-        yield Sample({**images, "observation.state": obs["observation.state"]}, said, reasoning, actions)
+        kept = {k: v for k, v in obs.items() if k.startswith("observation.images.") or k in _STATES}
+        yield Sample(kept, said, reasoning, actions)

@@ -43,12 +43,13 @@ def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE
 def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: str | None = None,
                  robot_data: list[str] | None = None, seed: int = 0, progress: bool = True,
                  action_objective: str | None = None, pixel_cameras: list[str] | None = None, pixel_size: int = 64,
-                 action_frame: str | None = None, **overrides) -> dict:  # fmt: skip
+                 action_frame: str | None = None, motion: bool = False, **overrides) -> dict:  # fmt: skip
     """Train one stage and return its last metrics plus where the model went. For a stage that trains the action
     expert, `action_objective` switches its objective first (flow matching, DDIM or one-pass regression) and
     `pixel_cameras` gives it a new conv net over those cameras' pixels at `pixel_size` (pixel_encoder.py), unless
     it already reads exactly those; `action_frame` switches its targets to "relative" (the arm joints' offsets
-    from the state) or "absolute", and then fits the action statistics again in the new frame."""
+    from the state) or "absolute", and then fits the action statistics again in the new frame; `motion` lets it read
+    the joints' move since the previous look (ActionExpertConfig.motion; new weights at zero, if it has none yet)."""
     from functools import partial
 
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
@@ -61,9 +62,10 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     if config.corrections and init is None:
         raise ValueError("corrections label the mistakes of the model the stage starts from: pass --init")
-    if (action_objective is not None or pixel_cameras or action_frame is not None) and config.trainable == "backbone":
+    if (action_objective is not None or pixel_cameras or action_frame is not None or motion) \
+            and config.trainable == "backbone":
         raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective or action frame, "
-                         "or give it pixels, in a stage that does")
+                         "or give it pixels or motion, in a stage that does")
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
     if action_objective is not None:
         policy.config.action_expert.objective = action_objective
@@ -76,6 +78,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
             raise ValueError(f"no camera {unknown} in this model; it has {policy.config.camera_names}")
         if policy.config.action_expert.pixels != (list(pixel_cameras), pixel_size):
             policy.model.action_expert.add_pixel_encoder(pixel_cameras, pixel_size)
+    if motion and not policy.config.action_expert.motion:
+        policy.model.action_expert.add_motion()
     chunk, processor = policy.config.action_expert.chunk_size, stage_processor(policy, config)
     # image-text sources: rendered once up front and kept (config.cache), or rendered on the fly beside training
     image_text = {

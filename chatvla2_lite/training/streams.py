@@ -163,10 +163,13 @@ def _frame_sample(ep: dict, t: int, chunk: int, stride: int, rng: np.random.Gene
     """Frame t of episode `ep` as a robot sample: its images and state, the episode's instruction and reasoning
     target (with probability `rename` its toys given made-up names, then with probability `reword` the instruction
     said another way, both drawn from `rng`), and the next `chunk` actions."""
+    from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY
     from chatvla2_lite.data.paraphrase import renamed, reworded
 
     observation = {k: v[t // stride] for k, v in ep.items() if k.startswith("observation.images.")}
     observation["observation.state"] = ep["observation.state"][t]
+    # where a chunked policy looked last: a chunk's steps earlier (the first frame's own before the episode's start)
+    observation["observation.previous_state"] = ep["observation.state"][max(t - ROLLOUT_EVERY, 0)]
     instruction, reasoning = renamed(ep["instruction"], ep["reasoning"], rng, rename) if rename else \
         (ep["instruction"], ep["reasoning"])
     instruction = reworded(instruction, rng, reword) if reword else instruction
@@ -213,7 +216,8 @@ def feature_samples(model, processor, samples: list[Sample]) -> list[Sample]:
     if (pixels := model.config.action_expert.pixels) is not None:
         for s, f in zip(samples, features):
             f["pixels"] = torch.from_numpy(action_pixels(s.observation, *pixels))
-    return [Sample({"observation.state": s.observation["observation.state"]}, s.instruction, s.target, s.action,
+    kept = ("observation.state", "observation.previous_state")
+    return [Sample({k: s.observation[k] for k in kept if k in s.observation}, s.instruction, s.target, s.action,
                    features=f) for s, f in zip(samples, features)]  # fmt: skip
 
 

@@ -79,6 +79,18 @@ def test_other_lift_rate_counts_an_arm_that_lifts_another_card(oracle, monkeypat
     assert result["other_lift_rate"] == 1.0 and result["lift_rate"] == 0.0 and result["success_rate"] == 0.0
 
 
+@pytest.mark.slow
+def test_each_look_after_the_first_hands_the_policy_the_joints_of_the_look_before(oracle, monkeypatch):
+    seen = []  # per act call: (its state, its previous state or None)
+    act = oracle.act
+    monkeypatch.setattr(oracle, "act", lambda obs, text, seed=0: seen.append(
+        (obs["observation.state"], obs.get("observation.previous_state"))) or act(obs, text, seed))
+    evaluate(oracle, "math_matching", "heldout", episodes=1, progress=False)
+    assert len(seen) > 2 and seen[0][1] is None
+    for (before, _), (_, previous) in zip(seen, seen[1:]):
+        np.testing.assert_array_equal(previous, before)
+
+
 def test_same_kind_names_the_other_cards_and_toys():
     bodies = {"tile_4": 1, "tile_7": 2, "tile_0": 3, "tray": 4, "toy_0": 5, "toy_1": 6, "bowl": 7}
     assert closed_loop.same_kind(bodies, "tile_4") == [2, 3]
