@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 STATE_KEY = "observation.state"
 # the joints at the previous look (a chunk earlier), for an expert that reads the motion; absent at an episode's start
 PREVIOUS_STATE_KEY = "observation.previous_state"
+STATE_KEYS = (STATE_KEY, PREVIOUS_STATE_KEY)  # the joints now and at the previous look: what a robot sample keeps
 
 # Tokens the reasoning must not contain: they would open a new image or turn.
 _SUPPRESSED = ("<|im_start|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
@@ -214,8 +215,9 @@ class ChatVLA2:
         pixels = self.config.action_expert.pixels
         if pixels is not None:
             pixels = torch.as_tensor(action_pixels(observation, *pixels), device=self.device)[None]
-        previous = self._state(observation, PREVIOUS_STATE_KEY) if PREVIOUS_STATE_KEY in observation else None
-        previous = None if previous is None else torch.as_tensor(previous, device=self.device)[None]
+        previous = None  # an episode's first look: nothing moved
+        if PREVIOUS_STATE_KEY in observation:
+            previous = torch.as_tensor(self._state(observation, PREVIOUS_STATE_KEY), device=self.device)[None]
         cond = self.model.condition(encoding, torch.as_tensor(state, device=self.device)[None], pixels, previous)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         return self.model.sample_actions(cond, generator)[0].float().cpu().numpy().astype(np.float32)

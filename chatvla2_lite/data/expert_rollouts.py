@@ -21,7 +21,6 @@ ROLLOUT_TASKS = ("math_matching", "toy_placement")
 # Rollout seeds start far above the demos' (record counts up from 0) and the eval seeds (10,000 on): new scenes.
 ROLLOUT_SEED = 1_000_000
 ROLLOUT_EVERY = 16  # control steps between looks: the action chunk's length, where a chunked policy looks again
-_STATES = ("observation.state", "observation.previous_state")  # the joints now and at the previous look
 
 
 def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY) -> dict | None:
@@ -90,11 +89,12 @@ def episode_samples(info: dict, looks: Iterable[tuple[dict, np.ndarray]], rng: n
     then with probability `reword` the instruction said another way, at each look) and the chunk."""
     from chatvla2_lite.data.paraphrase import renamed, reworded
     from chatvla2_lite.data.reasoning_targets import reasoning_target
+    from chatvla2_lite.policy_chatvla2 import STATE_KEYS
 
     instruction, reasoning = info["instruction"], reasoning_target(info)
     if rename:
         instruction, reasoning = renamed(instruction, reasoning, rng, rename)
     for obs, actions in looks:
         said = reworded(instruction, rng, reword) if reword else instruction
-        kept = {k: v for k, v in obs.items() if k.startswith("observation.images.") or k in _STATES}
+        kept = {k: v for k, v in obs.items() if k.startswith("observation.images.") or k in STATE_KEYS}
         yield Sample(kept, said, reasoning, actions)

@@ -211,13 +211,13 @@ def feature_samples(model, processor, samples: list[Sample]) -> list[Sample]:
     """The robot samples as the action stage trains on them: the frozen backbone's features instead of the images,
     the state, instruction, reasoning and actions kept, and the small images of an expert's pixel encoder."""
     from chatvla2_lite.pixel_encoder import action_pixels
+    from chatvla2_lite.policy_chatvla2 import STATE_KEYS
 
     features = backbone_features(model, processor, samples)
     if (pixels := model.config.action_expert.pixels) is not None:
         for s, f in zip(samples, features):
             f["pixels"] = torch.from_numpy(action_pixels(s.observation, *pixels))
-    kept = ("observation.state", "observation.previous_state")
-    return [Sample({k: s.observation[k] for k in kept if k in s.observation}, s.instruction, s.target, s.action,
+    return [Sample({k: s.observation[k] for k in STATE_KEYS if k in s.observation}, s.instruction, s.target, s.action,
                    features=f) for s, f in zip(samples, features)]  # fmt: skip
 
 
