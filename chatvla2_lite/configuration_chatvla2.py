@@ -74,6 +74,9 @@ class ActionExpertConfig:
     # Policy's two observation steps: holding the toy 2 cm up, the arm is lifting it at the pick and lowering it at
     # the place, and from the state alone round 9 rose there in 6 of 16 heldout scenes where it should go on down
     motion: bool = False
+    # control steps between the two looks the motion spans, as trained (expert_rollouts.ROLLOUT_EVERY); a loop that
+    # plays fewer steps a chunk reaches further back (policy_chatvla2.look_back) to give a move of this length
+    motion_every: int = 16
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
@@ -84,6 +87,8 @@ class ActionExpertConfig:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
         if self.n_action_steps is not None:
             check_action_steps(self.n_action_steps, self.chunk_size)
+        if self.motion_every <= 0:
+            raise ValueError(f"motion_every must be a positive number of control steps, got {self.motion_every}")
         if self.pixel_size <= 0 or self.pixel_size % 16:
             raise ValueError(f"pixel_size must be a positive multiple of 16, got {self.pixel_size}")
 

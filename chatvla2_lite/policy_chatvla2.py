@@ -36,6 +36,18 @@ def with_previous_state(observation: dict, previous: dict | None) -> dict:
         {**observation, PREVIOUS_STATE_KEY: previous[STATE_KEY]}
 
 
+def look_back(looks: list[tuple[int, np.ndarray]], step: int, every: int) -> dict | None:
+    """The look whose joints a motion-reading expert subtracts at control step `step`, from `looks` ((step, joints),
+    oldest first), as {STATE_KEY: joints}: the latest at least `every` steps earlier, as the expert was trained
+    (the state `every` steps back, the episode's first before that), so a loop that looks again sooner than `every`
+    still hands it a move of the trained length; None at the episode's first look."""
+    earlier = [joints for at, joints in looks if at < step]
+    if not earlier:
+        return None
+    far_enough = [joints for at, joints in looks if at <= step - every]
+    return {STATE_KEY: far_enough[-1] if far_enough else earlier[0]}
+
+
 @dataclass
 class Reasoning:
     """What `reason` returns: the text, and the backbone's reading of prompt + reasoning for the action expert."""

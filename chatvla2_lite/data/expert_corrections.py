@@ -73,22 +73,22 @@ def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 
     "success": bool}."""
     from chatvla2_lite.data.reasoning_targets import reasoning_target
     from chatvla2_lite.evaluation.closed_loop import played
-    from chatvla2_lite.policy_chatvla2 import with_previous_state
+    from chatvla2_lite.policy_chatvla2 import STATE_KEY, look_back, with_previous_state
 
     obs, info = env.reset(seed=seed)
     policy.reset()
     reasoning = reasoning_target(info)
     body = env.scene.bodies[env.episode.pick]
     rest_z = env.scene.pose(body)[0][2]
-    looks, steps, success, done, previous = [], 0, False, False, None
+    looks, steps, success, done, seen = [], 0, False, False, []  # seen: (step, joints) at each look, for the motion
     while not done and steps < max_steps:
-        obs = with_previous_state(obs, previous)
+        seen.append((steps, obs[STATE_KEY]))
+        obs = with_previous_state(obs, look_back(seen, steps, policy.config.action_expert.motion_every))
         if needs_a_pick(env, body, rest_z):
             looks.append((obs, expert_label(env, chunk)))
         elif (held := held_off_the_table(env, body, rest_z)) is not None:
             looks.append((obs, carry_label(env, held, chunk)))
         actions = policy.act(obs, reasoning, seed=seed + steps)
-        previous = obs
         obs, _, success, truncated, _, ran = env.step_chunk(played(policy, actions, steps, max_steps))
         steps += ran
         done = success or truncated

@@ -24,7 +24,7 @@ class OraclePolicy:
     """Plays the scripted expert toward whichever card the reasoning names: a policy that follows perfectly."""
 
     def __init__(self):
-        self.config = SimpleNamespace(action_expert=SimpleNamespace(n_action_steps=None))
+        self.config = SimpleNamespace(action_expert=SimpleNamespace(n_action_steps=None, motion_every=16))
         self.processor = SimpleNamespace(camera_names=())
         self.env = None
         self.expert = None
@@ -89,6 +89,20 @@ def test_each_look_after_the_first_hands_the_policy_the_joints_of_the_look_befor
     assert len(seen) > 2 and seen[0][1] is None
     for (before, _), (_, previous) in zip(seen, seen[1:]):
         np.testing.assert_array_equal(previous, before)
+
+
+@pytest.mark.slow
+def test_a_loop_that_looks_every_8_steps_still_hands_the_joints_of_16_steps_before(oracle, monkeypatch):
+    seen = []  # as above; the looks now come at steps 0, 8, 16, ...
+    act = oracle.act
+    monkeypatch.setattr(oracle, "act", lambda obs, text, seed=0: seen.append(
+        (obs["observation.state"], obs.get("observation.previous_state"))) or act(obs, text, seed))
+    oracle.config.action_expert.n_action_steps = 8
+    evaluate(oracle, "math_matching", "heldout", episodes=1, max_steps=48, progress=False)
+    assert len(seen) == 6 and seen[0][1] is None
+    np.testing.assert_array_equal(seen[1][1], seen[0][0])  # step 8: the episode's first look, as the demos' max(t - 16, 0)
+    for k in range(2, 6):
+        np.testing.assert_array_equal(seen[k][1], seen[k - 2][0])
 
 
 def test_same_kind_names_the_other_cards_and_toys():

@@ -112,3 +112,14 @@ def test_train_gives_the_motion_only_to_a_stage_that_trains_the_expert(tmp_path)
 
     with pytest.raises(ValueError, match="does not train the action expert"):
         run_training("vlm", tmp_path, motion=True, steps=1)
+
+
+def test_look_back_reaches_the_trained_gap_however_often_the_loop_looks():
+    from chatvla2_lite.policy_chatvla2 import STATE_KEY, look_back
+
+    looks = [(step, np.full(6, step, np.float32)) for step in range(0, 40, 8)]  # looks at 0, 8, ..., 32
+    assert look_back(looks, 0, 16) is None  # the first look: nothing moved before it
+    assert look_back(looks, 8, 16)[STATE_KEY][0] == 0  # too early for 16 steps: the episode's start
+    assert look_back(looks, 32, 16)[STATE_KEY][0] == 16
+    assert look_back(looks, 30, 16)[STATE_KEY][0] == 8  # a chunk cut short: the latest at least 16 back
+    assert look_back(looks, 32, 8)[STATE_KEY][0] == 24

@@ -146,7 +146,7 @@ class ExpertPolicy:
 
     def __init__(self, env, n_action_steps=None):
         self.env, self.expert = env, None
-        self.config = SimpleNamespace(action_expert=SimpleNamespace(n_action_steps=n_action_steps))
+        self.config = SimpleNamespace(action_expert=SimpleNamespace(n_action_steps=n_action_steps, motion_every=16))
 
     def reset(self):
         self.expert = None
