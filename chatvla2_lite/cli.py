@@ -84,6 +84,8 @@ def _eval(args: argparse.Namespace) -> dict:
         except ValueError as exc:
             raise ChatVLA2Error(str(exc)) from exc
         policy.config.action_expert.n_action_steps = args.action_steps
+    if args.withhold_motion and (args.first_chunk or args.aim):
+        raise ChatVLA2Error("--withhold-motion is for the closed loop: --first-chunk and --aim look once, with no motion")
     try:
         if args.first_chunk:
             from chatvla2_lite.evaluation.first_chunk import first_chunk_scores
@@ -94,7 +96,8 @@ def _eval(args: argparse.Namespace) -> dict:
 
             return aim_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
         return evaluate(policy, args.task, args.split, args.episodes, seed=args.seed, counterfactual=args.counterfactual,
-                        max_steps=args.max_steps, true_reasoning=args.true_reasoning)  # fmt: skip
+                        max_steps=args.max_steps, true_reasoning=args.true_reasoning,
+                        motion=not args.withhold_motion)  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -206,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="open loop: the first chunk against the scripted expert's, with the true reasoning")  # fmt: skip
     mode.add_argument("--aim", action="store_true",
                       help="open loop: hovering up to 3 cm beside the object, how much of the offset the chunk steers")
+    ev.add_argument("--withhold-motion", action="store_true",
+                    help="hand no earlier look's joints: every look reads 'nothing moved' (for a --motion model)")
     ev.add_argument("--max-steps", type=int, default=450, help="control steps per episode at most")
     ev.add_argument("--action-steps", type=int, default=None,
                     help="actions played of each chunk before the policy looks again (default: the model's, else all)")

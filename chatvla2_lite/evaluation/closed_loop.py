@@ -50,11 +50,11 @@ def played(policy, chunk: np.ndarray, steps: int, max_steps: int) -> np.ndarray:
     return chunk[: min(policy.config.action_expert.n_action_steps or len(chunk), max_steps - steps)]
 
 
-def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) -> dict:
+def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, motion: bool = True) -> dict:
     """One closed-loop episode; returns the reasoning used, the final info and the step count.
 
     `reasoning`: None (the policy reasons), a text, or a function of the episode's reset info (its ground truth
-    included) giving one.
+    included) giving one. `motion` False withholds the earlier look's joints, so every look reads "nothing moved".
     """
     obs, info = env.reset(seed=seed)
     policy.reset()
@@ -69,7 +69,7 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
     every = policy.config.action_expert.motion_every
     while not done and steps < max_steps:
         looks.append((steps, obs[STATE_KEY]))
-        obs = with_previous_state(obs, look_back(looks, steps, every))
+        obs = with_previous_state(obs, look_back(looks, steps, every) if motion else None)
         chunk = played(policy, policy.act(obs, text, seed=seed + steps), steps, max_steps)
         plays = max(plays, len(chunk))
         obs, _, terminated, truncated, info, ran = env.step_chunk(chunk)
@@ -106,10 +106,11 @@ def score_toy(reasoning: str, truth: dict) -> dict:
 
 def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, seed: int = 10_000,
              counterfactual: bool = False, max_steps: int = 450, progress: bool = True,
-             true_reasoning: bool = False) -> dict:  # fmt: skip
+             true_reasoning: bool = False, motion: bool = True) -> dict:  # fmt: skip
     """The task's scores over `episodes` seeded episodes (seeds from `seed`), as one flat dict; `solved_seeds` names
     the episodes that succeeded (and, with `counterfactual`, `followed_seeds` those that followed). With
-    `true_reasoning` the policy acts on the ground truth's reasoning and only success_rate is scored."""
+    `true_reasoning` the policy acts on the ground truth's reasoning and only success_rate is scored; `motion` False
+    withholds the earlier look's joints (how much a motion-reading expert leans on them), and says so in the result."""
     import sim
     from sim.tasks.math_matching import tile_in_tray
 
@@ -132,7 +133,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
                 return text
 
             given = rewrite if counterfactual else reasoning_target if true_reasoning else None
-            out = run_episode(policy, env, s, given, max_steps)
+            out = run_episode(policy, env, s, given, max_steps, motion)
             truth = out["start_info"]
             row = {"seed": s, "success": bool(out["info"]["is_success"]),
                    **{k: out[k] for k in ("lifted", "lifted_other", "closest_m", "place_off_m", "action_steps")}}
@@ -153,6 +154,8 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
     keys = () if true_reasoning else ("ocr", "math") if task == "math_matching" else ("recognition", "spatial")
     if true_reasoning:
         result["reasoning"] = "true"
+    if not motion:
+        result["motion"] = "withheld"
     for key in keys:
         result[f"{key}_acc"] = float(np.mean([r[key] for r in rows]))
     result["success_rate"] = float(np.mean([r["success"] for r in rows]))

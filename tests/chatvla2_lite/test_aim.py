@@ -76,3 +76,5 @@ def test_eval_aim_prints_one_json_line_and_is_one_mode_at_a_time():
     assert result["episodes"] == 3 and len(result["aim_slope"]) == 2 and min(result["expert_aim_slope"]) > 0.9
     bad = subprocess.run([*cli, "--aim", "--first-chunk"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "not allowed with" in bad.stderr
+    still = subprocess.run([*cli, "--aim", "--withhold-motion"], capture_output=True, text=True, timeout=300)
+    assert still.returncode == 2 and "--withhold-motion is for the closed loop" in still.stderr

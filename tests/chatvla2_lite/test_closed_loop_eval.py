@@ -103,6 +103,9 @@ def test_a_loop_that_looks_every_8_steps_still_hands_the_joints_of_16_steps_befo
     np.testing.assert_array_equal(seen[1][1], seen[0][0])  # step 8: the episode's first look, as the demos' max(t - 16, 0)
     for k in range(2, 6):
         np.testing.assert_array_equal(seen[k][1], seen[k - 2][0])
+    seen.clear()
+    result = evaluate(oracle, "math_matching", "heldout", episodes=1, max_steps=48, progress=False, motion=False)
+    assert len(seen) == 6 and all(previous is None for _, previous in seen) and result["motion"] == "withheld"
 
 
 def test_same_kind_names_the_other_cards_and_toys():
