@@ -84,8 +84,10 @@ def _eval(args: argparse.Namespace) -> dict:
         except ValueError as exc:
             raise ChatVLA2Error(str(exc)) from exc
         policy.config.action_expert.n_action_steps = args.action_steps
-    if args.withhold_motion and (args.first_chunk or args.aim):
-        raise ChatVLA2Error("--withhold-motion is for the closed loop: --first-chunk and --aim look once, with no motion")
+    if args.withhold_motion and (args.first_chunk or args.aim or args.wrong_card):
+        raise ChatVLA2Error("--withhold-motion is for the closed loop: --first-chunk, --aim and --wrong-card look once")
+    if args.wrong_card and args.task != "math_matching":
+        raise ChatVLA2Error("--wrong-card hovers over another card: use --task math_matching")
     try:
         if args.first_chunk:
             from chatvla2_lite.evaluation.first_chunk import first_chunk_scores
@@ -95,6 +97,10 @@ def _eval(args: argparse.Namespace) -> dict:
             from chatvla2_lite.evaluation.aim import aim_scores
 
             return aim_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
+        if args.wrong_card:
+            from chatvla2_lite.evaluation.wrong_card import wrong_card_scores
+
+            return wrong_card_scores(policy, args.split, args.episodes, seed=args.seed)
         return evaluate(policy, args.task, args.split, args.episodes, seed=args.seed, counterfactual=args.counterfactual,
                         max_steps=args.max_steps, true_reasoning=args.true_reasoning,
                         motion=not args.withhold_motion)  # fmt: skip
@@ -209,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="open loop: the first chunk against the scripted expert's, with the true reasoning")  # fmt: skip
     mode.add_argument("--aim", action="store_true",
                       help="open loop: hovering up to 3 cm beside the object, how much of the offset the chunk steers")
+    mode.add_argument("--wrong-card", action="store_true",
+                      help="open loop (math): hovering over another card, how much of the way to the answer card it goes")
     ev.add_argument("--withhold-motion", action="store_true",
                     help="hand no earlier look's joints: every look reads 'nothing moved' (for a --motion model)")
     ev.add_argument("--max-steps", type=int, default=450, help="control steps per episode at most")

@@ -78,3 +78,17 @@ def test_eval_aim_prints_one_json_line_and_is_one_mode_at_a_time():
     assert bad.returncode == 2 and "not allowed with" in bad.stderr
     still = subprocess.run([*cli, "--aim", "--withhold-motion"], capture_output=True, text=True, timeout=300)
     assert still.returncode == 2 and "--withhold-motion is for the closed loop" in still.stderr
+
+
+def test_eval_wrong_card_prints_one_json_line_where_the_expert_goes_to_the_answer_card():
+    import json
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "chatvla2_lite.cli", "eval", "--episodes", "2", "--wrong-card"]
+    out = subprocess.run([*cli, "--task", "math_matching", "--json"], capture_output=True, text=True, timeout=300,
+                         check=True)  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["episodes"] == 2 and -2 < result["mean_gain"] < 2 and result["expert_mean_gain"] > 0.8
+    toy = subprocess.run([*cli, "--task", "toy_placement"], capture_output=True, text=True, timeout=300)
+    assert toy.returncode == 2 and "use --task math_matching" in toy.stderr
