@@ -84,8 +84,11 @@ def _eval(args: argparse.Namespace) -> dict:
         except ValueError as exc:
             raise ChatVLA2Error(str(exc)) from exc
         policy.config.action_expert.n_action_steps = args.action_steps
-    if args.withhold_motion and (args.first_chunk or args.aim or args.wrong_card):
-        raise ChatVLA2Error("--withhold-motion is for the closed loop: --first-chunk, --aim and --wrong-card look once")
+    if args.withhold_motion and (args.first_chunk or args.aim or args.wrong_card or args.place):
+        raise ChatVLA2Error("--withhold-motion is for the closed loop: --first-chunk, --aim, --wrong-card and --place "
+                            "look once")
+    if args.place and args.task != "toy_placement":
+        raise ChatVLA2Error("--place holds the toy low where it goes: use --task toy_placement")
     if args.wrong_card and args.task != "math_matching":
         raise ChatVLA2Error("--wrong-card hovers over another card: use --task math_matching")
     try:
@@ -101,6 +104,10 @@ def _eval(args: argparse.Namespace) -> dict:
             from chatvla2_lite.evaluation.wrong_card import wrong_card_scores
 
             return wrong_card_scores(policy, args.split, args.episodes, seed=args.seed)
+        if args.place:
+            from chatvla2_lite.evaluation.place_probe import place_scores
+
+            return place_scores(policy, args.split, args.episodes, seed=args.seed)
         return evaluate(policy, args.task, args.split, args.episodes, seed=args.seed, counterfactual=args.counterfactual,
                         max_steps=args.max_steps, true_reasoning=args.true_reasoning,
                         motion=not args.withhold_motion)  # fmt: skip
@@ -217,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="open loop: hovering up to 3 cm beside the object, how much of the offset the chunk steers")
     mode.add_argument("--wrong-card", action="store_true",
                       help="open loop (math): hovering over another card, how much of the way to the answer card it goes")
+    mode.add_argument("--place", action="store_true",
+                      help="open loop (toy): holding the toy 2.5 cm up where it goes, how often the chunk lifts it again")
     ev.add_argument("--withhold-motion", action="store_true",
                     help="hand no earlier look's joints: every look reads 'nothing moved' (for a --motion model)")
     ev.add_argument("--max-steps", type=int, default=450, help="control steps per episode at most")

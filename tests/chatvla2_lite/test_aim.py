@@ -92,3 +92,18 @@ def test_eval_wrong_card_prints_one_json_line_where_the_expert_goes_to_the_answe
     assert result["episodes"] == 2 and -2 < result["mean_gain"] < 2 and result["expert_mean_gain"] > 0.8
     toy = subprocess.run([*cli, "--task", "toy_placement"], capture_output=True, text=True, timeout=300)
     assert toy.returncode == 2 and "use --task math_matching" in toy.stderr
+
+
+def test_eval_place_prints_one_json_line_where_the_expert_goes_on_down():
+    import json
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "chatvla2_lite.cli", "eval", "--episodes", "2", "--place"]
+    out = subprocess.run([*cli, "--task", "toy_placement", "--json"], capture_output=True, text=True, timeout=300,
+                         check=True)  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["offsets_m"] == [0.0, 0.02] and min(result["looks"]) >= 1
+    assert result["expert_rise_rate"] == [0.0, 0.0] and all(0 <= r <= 1 for r in result["rise_rate"])
+    card = subprocess.run([*cli, "--task", "math_matching"], capture_output=True, text=True, timeout=300)
+    assert card.returncode == 2 and "use --task toy_placement" in card.stderr
