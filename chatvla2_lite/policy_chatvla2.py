@@ -48,6 +48,18 @@ def look_back(looks: list[tuple[int, np.ndarray]], step: int, every: int) -> dic
     return {STATE_KEY: far_enough[-1] if far_enough else earlier[0]}
 
 
+class MotionHistory:
+    """An episode's joints at each look, so every loop that acts hands the expert the move `look_back` picks."""
+
+    def __init__(self, every: int):
+        self.every, self.looks = every, []
+
+    def look(self, observation: dict, step: int) -> dict:
+        """`observation`, the look at control step `step`, noted and given the earlier look's joints (with_previous_state)."""
+        self.looks.append((step, observation[STATE_KEY]))
+        return with_previous_state(observation, look_back(self.looks, step, self.every))
+
+
 @dataclass
 class Reasoning:
     """What `reason` returns: the text, and the backbone's reading of prompt + reasoning for the action expert."""

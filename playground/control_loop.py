@@ -108,32 +108,27 @@ def execute_chunk(session, chunk: np.ndarray, chunk_index: int, budget: Budget, 
 
 def run_episode(session, policy, run_lock: threading.Lock, budget: Budget, seed: int = 0):
     """Reason and act on the session's scene until solved, out of budget, or stopped; yields Updates."""
+    from chatvla2_lite.policy_chatvla2 import MotionHistory
+
     start = time.perf_counter()
     deadline = start + budget.max_seconds
     timing: dict = {"reason_s": 0.0, "act_s": 0.0, "step_s": 0.0, "steps": 0, "chunks": 0}
     verdict = session.backend.verdict()
-    from chatvla2_lite.policy_chatvla2 import STATE_KEY, look_back
-
-    chunk_index, looks = 0, []  # (control step, joints) at each look, for an expert that reads the motion
+    chunk_index, history = 0, MotionHistory(policy.config.action_expert.motion_every)
     while chunk_index < budget.max_chunks and not verdict.done:
         if session.stop.is_set() or time.perf_counter() > deadline:
             break
         chunk_index += 1
-        looks.append((timing["steps"], session.observation[STATE_KEY]))
-        previous = look_back(looks, timing["steps"], policy.config.action_expert.motion_every)
+        observation = history.look(session.observation, timing["steps"])
         yield from _one_chunk(session, policy, run_lock, budget, deadline, timing, chunk_index, seed + chunk_index,
-                              previous)
+                              observation)
         verdict = session.backend.verdict()
     timing["episode_s"] = time.perf_counter() - start
     yield Update("done", chunk_index, verdict=_ending(session, verdict, chunk_index, budget), timing=timing)
 
 
-def _one_chunk(session, policy, run_lock, budget, deadline, timing, chunk_index: int, seed: int, previous=None):
-    """Reason and act once on the session's observation; `previous`: the look whose joints the motion spans from
-    (policy_chatvla2.look_back; None first)."""
-    from chatvla2_lite.policy_chatvla2 import with_previous_state
-
-    observation = with_previous_state(session.observation, previous)
+def _one_chunk(session, policy, run_lock, budget, deadline, timing, chunk_index: int, seed: int, observation: dict):
+    """Reason and act once on `observation`, the session's, with the earlier look's joints (MotionHistory.look)."""
     t0 = time.perf_counter()
     reasoning = None
     for item in stream_reasoning(policy, observation, run_lock):

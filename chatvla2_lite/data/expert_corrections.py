@@ -73,17 +73,17 @@ def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 
     "success": bool}."""
     from chatvla2_lite.data.reasoning_targets import reasoning_target
     from chatvla2_lite.evaluation.closed_loop import played
-    from chatvla2_lite.policy_chatvla2 import STATE_KEY, look_back, with_previous_state
+    from chatvla2_lite.policy_chatvla2 import MotionHistory
 
     obs, info = env.reset(seed=seed)
     policy.reset()
     reasoning = reasoning_target(info)
     body = env.scene.bodies[env.episode.pick]
     rest_z = env.scene.pose(body)[0][2]
-    looks, steps, success, done, seen = [], 0, False, False, []  # seen: (step, joints) at each look, for the motion
+    looks, steps, success, done = [], 0, False, False
+    history = MotionHistory(policy.config.action_expert.motion_every)
     while not done and steps < max_steps:
-        seen.append((steps, obs[STATE_KEY]))
-        obs = with_previous_state(obs, look_back(seen, steps, policy.config.action_expert.motion_every))
+        obs = history.look(obs, steps)
         if needs_a_pick(env, body, rest_z):
             looks.append((obs, expert_label(env, chunk)))
         elif (held := held_off_the_table(env, body, rest_z)) is not None:

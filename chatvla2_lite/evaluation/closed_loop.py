@@ -32,7 +32,7 @@ from chatvla2_lite.data.reasoning_targets import (
     parse_math_reasoning,
     parse_toy_reasoning,
 )
-from chatvla2_lite.policy_chatvla2 import STATE_KEY, look_back, with_previous_state
+from chatvla2_lite.policy_chatvla2 import MotionHistory
 
 
 LIFT_M = 0.03  # above its resting height: held off the table, not tipped or pushed
@@ -65,11 +65,10 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, mo
     rest_z = env.scene.pose(body)[0][2]
     place = np.asarray(env.task.expert_plan(env.scene, env.episode).place_xy)  # before anything is pushed
     others = {b: env.scene.pose(b)[0][2] for b in same_kind(env.scene.bodies, env.episode.pick)}
-    steps, done, lifted, lifted_other, closest, plays, looks = 0, False, False, False, float("inf"), 0, []
-    every = policy.config.action_expert.motion_every
+    steps, done, lifted, lifted_other, closest, plays = 0, False, False, False, float("inf"), 0
+    history = MotionHistory(policy.config.action_expert.motion_every)
     while not done and steps < max_steps:
-        looks.append((steps, obs[STATE_KEY]))
-        obs = with_previous_state(obs, look_back(looks, steps, every) if motion else None)
+        obs = history.look(obs, steps) if motion else obs
         chunk = played(policy, policy.act(obs, text, seed=seed + steps), steps, max_steps)
         plays = max(plays, len(chunk))
         obs, _, terminated, truncated, info, ran = env.step_chunk(chunk)

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from chatvla2_lite.data.expert_corrections import carry_label, held_off_the_table
 from chatvla2_lite.data.expert_near_misses import decoy_expert
 from chatvla2_lite.data.reasoning_targets import reasoning_target
-from chatvla2_lite.policy_chatvla2 import STATE_KEY, look_back, with_previous_state
+from chatvla2_lite.policy_chatvla2 import STATE_KEY, MotionHistory
 
 PLACE_BESIDE_M = 0.02  # a carry that ends this far off still puts the toy down where the task counts it placed
 LOW_M = 0.025  # the toy's bottom above the table when the policy looks: on the expert's last, slow way down
@@ -35,7 +35,6 @@ def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int =
 
     env = sim.make_env("toy_placement", split, cameras=tuple(policy.processor.camera_names))
     rng = np.random.default_rng(seed)
-    every = policy.config.action_expert.motion_every
     rows = {0.0: [], PLACE_BESIDE_M: []}
     try:
         for s in tqdm(range(seed, seed + episodes), desc="place", disable=not progress):
@@ -45,21 +44,20 @@ def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int =
                 rest_z = env.scene.pose(body)[0][2]
                 angle = rng.uniform(0, 2 * np.pi)
                 decoy = decoy_expert(env, (0.0, 0.0), (radius * np.cos(angle), radius * np.sin(angle)))
-                looks, steps = [(0, obs[STATE_KEY])], 0
+                history, steps = MotionHistory(policy.config.action_expert.motion_every), 0
+                obs = history.look(obs, steps)
                 while not decoy.done and decoy.phase != "release" and not (
                         decoy.phase == "lower" and env.scene.pose(body)[0][2] - rest_z < LOW_M):
                     actions = [decoy.act() for _ in range(STEP_EVERY) if not decoy.done]
-                    obs = env.step_chunk(actions)[0]
                     steps += len(actions)
-                    looks.append((steps, obs[STATE_KEY]))
+                    obs = history.look(env.step_chunk(actions)[0], steps)
                 held = held_off_the_table(env, body, rest_z)
                 if held is None:  # it slipped out on the way: nothing to put down
                     continue
                 arm = env.scene.arm
                 start_z = arm.fk_world(obs[STATE_KEY])[2]
                 policy.reset()
-                chunk = policy.act(with_previous_state(obs, look_back(looks, steps, every)), reasoning_target(info),
-                                   seed=s)  # fmt: skip
+                chunk = policy.act(obs, reasoning_target(info), seed=s)
                 found.append((_rise(arm, chunk, start_z), _rise(arm, carry_label(env, held, len(chunk)), start_z)))
     finally:
         env.close()

@@ -17,6 +17,7 @@ from chatvla2_lite.data.expert_corrections import expert_label
 from chatvla2_lite.data.expert_near_misses import other_pick
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 from chatvla2_lite.evaluation.aim import hover_beside
+from chatvla2_lite.policy_chatvla2 import STATE_KEY
 
 
 def _gain(start: np.ndarray, end: np.ndarray, target: np.ndarray) -> float:
@@ -39,7 +40,7 @@ def wrong_card_scores(policy, split: str = "heldout", episodes: int = 40, seed: 
             offset, _ = other_pick(env, rng)
             obs, info = hover_beside(env, s, offset)
             arm = env.scene.arm
-            tool = arm.fk_world(obs["observation.state"])[:2]
+            tool = arm.fk_world(obs[STATE_KEY])[:2]
             answer = env.scene.pose(env.scene.bodies[env.episode.pick])[0][:2]
             policy.reset()
             chunk = policy.act(obs, reasoning_target(info), seed=s)

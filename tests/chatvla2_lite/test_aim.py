@@ -1,5 +1,8 @@
 """`eval --aim` tells a policy that steers over the object it hovers beside from one that comes straight down."""
 
+import json
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -64,46 +67,37 @@ def test_aim_needs_three_scenes_to_fit_a_slope():
         aim_scores(RestartingPolicy("toy_placement", False), "toy_placement", episodes=2, progress=False)
 
 
+def eval_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
+    """`chatvla2-lite eval ARGS` in a subprocess, its output captured."""
+    return subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", *args], capture_output=True, text=True,
+                          timeout=300, check=check)  # fmt: skip
+
+
+def last_json(run: subprocess.CompletedProcess) -> dict:
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow
 def test_eval_aim_prints_one_json_line_and_is_one_mode_at_a_time():
-    import json
-    import subprocess
-    import sys
-
-    cli = [sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "toy_placement", "--episodes", "3"]
-    out = subprocess.run([*cli, "--aim", "--json"], capture_output=True, text=True, timeout=300, check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    cli = ["--task", "toy_placement", "--episodes", "3"]
+    result = last_json(eval_cli(*cli, "--aim", "--json", check=True))
     assert result["episodes"] == 3 and len(result["aim_slope"]) == 2 and min(result["expert_aim_slope"]) > 0.9
-    bad = subprocess.run([*cli, "--aim", "--first-chunk"], capture_output=True, text=True, timeout=300)
+    bad = eval_cli(*cli, "--aim", "--first-chunk")
     assert bad.returncode == 2 and "not allowed with" in bad.stderr
-    still = subprocess.run([*cli, "--aim", "--withhold-motion"], capture_output=True, text=True, timeout=300)
+    still = eval_cli(*cli, "--aim", "--withhold-motion")
     assert still.returncode == 2 and "--withhold-motion is for the closed loop" in still.stderr
 
 
 def test_eval_wrong_card_prints_one_json_line_where_the_expert_goes_to_the_answer_card():
-    import json
-    import subprocess
-    import sys
-
-    cli = [sys.executable, "-m", "chatvla2_lite.cli", "eval", "--episodes", "2", "--wrong-card"]
-    out = subprocess.run([*cli, "--task", "math_matching", "--json"], capture_output=True, text=True, timeout=300,
-                         check=True)  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = last_json(eval_cli("--episodes", "2", "--wrong-card", "--task", "math_matching", "--json", check=True))
     assert result["episodes"] == 2 and -2 < result["mean_gain"] < 2 and result["expert_mean_gain"] > 0.8
-    toy = subprocess.run([*cli, "--task", "toy_placement"], capture_output=True, text=True, timeout=300)
+    toy = eval_cli("--episodes", "2", "--wrong-card", "--task", "toy_placement")
     assert toy.returncode == 2 and "use --task math_matching" in toy.stderr
 
 
 def test_eval_place_prints_one_json_line_where_the_expert_goes_on_down():
-    import json
-    import subprocess
-    import sys
-
-    cli = [sys.executable, "-m", "chatvla2_lite.cli", "eval", "--episodes", "2", "--place"]
-    out = subprocess.run([*cli, "--task", "toy_placement", "--json"], capture_output=True, text=True, timeout=300,
-                         check=True)  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = last_json(eval_cli("--episodes", "2", "--place", "--task", "toy_placement", "--json", check=True))
     assert result["offsets_m"] == [0.0, 0.02] and min(result["looks"]) >= 1
     assert result["expert_rise_rate"] == [0.0, 0.0] and all(0 <= r <= 1 for r in result["rise_rate"])
-    card = subprocess.run([*cli, "--task", "math_matching"], capture_output=True, text=True, timeout=300)
+    card = eval_cli("--episodes", "2", "--place", "--task", "math_matching")
     assert card.returncode == 2 and "use --task toy_placement" in card.stderr
