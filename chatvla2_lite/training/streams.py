@@ -11,13 +11,20 @@ import torch
 from chatvla2_lite.training.samples import Sample
 
 
-def image_text_stream(split: str = "train", seed: int = 0) -> Iterator[Sample]:
-    """Endless seeded VQA samples; boards are photographed by the front camera, as the robot sees them."""
+def image_text_stream(split: str = "train", seed: int = 0, start: int = 0,
+                      units: int | None = None) -> Iterator[Sample]:  # fmt: skip
+    """Seeded VQA samples, endless or of units start..start+units only; boards are photographed by the front camera,
+    as the robot sees them."""
     from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text, to_processor_inputs
 
-    for sample in iter_image_text(split, seed, ImageTextConfig(board_view="front")):
-        observation, question, answer = to_processor_inputs(sample)
-        yield Sample(observation, question, answer)
+    stream = iter_image_text(split, seed, ImageTextConfig(board_view="front"), start=start)
+    try:
+        for sample in stream:
+            if units is not None and sample["unit"] >= start + units:
+                return
+            yield Sample(*to_processor_inputs(sample))
+    finally:
+        stream.close()  # its renderer's physics server, now rather than at garbage collection
 
 
 def board_photo_stream(split: str = "train", seed: int = 0) -> Iterator[Sample]:
@@ -55,17 +62,7 @@ def _board_photo_sample(item: tuple) -> Sample:
 
 
 def _image_text_shard(split: str, seed: int, start: int, units: int) -> list[Sample]:
-    """The samples of units start..start+units of image_text_stream."""
-    from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text, to_processor_inputs
-
-    stream = iter_image_text(split, seed, ImageTextConfig(board_view="front"), start=start)
-    out = []
-    for sample in stream:
-        if sample["unit"] >= start + units:
-            break
-        out.append(Sample(*to_processor_inputs(sample)))
-    stream.close()
-    return out
+    return list(image_text_stream(split, seed, start, units))
 
 
 def _call(job: tuple) -> list:
