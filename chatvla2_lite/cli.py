@@ -143,7 +143,8 @@ def _train(args: argparse.Namespace) -> dict:
         return run_training(args.stage, args.out, recipe=args.recipe, init=args.init, robot_data=args.robot_data,
                             seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                             cache=args.cache, rollouts=args.rollouts, corrections=args.corrections,
-                            near_misses=args.near_misses, wrong_picks=args.wrong_picks, rename=args.rename,
+                            near_misses=args.near_misses, wrong_picks=args.wrong_picks,
+                            recover_picks=args.recover_picks or None, rename=args.rename,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
                             pixel_size=args.pixel_size, action_frame=args.action_frame, motion=args.motion,
                             shares=_shares(args.mix))  # fmt: skip
@@ -270,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--wrong-picks", type=float, default=None, metavar="SHARE",
                        help="share of the near misses' math scenes whose decoy heads for another card, each look "
                             "labelled with the way to the answer card (default 0)")
+    train.add_argument("--recover-picks", action="store_true",
+                       help="the wrong picks' decoy, stopped over the other card, hands over to the true expert, which "
+                            "takes the answer card to its place, its looks labelled too (kept where it places it)")
     # configuration_chatvla2.OBJECTIVES, spelled out: importing it would load transformers for every command
     train.add_argument("--action-objective", choices=("flow_matching", "ddim", "regression"), default=None,
                        help="switch the action expert's objective before a stage that trains it (default: keep the model's)")

@@ -13,7 +13,10 @@ place point, and every look holding the object off the table gets the carry from
 A `wrong_picks` share of the math scenes sends the decoy to another card instead, down to where it would close, and
 labels every look on the way with the true expert's way to the answer card. From the front camera the cards' digits
 are 3 to 4 pixels tall, and round 9, handed the true reasoning, lifted another card in 17 of 40 heldout episodes and
-the answer card in 8; on the way down the wrist camera shows the digit plainly (README).
+the answer card in 8; on the way down the wrist camera shows the digit plainly (README). With `recover` the decoy,
+stopped over the other card, hands the arm to the true expert, which steers to the answer card, grasps it and
+carries it, each look labelled as before: without it the wrong picks teach steering but no grasp (round 11 lost the
+math grasp with every math near miss a wrong pick), and half of them keep the blind choice (round 14).
 """
 
 from __future__ import annotations
@@ -77,12 +80,15 @@ def other_pick(env, rng: np.random.Generator):
     return offset, box_grasp_yaws(scene.yaw(body))
 
 
-def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16, wrong_pick: bool = False) -> dict:
+def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16, wrong_pick: bool = False,
+                      recover: bool = False) -> dict:  # fmt: skip
     """On `seed`, a decoy expert aims at a point MISS_M beside the pick object and carries what it grasps toward a
     point PLACE_MISS_M beside the place point, chunk by chunk until it opens its fingers there; every look where the
     object still rests untouched before the lift gets the restarted true expert's next `chunk` actions, and every
     look where the decoy holds it off the table the true expert's carry from there. With `wrong_pick` (in a task of
-    OTHER_PICKS) the decoy heads for another body of the pick's kind instead and stops where it would close.
+    OTHER_PICKS) the decoy heads for another body of the pick's kind instead and stops where it would close; with
+    `recover` too, the true expert then plays from there, looks labelled the same way, until it sets the pick down
+    (kept only where it does: "recovered").
     {"looks": [(observation, label)], "info": the reset info, "miss_m": the decoy's aim offset, "place_miss_m": its
     place offset, "wrong_pick": whether it headed for another body}."""
     obs, info = env.reset(seed=seed)
@@ -97,7 +103,7 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
     stops = ("close", *_CARRYING, "release", "retreat", "home") if other is not None else ("release", "retreat", "home")
     body = scene.bodies[env.episode.pick]
     rest_z = scene.pose(body)[0][2]
-    looks, previous = [], None
+    looks, previous, ended = [], None, False
     while not decoy.done and decoy.phase not in stops:
         obs = with_previous_state(obs, previous)
         carrying = decoy.phase in _CARRYING
@@ -107,24 +113,55 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
         elif held is not None:
             looks.append((obs, carry_label(env, held, chunk)))
         elif carrying and decoy.phase != "lift":  # the grasp missed or the object fell: nothing left to carry
+            ended = True
             break
         actions = [decoy.act() for _ in range(chunk) if not decoy.done]
         previous = obs
         obs, _, success, truncated, _, _ = env.step_chunk(actions)
         if success or truncated:
+            ended = True
             break
+    recovered = recover and other is not None and not ended and _recover(env, obs, previous, body, rest_z, chunk, looks)
     return {"looks": looks, "info": info, "miss_m": radius, "place_miss_m": place_radius,
-            "wrong_pick": other is not None}
+            "wrong_pick": other is not None, "recovered": bool(recovered)}
+
+
+def _recover(env, obs, previous, body: int, rest_z: float, chunk: int, looks: list) -> bool:
+    """From where a wrong pick's decoy stopped, the true expert restarted once plays chunk by chunk until it lets go of
+    the pick at its place, each look labelled as the decoy's are (the grasp's own, the pick touched and not yet up,
+    with no label: neither fits). Its looks join `looks` only where it placed the pick: restarted low beside another
+    card its grasp misses in some scenes (2 of seeds 3,000,000 to 3,000,007), and those labels would teach the miss."""
+    expert = env.expert()
+    expert.restart_here()
+    mine, success = [], False
+    while not expert.done:  # on through the release, where the sim's success check can first pass
+        obs = with_previous_state(obs, previous)
+        held = held_off_the_table(env, body, rest_z)
+        if expert.phase in ("release", "retreat", "home"):
+            pass  # let go at the place: the demos show that, and the decoy's looks stop there too
+        elif needs_a_pick(env, body, rest_z):
+            mine.append((obs, expert_label(env, chunk)))
+        elif held is not None:
+            mine.append((obs, carry_label(env, held, chunk)))
+        actions = [expert.act() for _ in range(chunk) if not expert.done]
+        previous = obs
+        obs, _, success, truncated, _, _ = env.step_chunk(actions)
+        if success or truncated:
+            break
+    if success:
+        looks += mine
+    return success
 
 
 def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16, reword: float = 0.0,
                       rename: float = 0.0, tasks: tuple[str, ...] = NEAR_MISS_TASKS,
-                      shard: tuple[int, int] = (0, 1), wrong_picks: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+                      shard: tuple[int, int] = (0, 1), wrong_picks: float = 0.0,
+                      recover_picks: bool = False) -> Iterator[Sample]:  # fmt: skip
     """Robot samples from `scenes` near-miss scenes, the tasks taking turns, seeds counting up from
     NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the episode's instruction and
     reasoning target (a `rename` share with made-up toy names, then a `reword` share said another way) and the
     restarted expert's chunk. A `wrong_picks` share of the scenes whose task is one of OTHER_PICKS sends the decoy to
-    another body of the pick's kind. `shard` (index, count) keeps every count-th scene from the index-th on, so
+    another body of the pick's kind (and with `recover_picks` the true expert then takes the answer card). `shard` (index, count) keeps every count-th scene from the index-th on, so
     workers split the scenes between them."""
     from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
 
@@ -133,7 +170,7 @@ def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: i
     def missed(env, seed):
         # drawn only when it can matter, so the scenes of a run without wrong picks stay as they were
         wrong = wrong_picks > 0 and env.task.name in OTHER_PICKS and rng.random() < wrong_picks
-        return near_miss_rollout(env, seed, rng, chunk, wrong)
+        return near_miss_rollout(env, seed, rng, chunk, wrong, recover_picks)
 
     for episode in scene_episodes(missed, scenes, tasks, split, NEAR_MISS_SEED + 100_000 * seed, shard):
         yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)

@@ -62,6 +62,9 @@ class StageConfig:
     # share of the near misses' math scenes whose decoy heads for another card (data.expert_near_misses): which card
     # to reach for, read on the way down from the wrist camera, where the front camera shows digits too small to read
     wrong_picks: float = 0.0
+    # the wrong picks' decoy, stopped over the other card, hands over to the true expert, which takes the answer card
+    # to its place: steering and grasping in one scene, where the wrong picks alone taught no grasp (round 11)
+    recover_picks: bool = False
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -116,6 +119,8 @@ def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None
             raise ValueError(f"{source} are read once through a frozen backbone: only the chatvla2 action stage takes them")
     if config.wrong_picks and not config.near_misses:
         raise ValueError("wrong_picks is a share of the near-miss scenes: pass --near-misses N too")
+    if config.recover_picks and not config.wrong_picks:
+        raise ValueError("recover_picks goes on from the wrong picks: pass --wrong-picks SHARE too")
     return config
 
 

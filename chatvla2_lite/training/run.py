@@ -110,7 +110,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     # scenes the sim plays for the action stage, each look read once through the frozen backbone
     scenes = {"rollouts": cached_rollout_feature_stream,
               "corrections": partial(cached_correction_feature_stream, policy_dir=init),
-              "near_misses": partial(cached_near_miss_feature_stream, wrong_picks=config.wrong_picks)}  # fmt: skip
+              "near_misses": partial(cached_near_miss_feature_stream, wrong_picks=config.wrong_picks,
+                                     recover_picks=config.recover_picks)}  # fmt: skip
     for source, stream in scenes.items():
         if count := getattr(config, source):
             streams[source] = stream(policy.model, processor, scenes=count, chunk=chunk, seed=seed, reword=config.reword,

@@ -265,15 +265,17 @@ def cached_correction_feature_stream(model, processor, policy_dir: str, scenes: 
 
 def cached_near_miss_feature_stream(model, processor, scenes: int, chunk: int, seed: int = 0, reword: float = 0.0,
                                     rename: float = 0.0, batch_size: int = 32, workers: int = 2,
-                                    progress: bool = True, wrong_picks: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+                                    progress: bool = True, wrong_picks: float = 0.0,
+                                    recover_picks: bool = False) -> Iterator[Sample]:  # fmt: skip
     """Samples of `scenes` near-miss scenes (data.expert_near_misses; a `wrong_picks` share of the math ones heading
-    for another card), made by `workers` processes that split the scenes, then served as cached_robot_feature_stream
+    for another card, with `recover_picks` the true expert then taking the answer card), made by `workers` processes that split the scenes, then served as cached_robot_feature_stream
     serves."""
     from functools import partial
 
     from chatvla2_lite.data.expert_near_misses import near_miss_samples
 
-    make = partial(near_miss_samples, scenes, "train", seed, chunk, reword, rename, wrong_picks=wrong_picks)
+    make = partial(near_miss_samples, scenes, "train", seed, chunk, reword, rename, wrong_picks=wrong_picks,
+                   recover_picks=recover_picks)
     yield from _sharded_and_read(model, processor, make, workers, f"near misses ({scenes} scenes)", batch_size, seed,
                                  progress, f"no look of {scenes} near-miss scenes left the object untouched")
 

@@ -87,6 +87,33 @@ def test_a_wrong_pick_heads_for_another_card_and_every_label_for_the_answer():
         toy.close()
 
 
+def test_a_recovered_wrong_pick_goes_on_to_place_the_answer_card_or_adds_nothing():
+    import sim
+
+    env = sim.make_env("math_matching", "train", cameras=())
+    try:
+        recovered = 0
+        for seed in range(4):
+            plain = near_miss_rollout(env, 3_000_000 + seed, np.random.default_rng(seed), wrong_pick=True)
+            episode = near_miss_rollout(env, 3_000_000 + seed, np.random.default_rng(seed), wrong_pick=True, recover=True)
+            assert not plain["recovered"]
+            scene, n = env.scene, len(plain["looks"])
+            for (a, la), (b, lb) in zip(plain["looks"], episode["looks"][:n]):  # the decoy's looks come first, as before
+                assert np.array_equal(a["observation.state"], b["observation.state"]) and np.array_equal(la, lb)
+            place = np.asarray(env.task.expert_plan(scene, env.episode).place_xy)
+            placed = np.hypot(*(scene.pose(scene.bodies[env.episode.pick])[0][:2] - place)) < 0.02  # the scene's end
+            assert episode["recovered"] == placed
+            if placed:  # from over the other card on: the way to the answer card, its grasp and its carry
+                assert len(episode["looks"]) > n + 2
+                assert any((label[:, 5] < 0).all() for _, label in episode["looks"][n:]), "no carry look after the grasp"
+                recovered += 1
+            else:
+                assert len(episode["looks"]) == n
+        assert recovered, "the true expert placed the answer card in none of the 4 scenes"
+    finally:
+        env.close()
+
+
 @pytest.mark.slow
 def test_near_miss_samples_split_the_scenes_between_workers():
     whole = list(near_miss_samples(4, tasks=("toy_placement",)))
@@ -105,6 +132,9 @@ def test_near_misses_go_only_to_the_action_stage_and_drop_out_of_its_mix_at_zero
         recipe_stage("chatvla2", "action", wrong_picks=0.5)
     with pytest.raises(ValueError, match="wrong_picks is a share of the near misses' math scenes, between 0 and 1"):
         recipe_stage("chatvla2", "action", near_misses=5, wrong_picks=1.5)
+    assert recipe_stage("chatvla2", "action", near_misses=5, wrong_picks=0.5, recover_picks=True).recover_picks
+    with pytest.raises(ValueError, match="pass --wrong-picks SHARE too"):
+        recipe_stage("chatvla2", "action", near_misses=5, recover_picks=True)
 
 
 @pytest.mark.slow
