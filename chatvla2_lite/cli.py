@@ -144,7 +144,7 @@ def _train(args: argparse.Namespace) -> dict:
                             seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                             cache=args.cache, rollouts=args.rollouts, corrections=args.corrections,
                             near_misses=args.near_misses, wrong_picks=args.wrong_picks,
-                            recover_picks=args.recover_picks or None, rename=args.rename,
+                            recover_picks=args.recover_picks, rename=args.rename,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
                             pixel_size=args.pixel_size, action_frame=args.action_frame, motion=args.motion,
                             shares=_shares(args.mix))  # fmt: skip

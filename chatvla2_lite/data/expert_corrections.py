@@ -67,6 +67,17 @@ def carry_label(env, tool_above_bottom: float, chunk: int) -> np.ndarray:
     return _next_actions(expert, chunk)
 
 
+def look_label(env, body: int, rest_z: float, chunk: int) -> np.ndarray | None:
+    """The label of a look in someone else's attempt: the restarted expert's next `chunk` actions while the object
+    rests untouched (needs_a_pick), its carry while the object hangs held (held_off_the_table); None in between (the
+    grasp itself, the object touched and not yet up), where neither fits."""
+    if needs_a_pick(env, body, rest_z):
+        return expert_label(env, chunk)
+    if (held := held_off_the_table(env, body, rest_z)) is not None:
+        return carry_label(env, held, chunk)
+    return None
+
+
 def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 450) -> dict:
     """The policy's closed-loop episode on `seed`, acting on the true reasoning: {"looks": [(observation, expert
     label)] for the looks where the object rests untouched or hangs held off the table, "info": the reset info,
@@ -84,10 +95,8 @@ def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 
     history = MotionHistory(policy.config.action_expert.motion_every)
     while not done and steps < max_steps:
         obs = history.look(obs, steps)
-        if needs_a_pick(env, body, rest_z):
-            looks.append((obs, expert_label(env, chunk)))
-        elif (held := held_off_the_table(env, body, rest_z)) is not None:
-            looks.append((obs, carry_label(env, held, chunk)))
+        if (label := look_label(env, body, rest_z, chunk)) is not None:
+            looks.append((obs, label))
         actions = policy.act(obs, reasoning, seed=seed + steps)
         obs, _, success, truncated, _, ran = env.step_chunk(played(policy, actions, steps, max_steps))
         steps += ran

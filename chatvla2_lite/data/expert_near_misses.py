@@ -26,7 +26,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from chatvla2_lite.data.expert_corrections import carry_label, expert_label, held_off_the_table, needs_a_pick
+from chatvla2_lite.data.expert_corrections import (carry_label, expert_label, held_off_the_table, look_label,
+                                                   needs_a_pick)  # fmt: skip
 from chatvla2_lite.policy_chatvla2 import with_previous_state
 from chatvla2_lite.training.samples import Sample
 
@@ -121,36 +122,33 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
         if success or truncated:
             ended = True
             break
-    recovered = recover and other is not None and not ended and _recover(env, obs, previous, body, rest_z, chunk, looks)
-    return {"looks": looks, "info": info, "miss_m": radius, "place_miss_m": place_radius,
-            "wrong_pick": other is not None, "recovered": bool(recovered)}
+    recovered = None
+    if recover and other is not None and not ended:
+        recovered = _recovered_looks(env, obs, previous, body, rest_z, chunk)
+    return {"looks": looks + (recovered or []), "info": info, "miss_m": radius, "place_miss_m": place_radius,
+            "wrong_pick": other is not None, "recovered": recovered is not None}
 
 
-def _recover(env, obs, previous, body: int, rest_z: float, chunk: int, looks: list) -> bool:
+def _recovered_looks(env, obs, previous, body: int, rest_z: float, chunk: int) -> list | None:
     """From where a wrong pick's decoy stopped, the true expert restarted once plays chunk by chunk until it lets go of
-    the pick at its place, each look labelled as the decoy's are (the grasp's own, the pick touched and not yet up,
-    with no label: neither fits). Its looks join `looks` only where it placed the pick: restarted low beside another
-    card its grasp misses in some scenes (2 of seeds 3,000,000 to 3,000,007), and those labels would teach the miss."""
+    the pick at its place: its looks, labelled by look_label until the release; None where it did not place the pick,
+    as restarted low beside another card its grasp misses in some scenes (2 of seeds 3,000,000 to 3,000,007), and
+    those labels would teach the miss."""
     expert = env.expert()
     expert.restart_here()
     mine, success = [], False
     while not expert.done:  # on through the release, where the sim's success check can first pass
         obs = with_previous_state(obs, previous)
-        held = held_off_the_table(env, body, rest_z)
-        if expert.phase in ("release", "retreat", "home"):
-            pass  # let go at the place: the demos show that, and the decoy's looks stop there too
-        elif needs_a_pick(env, body, rest_z):
-            mine.append((obs, expert_label(env, chunk)))
-        elif held is not None:
-            mine.append((obs, carry_label(env, held, chunk)))
+        # from the release on nothing is labelled: the demos show the letting go, and the decoy's looks stop there too
+        if expert.phase not in ("release", "retreat", "home") \
+                and (label := look_label(env, body, rest_z, chunk)) is not None:  # fmt: skip
+            mine.append((obs, label))
         actions = [expert.act() for _ in range(chunk) if not expert.done]
         previous = obs
         obs, _, success, truncated, _, _ = env.step_chunk(actions)
         if success or truncated:
             break
-    if success:
-        looks += mine
-    return success
+    return mine if success else None
 
 
 def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16, reword: float = 0.0,
@@ -161,8 +159,8 @@ def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: i
     NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the episode's instruction and
     reasoning target (a `rename` share with made-up toy names, then a `reword` share said another way) and the
     restarted expert's chunk. A `wrong_picks` share of the scenes whose task is one of OTHER_PICKS sends the decoy to
-    another body of the pick's kind (and with `recover_picks` the true expert then takes the answer card). `shard` (index, count) keeps every count-th scene from the index-th on, so
-    workers split the scenes between them."""
+    another body of the pick's kind (and with `recover_picks` the true expert then takes the answer card). `shard`
+    (index, count) keeps every count-th scene from the index-th on, so workers split the scenes between them."""
     from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
 
     rng = np.random.default_rng((seed, shard[0]))

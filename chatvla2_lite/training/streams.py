@@ -268,8 +268,8 @@ def cached_near_miss_feature_stream(model, processor, scenes: int, chunk: int, s
                                     progress: bool = True, wrong_picks: float = 0.0,
                                     recover_picks: bool = False) -> Iterator[Sample]:  # fmt: skip
     """Samples of `scenes` near-miss scenes (data.expert_near_misses; a `wrong_picks` share of the math ones heading
-    for another card, with `recover_picks` the true expert then taking the answer card), made by `workers` processes that split the scenes, then served as cached_robot_feature_stream
-    serves."""
+    for another card, with `recover_picks` the true expert then taking the answer card), made by `workers` processes
+    that split the scenes, then served as cached_robot_feature_stream serves."""
     from functools import partial
 
     from chatvla2_lite.data.expert_near_misses import near_miss_samples
