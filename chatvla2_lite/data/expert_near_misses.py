@@ -40,6 +40,7 @@ MISS_M = (0.005, 0.035)
 # How far beside the place point the decoy carries what it grasped (m): the lowered object well off its place.
 PLACE_MISS_M = (0.01, 0.08)
 _CARRYING = ("lift", "carry", "lower")
+_LETTING_GO = ("release", "retreat", "home")  # no look is labelled from here on: the demos show it
 # The tasks whose decoy may head for another body of the pick's kind: the cards a reasoning could name. The toys are
 # left out: a heldout toy's kind and colour appear in no training data, so nothing could tie its name to its look.
 OTHER_PICKS = ("math_matching",)
@@ -101,10 +102,10 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
         decoy, radius = decoy_expert(env, other[0], grasp_yaws=other[1]), float(np.hypot(*other[0]))
     else:
         decoy = decoy_expert(env, offset, place_offset)
-    stops = ("close", *_CARRYING, "release", "retreat", "home") if other is not None else ("release", "retreat", "home")
+    stops = ("close", *_CARRYING, *_LETTING_GO) if other is not None else _LETTING_GO
     body = scene.bodies[env.episode.pick]
     rest_z = scene.pose(body)[0][2]
-    looks, previous, ended = [], None, False
+    looks, previous, recovered = [], None, None
     while not decoy.done and decoy.phase not in stops:
         obs = with_previous_state(obs, previous)
         carrying = decoy.phase in _CARRYING
@@ -114,17 +115,15 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
         elif held is not None:
             looks.append((obs, carry_label(env, held, chunk)))
         elif carrying and decoy.phase != "lift":  # the grasp missed or the object fell: nothing left to carry
-            ended = True
             break
         actions = [decoy.act() for _ in range(chunk) if not decoy.done]
         previous = obs
         obs, _, success, truncated, _, _ = env.step_chunk(actions)
         if success or truncated:
-            ended = True
             break
-    recovered = None
-    if recover and other is not None and not ended:
-        recovered = _recovered_looks(env, obs, previous, body, rest_z, chunk)
+    else:  # the decoy reached its stop, where a recovered wrong pick goes on
+        if recover and other is not None:
+            recovered = _recovered_looks(env, obs, previous, body, rest_z, chunk)
     return {"looks": looks + (recovered or []), "info": info, "miss_m": radius, "place_miss_m": place_radius,
             "wrong_pick": other is not None, "recovered": recovered is not None}
 
@@ -139,8 +138,8 @@ def _recovered_looks(env, obs, previous, body: int, rest_z: float, chunk: int) -
     mine, success = [], False
     while not expert.done:  # on through the release, where the sim's success check can first pass
         obs = with_previous_state(obs, previous)
-        # from the release on nothing is labelled: the demos show the letting go, and the decoy's looks stop there too
-        if expert.phase not in ("release", "retreat", "home") \
+        # the decoy's looks stop at the release too
+        if expert.phase not in _LETTING_GO \
                 and (label := look_label(env, body, rest_z, chunk)) is not None:  # fmt: skip
             mine.append((obs, label))
         actions = [expert.act() for _ in range(chunk) if not expert.done]
