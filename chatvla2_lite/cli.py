@@ -55,7 +55,8 @@ def _record(args: argparse.Namespace) -> dict:
         raise ChatVLA2Error(str(exc)) from exc
 
 
-def _shares(pairs: list[str] | None) -> dict[str, float] | None:
+def _shares(pairs: list[str] | None, option: str = "--mix",
+            example: str = "SOURCE=SHARE pairs such as near_misses=1") -> dict[str, float] | None:  # fmt: skip
     """["near_misses=1", "robot=0.25"] -> {"near_misses": 1.0, "robot": 0.25}."""
     if not pairs:
         return None
@@ -65,7 +66,7 @@ def _shares(pairs: list[str] | None) -> dict[str, float] | None:
         try:
             out[name] = float(share)
         except ValueError:
-            raise ChatVLA2Error(f"--mix takes SOURCE=SHARE pairs such as near_misses=1, got {pair!r}") from None
+            raise ChatVLA2Error(f"{option} takes {example}, got {pair!r}") from None
     return out
 
 
@@ -147,6 +148,7 @@ def _train(args: argparse.Namespace) -> dict:
                             recover_picks=args.recover_picks, rename=args.rename,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
                             pixel_size=args.pixel_size, action_frame=args.action_frame, motion=args.motion,
+                            kinds=_shares(args.kinds, "--kinds", "KIND=WEIGHT pairs such as cards=4"),
                             shares=_shares(args.mix))  # fmt: skip
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
@@ -236,8 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     ev.set_defaults(func=_eval)
 
-    pr = sub.add_parser("probe", help="VQA accuracy on heldout OCR, math and spatial questions")
-    pr.add_argument("--suite", choices=("ocr", "math", "spatial", "all"), default="all", help="which questions")
+    pr = sub.add_parser("probe", help="VQA accuracy on heldout OCR, math, spatial (or card) questions")
+    pr.add_argument("--suite", choices=("ocr", "math", "spatial", "cards", "all"), default="all", help="which questions (all: ocr, math and spatial, the retention suites)")
     pr.add_argument("--questions", type=int, default=50, help="questions per suite")
     pr.add_argument("--views", nargs="+", default=None,
                     help="feed the backbone only these views, as a stage that trained on them (read: board)")
@@ -285,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "lowering what it holds); kept once the model has it")
     train.add_argument("--mix", nargs="+", default=None, metavar="SOURCE=SHARE",
                        help="set some shares of the stage's data mix, keep the rest (e.g. near_misses=1 robot=0.25)")
+    train.add_argument("--kinds", nargs="+", default=None, metavar="KIND=WEIGHT",
+                       help="the image-text questions' kinds and relative weights, the rest left out (e.g. cards=4 "
+                            "ocr=1 math=1 spatial=1; default: every kind alike)")
     train.add_argument("--rename", type=float, default=None, metavar="SHARE",
                        help="share of toy demos whose toys get made-up names in instruction and reasoning alike, so "
                             "the model learns to copy names it never saw (default: the recipe's)")

@@ -36,6 +36,8 @@ class StageConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     mix: dict[str, float] = field(default_factory=lambda: {"image_text": 1.0})  # source -> share of samples
+    # the image-text questions' kinds and their relative weights (data.image_text.KINDS); None: every kind alike
+    kinds: dict[str, float] | None = None
     trainable: str = "backbone"
     views: tuple[str, ...] | None = None  # the processor views the backbone sees while training; None: all
     log_every: int = 10
@@ -117,6 +119,9 @@ def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None
             config.mix.pop(source, None)
         elif config.trainable != "action" or source not in config.mix:
             raise ValueError(f"{source} are read once through a frozen backbone: only the chatvla2 action stage takes them")
+    if config.kinds and not config.mix.get("image_text"):
+        raise ValueError(f"kinds weigh the image-text questions; stage {stage!r} draws none (its sources are "
+                         f"{sorted(config.mix)})")
     if config.wrong_picks and not config.near_misses:
         raise ValueError("wrong_picks is a share of the near-miss scenes: pass --near-misses N too")
     if config.recover_picks and not config.wrong_picks:

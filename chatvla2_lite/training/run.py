@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from chatvla2_lite.data.image_text import BOARD_KINDS
-from chatvla2_lite.evaluation.probe import SUITES as PROBE_SUITES
+from chatvla2_lite.data.image_text import BOARD_KINDS, KINDS
+from chatvla2_lite.evaluation.probe import ALL_SUITES as PROBE_SUITES
+from chatvla2_lite.evaluation.probe import SUITES as RETENTION_SUITES
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
 from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
@@ -56,10 +57,11 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream,
                                                 cached_correction_feature_stream, cached_image_text_stream,
                                                 cached_near_miss_feature_stream, cached_robot_feature_stream,
-                                                cached_rollout_feature_stream, image_text_stream, prefetched,
+                                                cached_rollout_feature_stream, image_text_config, image_text_stream, prefetched,
                                                 robot_samples_for_stats, robot_stream)  # fmt: skip
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
+    image_text_config(config.kinds)  # an unknown kind or a bad weight fails here, before the model loads
     if config.corrections and init is None:
         raise ValueError("corrections label the mistakes of the model the stage starts from: pass --init")
     if (action_objective is not None or pixel_cameras or action_frame is not None or motion) \
@@ -83,8 +85,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     chunk, processor = policy.config.action_expert.chunk_size, stage_processor(policy, config)
     # image-text sources: rendered once up front and kept (config.cache), or rendered on the fly beside training
     image_text = {
-        "image_text": (lambda n: cached_image_text_stream(n, "train", seed, progress=progress),
-                       lambda: prefetched(partial(image_text_stream, "train", seed))),
+        "image_text": (lambda n: cached_image_text_stream(n, "train", seed, progress=progress, kinds=config.kinds),
+                       lambda: prefetched(partial(image_text_stream, "train", seed, kinds=config.kinds))),
         "board_text": (lambda n: cached_board_photo_stream(n, "train", seed, band=_front_band(policy.processor, config.views),
                                                            progress=progress),
                        lambda: prefetched(partial(board_photo_stream, "train", seed))),
@@ -116,7 +118,10 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         if count := getattr(config, source):
             streams[source] = stream(policy.model, processor, scenes=count, chunk=chunk, seed=seed, reword=config.reword,
                                      rename=config.rename, progress=progress)  # fmt: skip
-    suites = [s for s in PROBE_SUITES if config.mix.get("image_text", 0) > 0 or s in BOARD_KINDS]
+    # the retention suites in a stage that draws image-text questions (the board ones in the read stage), and the
+    # card questions where it draws them
+    image_text = config.mix.get("image_text", 0) > 0
+    suites = [s for s in PROBE_SUITES if s in BOARD_KINDS or image_text and (s in RETENTION_SUITES or s in (config.kinds or KINDS))]
     probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None
     last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,
                        progress=progress, probe=probe)

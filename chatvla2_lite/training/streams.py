@@ -11,13 +11,22 @@ import torch
 from chatvla2_lite.training.samples import Sample
 
 
-def image_text_stream(split: str = "train", seed: int = 0, start: int = 0,
-                      units: int | None = None) -> Iterator[Sample]:  # fmt: skip
-    """Seeded VQA samples, endless or of units start..start+units only; boards are photographed by the front camera,
-    as the robot sees them."""
-    from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text, to_processor_inputs
+def image_text_config(kinds: dict[str, float] | None = None):
+    """The training streams' ImageTextConfig: boards photographed by the front camera, as the robot sees them;
+    `kinds` (kind -> relative weight) draws only those kinds in those shares, None every kind equally."""
+    from chatvla2_lite.data.image_text import ImageTextConfig
 
-    stream = iter_image_text(split, seed, ImageTextConfig(board_view="front"), start=start)
+    if not kinds:
+        return ImageTextConfig(board_view="front")
+    return ImageTextConfig(kinds=tuple(kinds), weights=tuple(float(w) for w in kinds.values()), board_view="front")
+
+
+def image_text_stream(split: str = "train", seed: int = 0, start: int = 0, units: int | None = None,
+                      kinds: dict[str, float] | None = None) -> Iterator[Sample]:  # fmt: skip
+    """Seeded VQA samples of `kinds` (see image_text_config), endless or of units start..start+units only."""
+    from chatvla2_lite.data.image_text import iter_image_text, to_processor_inputs
+
+    stream = iter_image_text(split, seed, image_text_config(kinds), start=start)
     try:
         for sample in stream:
             if units is not None and sample["unit"] >= start + units:
@@ -61,8 +70,8 @@ def _board_photo_sample(item: tuple) -> Sample:
     return Sample({"observation.images.front": front}, question, answer)
 
 
-def _image_text_shard(split: str, seed: int, start: int, units: int) -> list[Sample]:
-    return list(image_text_stream(split, seed, start, units))
+def _image_text_shard(split: str, seed: int, start: int, units: int, kinds: dict[str, float] | None) -> list[Sample]:
+    return list(image_text_stream(split, seed, start, units, kinds))
 
 
 def _call(job: tuple) -> list:
@@ -113,11 +122,11 @@ IMAGE_TEXT_UNITS_PER_SHARD = 16
 
 
 def cached_image_text_stream(count: int, split: str = "train", seed: int = 0, workers: int = 2,
-                             progress: bool = True) -> Iterator[Sample]:  # fmt: skip
+                             progress: bool = True, kinds: dict[str, float] | None = None) -> Iterator[Sample]:  # fmt: skip
     """image_text_stream's first `count` samples, made once by `workers` processes, then served from memory in a
     new seeded order every epoch (about 0.3 MB a sample: 16,000 take some 5 GB)."""
     n = IMAGE_TEXT_UNITS_PER_SHARD
-    shards = [(split, seed, start, n) for start in range(0, count, n)]  # a unit gives a sample or more: enough
+    shards = [(split, seed, start, n, kinds) for start in range(0, count, n)]  # a unit gives a sample or more: enough
     items = _made_once(_image_text_shard, shards, count, workers, "render scenes", progress)  # at the first draw
     yield from _served_every_epoch(items, lambda s: Sample(s.observation, s.instruction, s.target), (seed, count))
 

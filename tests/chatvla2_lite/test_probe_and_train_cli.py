@@ -26,8 +26,9 @@ class EchoPolicy:
         return SimpleNamespace(text=self.answers.pop(0) if self.right else "banana")
 
 
+@pytest.mark.parametrize("suite", ["spatial", "cards"])
 @pytest.mark.parametrize("right", [True, False])
-def test_probe_counts_exact_answers(monkeypatch, right):
+def test_probe_counts_exact_answers(monkeypatch, right, suite):
     from chatvla2_lite.data import image_text
 
     policy = EchoPolicy(right)
@@ -39,8 +40,17 @@ def test_probe_counts_exact_answers(monkeypatch, right):
         return out
 
     monkeypatch.setattr(image_text, "to_processor_inputs", spy)
-    result = probe(policy, "spatial", questions=4, progress=False)
-    assert result["spatial"] == (1.0 if right else 0.0)
+    result = probe(policy, suite, questions=4, progress=False)
+    assert result[suite] == (1.0 if right else 0.0)
+
+
+def test_all_is_the_retention_suites_and_an_unknown_suite_is_named(monkeypatch):
+    from chatvla2_lite.evaluation import probe as probing
+
+    monkeypatch.setattr(probing, "probe_suite", lambda policy, suite, *args, **kwargs: 0.5)
+    assert {"ocr", "math", "spatial"} == set(probe(EchoPolicy(False), "all", progress=False)) & set(probing.ALL_SUITES)
+    with pytest.raises(ValueError, match="cards"):
+        probe(EchoPolicy(False), "tiles", progress=False)
 
 
 def _cli(*args, timeout=600):
@@ -54,16 +64,19 @@ def _cli(*args, timeout=600):
 def test_train_and_probe_from_the_command_line(tmp_path):
     out = tmp_path / "vlm"
     first = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "2", "--batch-size", "2", "--threads", "1",
-                 "--cache", "0")  # rendered on the fly by a worker process
+                 "--cache", "0", "--kinds", "cards=3", "ocr=1")  # rendered on the fly by a worker process
     assert first["step"] == 2 and (out / "model" / "model.safetensors").is_file()
+    assert json.loads((out / "stage.json").read_text())["kinds"] == {"cards": 3.0, "ocr": 1.0}
+    probed = [row for row in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "probe_s" in row]
+    assert {"probe_cards", "probe_ocr", "probe_spatial"} <= set(probed[-1])  # what it draws, and retention
     resumed = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "3", "--batch-size", "2", "--threads", "1",
                    "--cache", "6")  # rendered up front, then served from memory
     assert resumed["step"] == 3
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [row["step"] for row in rows if "loss" in row]
     assert steps[-1] == 3 and steps.count(3) == 1
-    scores = _cli("probe", "--suite", "ocr", "--questions", "2", "--model", str(out / "model"))
-    assert 0.0 <= scores["ocr"] <= 1.0 and scores["questions_per_suite"] == 2
+    scores = _cli("probe", "--suite", "cards", "--questions", "2", "--model", str(out / "model"))
+    assert 0.0 <= scores["cards"] <= 1.0 and scores["questions_per_suite"] == 2 and "ocr" not in scores
 
 
 @pytest.mark.slow

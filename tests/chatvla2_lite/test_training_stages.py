@@ -146,6 +146,13 @@ def test_shares_set_some_of_a_stages_mix_and_keep_the_rest():
         recipe_stage("chatvla2", "action", shares={"robot": -1.0})
 
 
+def test_kinds_weigh_the_image_text_questions_of_a_stage_that_draws_them():
+    assert recipe_stage("chatvla2", "vlm").kinds is None  # every kind alike
+    assert recipe_stage("chatvla2", "cotrain", kinds={"cards": 4.0, "ocr": 1.0}).kinds == {"cards": 4.0, "ocr": 1.0}
+    with pytest.raises(ValueError, match="draws none"):
+        recipe_stage("chatvla2", "read", kinds={"cards": 1.0})  # the read stage draws boards, not image_text
+
+
 def test_the_renamed_share_can_be_set_and_is_a_share():
     assert recipe_stage("chatvla2", "cotrain").rename == 0.25
     assert recipe_stage("chatvla2", "cotrain", rename=0.75).rename == 0.75
