@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from chatvla2_lite.data.image_text import BOARD_KINDS, KINDS
-from chatvla2_lite.evaluation.probe import ALL_SUITES as PROBE_SUITES
-from chatvla2_lite.evaluation.probe import SUITES as RETENTION_SUITES
+from chatvla2_lite.evaluation.probe import ALL_SUITES as PROBE_SUITES, SUITES as RETENTION_SUITES
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
 from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
@@ -57,8 +56,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream,
                                                 cached_correction_feature_stream, cached_image_text_stream,
                                                 cached_near_miss_feature_stream, cached_robot_feature_stream,
-                                                cached_rollout_feature_stream, image_text_config, image_text_stream, prefetched,
-                                                robot_samples_for_stats, robot_stream)  # fmt: skip
+                                                cached_rollout_feature_stream, image_text_config, image_text_stream,
+                                                prefetched, robot_samples_for_stats, robot_stream)  # fmt: skip
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     image_text_config(config.kinds)  # an unknown kind or a bad weight fails here, before the model loads
@@ -118,10 +117,10 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         if count := getattr(config, source):
             streams[source] = stream(policy.model, processor, scenes=count, chunk=chunk, seed=seed, reword=config.reword,
                                      rename=config.rename, progress=progress)  # fmt: skip
-    # the retention suites in a stage that draws image-text questions (the board ones in the read stage), and the
-    # card questions where it draws them
-    image_text = config.mix.get("image_text", 0) > 0
-    suites = [s for s in PROBE_SUITES if s in BOARD_KINDS or image_text and (s in RETENTION_SUITES or s in (config.kinds or KINDS))]
+    if config.mix.get("image_text", 0) > 0:  # the retention suites, and the card questions where the stage draws them
+        suites = [s for s in PROBE_SUITES if s in RETENTION_SUITES or s in (config.kinds or KINDS)]
+    else:  # the read stage: its board questions
+        suites = [s for s in PROBE_SUITES if s in BOARD_KINDS]
     probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None
     last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,
                        progress=progress, probe=probe)

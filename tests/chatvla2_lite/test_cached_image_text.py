@@ -26,12 +26,11 @@ def test_the_cache_holds_the_streams_first_samples_and_serves_each_once_an_epoch
 def test_kinds_draw_only_those_questions_in_their_weights_and_the_cache_serves_the_same():
     from collections import Counter
 
-    kinds = {"cards": 3.0, "ocr": 1.0}
+    kinds, ocr = {"cards": 3.0, "ocr": 1.0}, "What is written on the board?"
     direct = list(islice(image_text_stream("train", 5, kinds=kinds), 24))
-    said = Counter("ocr" if s.instruction == "What is written on the board?" else "cards" for s in direct)
+    said = Counter("ocr" if s.instruction == ocr else "cards" for s in direct)
     assert said["cards"] > said["ocr"] > 0  # 3 to 1, give or take the draw
-    assert all("card" in s.instruction or "tray" in s.instruction for s in direct if s.instruction != "What is "
-               "written on the board?")  # fmt: skip
+    assert all("card" in s.instruction or "tray" in s.instruction for s in direct if s.instruction != ocr)
     cached = cached_image_text_stream(24, "train", 5, workers=2, progress=False, kinds=kinds)
     assert sorted(map(_key, (next(cached) for _ in range(24)))) == sorted(map(_key, direct))
 

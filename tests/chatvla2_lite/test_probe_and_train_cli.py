@@ -53,6 +53,15 @@ def test_all_is_the_retention_suites_and_an_unknown_suite_is_named(monkeypatch):
         probe(EchoPolicy(False), "tiles", progress=False)
 
 
+def test_the_clis_probe_suites_are_the_probes():
+    from chatvla2_lite.cli import build_parser
+    from chatvla2_lite.evaluation.probe import ALL_SUITES
+
+    probe_parser = build_parser()._subparsers._group_actions[0].choices["probe"]
+    suite = next(a for a in probe_parser._actions if a.dest == "suite")
+    assert set(suite.choices) == {*ALL_SUITES, "all"}
+
+
 def _cli(*args, timeout=600):
     out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", *args, "--json"], capture_output=True, text=True,
                          timeout=timeout)
