@@ -26,6 +26,12 @@ def _bench_sim(args: argparse.Namespace) -> dict:
     return run_sim_benchmark(episodes=args.episodes, seed=args.seed, split=args.split, progress=True)
 
 
+def _bench_cards(args: argparse.Namespace) -> dict:
+    from sim.card_visibility import run_card_visibility
+
+    return run_card_visibility(scenes=args.scenes, split=args.split, seed=args.seed, side=args.side)
+
+
 def _bench_model(args: argparse.Namespace) -> dict:
     from chatvla2_lite.bench_model import run_model_benchmark
 
@@ -173,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sim.add_argument("--split", choices=("train", "heldout"), default="train", help="which split's scenes")
     bench_sim.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_sim.set_defaults(func=_bench_sim)
+    bench_cards = bench_sub.add_parser("cards", help="cards the arm hides from the front camera, and their size")
+    bench_cards.add_argument("--scenes", type=int, default=200, help="math scenes, one per seed")
+    bench_cards.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
+    bench_cards.add_argument("--seed", type=int, default=20_000, help="first scene seed")
+    bench_cards.add_argument("--side", type=int, default=224, help="the front camera's image side in pixels")
+    bench_cards.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    bench_cards.set_defaults(func=_bench_cards)
     bench_model = bench_sub.add_parser("model", help="model size, memory footprint and CPU speed")
     bench_model.add_argument("--model", default=None, help="Hub id or local folder (default: nano, random weights)")
     bench_model.add_argument("--revision", default=None, help="branch, tag or commit of a Hub model")

@@ -1,0 +1,63 @@
+"""`chatvla2-lite bench cards`: how well the front camera shows a math scene's cards when an episode starts.
+
+A card the arm hides, or one whose digit spans a few pixels, cannot be read from the front camera whatever the
+model learns: this counts both. A card's pixels are counted twice in the camera's body mask, with the arm where
+the episode starts and with the arm moved out of the picture; a card is hidden when the arm covers more than half.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from sim.cameras import CameraConfig
+from sim.env import make_env
+from sim.tasks.math_matching import tile_name
+
+ARM_OUT_OF_VIEW = (0.0, 0.0, -10.0)  # m: the arm's base is moved here for the unhidden count, then put back
+HIDDEN_SHARE = 0.5  # a card is hidden when the arm covers more than this share of its pixels
+
+
+def card_pixels(env, digits) -> dict[int, tuple[int, int]]:
+    """{digit: (pixels seen now, pixels seen with the arm out of view)} in the front camera; the arm is put back."""
+    scene, cameras = env.scene, env.cameras
+    pb, arm, client = scene.pb, scene.arm.body, scene.client
+    ids = {d: scene.bodies[tile_name(d)] for d in digits}
+    seen = cameras.body_mask("front")
+    pos, orn = pb.getBasePositionAndOrientation(arm, physicsClientId=client)
+    pb.resetBasePositionAndOrientation(arm, ARM_OUT_OF_VIEW, orn, physicsClientId=client)
+    try:
+        free = cameras.body_mask("front")
+    finally:
+        pb.resetBasePositionAndOrientation(arm, pos, orn, physicsClientId=client)
+    return {d: (int((seen == body).sum()), int((free == body).sum())) for d, body in ids.items()}
+
+
+def run_card_visibility(scenes: int = 200, split: str = "heldout", seed: int = 20_000, side: int = 224,
+                        progress: bool = True) -> dict:
+    """Over `scenes` math scenes of `split`: cards the arm hides at the start, and a card's size in pixels when the
+    front camera renders `side` x `side`."""
+    env = make_env("math_matching", split, cameras=("front",), camera_config=CameraConfig(width=side, height=side))
+    hidden, answer_hidden, scenes_hiding, sides, cards = 0, 0, 0, [], 0
+    wall = time.perf_counter()
+    try:
+        for s in tqdm(range(seed, seed + scenes), desc="card visibility", disable=not progress):
+            _, info = env.reset(seed=s)
+            pixels = card_pixels(env, info["candidates"])
+            covered = [d for d, (now, free) in pixels.items() if now < (1 - HIDDEN_SHARE) * free]
+            cards += len(pixels)
+            hidden += len(covered)
+            scenes_hiding += bool(covered)
+            answer_hidden += info["answer"] in covered
+            sides += [float(np.sqrt(free)) for _, free in pixels.values()]
+    finally:
+        env.close()
+    return {
+        "scenes": scenes, "split": split, "seed": seed, "side": side, "cards": cards,
+        "cards_hidden_by_arm": hidden, "scenes_with_a_hidden_card": scenes_hiding, "answer_card_hidden": answer_hidden,
+        # a card's face seen whole is about a square: the root of its pixel count is its side
+        "card_side_px_median": round(float(np.median(sides)), 1), "card_side_px_min": round(float(np.min(sides)), 1),
+        "wall_s": round(time.perf_counter() - wall, 1),
+    }  # fmt: skip
