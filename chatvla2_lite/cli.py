@@ -29,7 +29,10 @@ def _bench_sim(args: argparse.Namespace) -> dict:
 def _bench_cards(args: argparse.Namespace) -> dict:
     from sim.card_visibility import run_card_visibility
 
-    return run_card_visibility(scenes=args.scenes, split=args.split, seed=args.seed, side=args.side)
+    try:
+        return run_card_visibility(scenes=args.scenes, split=args.split, seed=args.seed, side=args.side)
+    except ValueError as exc:
+        raise ChatVLA2Error(str(exc)) from exc
 
 
 def _bench_model(args: argparse.Namespace) -> dict:

@@ -17,6 +17,7 @@ from sim.env import make_env
 from sim.tasks.math_matching import tile_name
 
 ARM_OUT_OF_VIEW = (0.0, 0.0, -10.0)  # m: the arm's base is moved here for the unhidden count, then put back
+MIN_SIDE = 28  # px: below it a card is a pixel or two
 HIDDEN_SHARE = 0.5  # a card is hidden when the arm covers more than this share of its pixels
 
 
@@ -39,6 +40,8 @@ def run_card_visibility(scenes: int = 200, split: str = "heldout", seed: int = 2
                         progress: bool = True) -> dict:
     """Over `scenes` math scenes of `split`: cards the arm hides at the start, and a card's size in pixels when the
     front camera renders `side` x `side`."""
+    if scenes < 1 or side < MIN_SIDE:
+        raise ValueError(f"--scenes must be at least 1 and --side at least {MIN_SIDE} px (got {scenes} and {side})")
     env = make_env("math_matching", split, cameras=("front",), camera_config=CameraConfig(width=side, height=side))
     hidden, answer_hidden, scenes_hiding, sides, cards = 0, 0, 0, [], 0
     wall = time.perf_counter()

@@ -42,3 +42,10 @@ def test_bench_cards_prints_one_json_line():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["scenes"] == 2 and result["side"] == 224
     assert result["cards_hidden_by_arm"] >= 1 and result["scenes_with_a_hidden_card"] >= 1  # seed 20,001's card 5
+
+
+def test_bench_cards_refuses_no_scenes_with_a_message():
+    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", "--scenes", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "--scenes must be at least 1" in out.stderr and "Traceback" not in out.stderr
