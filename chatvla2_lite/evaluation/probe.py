@@ -9,6 +9,7 @@ and a final full stop.
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -51,11 +52,14 @@ def probe_rows(policy, suite: str, questions: int = 50, split: str = "heldout", 
     return rows
 
 
-def probe_suite(policy, suite: str, questions: int = 50, split: str = "heldout", seed: int = 20_000,
-                max_new_tokens: int = 24, progress: bool = True) -> float:
-    """The share of `questions` questions of `suite` the policy answers exactly."""
-    rows = probe_rows(policy, suite, questions, split, seed, max_new_tokens, progress=progress)
-    return float(np.mean([ok for *_, ok in rows]))
+def answers_by_question(rows) -> dict[str, list[int]]:
+    """{question with its digits as "d": [answered right, asked]} over probe rows."""
+    tally: dict[str, list[int]] = {}
+    for question, _, _, right in rows:
+        counts = tally.setdefault(re.sub(r"\d", "d", question), [0, 0])
+        counts[0] += bool(right)
+        counts[1] += 1
+    return tally
 
 
 def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout", seed: int = 20_000,
@@ -65,7 +69,12 @@ def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout
         raise ValueError(f"unknown probe suite {suite!r}; use one of {', '.join(ALL_SUITES)} or all")
     started = time.perf_counter()
     suites = SUITES if suite == "all" else (suite,)
-    result = {name: probe_suite(policy, name, questions, split, seed, progress=progress) for name in suites}
+    result = {}
+    for name in suites:
+        rows = probe_rows(policy, name, questions, split, seed, progress=progress)
+        result[name] = float(np.mean([ok for *_, ok in rows]))
+        if name == "cards":  # a blind answer gets the tray's questions right and no card's digit: say which it got
+            result["cards_by_question"] = answers_by_question(rows)
     result.update({"questions_per_suite": questions, "split": split, "seed": seed,
                    "wall_s": round(time.perf_counter() - started, 1)})
     return result

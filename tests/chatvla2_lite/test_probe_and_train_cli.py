@@ -42,12 +42,18 @@ def test_probe_counts_exact_answers(monkeypatch, right, suite):
     monkeypatch.setattr(image_text, "to_processor_inputs", spy)
     result = probe(policy, suite, questions=4, progress=False)
     assert result[suite] == (1.0 if right else 0.0)
+    if suite == "cards":  # each question counted once under its digit-free form
+        asked = result["cards_by_question"]
+        assert sum(n for _, n in asked.values()) == 4 and sum(r for r, _ in asked.values()) == (4 if right else 0)
+        assert not any(ch.isdigit() for question in asked for ch in question)
+    else:
+        assert "cards_by_question" not in result
 
 
 def test_all_is_the_retention_suites_and_an_unknown_suite_is_named(monkeypatch):
     from chatvla2_lite.evaluation import probe as probing
 
-    monkeypatch.setattr(probing, "probe_suite", lambda policy, suite, *args, **kwargs: 0.5)
+    monkeypatch.setattr(probing, "probe_rows", lambda policy, suite, *args, **kwargs: [("q", "a", "b", False)])
     assert {"ocr", "math", "spatial"} == set(probe(EchoPolicy(False), "all", progress=False)) & set(probing.ALL_SUITES)
     with pytest.raises(ValueError, match="cards"):
         probe(EchoPolicy(False), "tiles", progress=False)
@@ -86,6 +92,7 @@ def test_train_and_probe_from_the_command_line(tmp_path):
     assert steps[-1] == 3 and steps.count(3) == 1
     scores = _cli("probe", "--suite", "cards", "--questions", "2", "--model", str(out / "model"))
     assert 0.0 <= scores["cards"] <= 1.0 and scores["questions_per_suite"] == 2 and "ocr" not in scores
+    assert sum(asked for _, asked in scores["cards_by_question"].values()) == 2
 
 
 @pytest.mark.slow
