@@ -23,16 +23,15 @@ HIDDEN_SHARE = 0.5  # a card is hidden when the arm covers more than this share 
 
 def card_pixels(env, digits) -> dict[int, tuple[int, int]]:
     """{digit: (pixels seen now, pixels seen with the arm out of view)} in the front camera; the arm is put back."""
-    scene, cameras = env.scene, env.cameras
-    pb, arm, client = scene.pb, scene.arm.body, scene.client
+    scene, cameras, arm = env.scene, env.cameras, env.scene.arm.body
     ids = {d: scene.bodies[tile_name(d)] for d in digits}
     seen = cameras.body_mask("front")
-    pos, orn = pb.getBasePositionAndOrientation(arm, physicsClientId=client)
-    pb.resetBasePositionAndOrientation(arm, ARM_OUT_OF_VIEW, orn, physicsClientId=client)
+    pos, yaw = scene.pose(arm)[0], scene.yaw(arm)  # the arm's base turns about z only
+    scene.place(arm, ARM_OUT_OF_VIEW, yaw)
     try:
         free = cameras.body_mask("front")
     finally:
-        pb.resetBasePositionAndOrientation(arm, pos, orn, physicsClientId=client)
+        scene.place(arm, pos, yaw)
     return {d: (int((seen == body).sum()), int((free == body).sum())) for d, body in ids.items()}
 
 
