@@ -131,6 +131,8 @@ def _probe(args: argparse.Namespace) -> dict:
     from chatvla2_lite.defaults import load_policy
     from chatvla2_lite.evaluation.probe import probe
 
+    if args.blind < 0:  # before the model loads
+        raise ChatVLA2Error(f"--blind takes a number of train questions, 0 or more, not {args.blind}")
     torch.set_num_threads(args.threads)
     policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
     if args.views:
@@ -138,7 +140,7 @@ def _probe(args: argparse.Namespace) -> dict:
             policy.processor = policy.processor.with_views(args.views)
         except ValueError as exc:
             raise ChatVLA2Error(str(exc)) from exc
-    result = probe(policy, args.suite, questions=args.questions, split=args.split, seed=args.seed)
+    result = probe(policy, args.suite, questions=args.questions, split=args.split, seed=args.seed, blind=args.blind)
     return {**result, "views": [v["name"] for v in policy.processor.views or ()]}
 
 
@@ -263,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="feed the backbone only these views, as a stage that trained on them (read: board)")
     pr.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's questions")
     pr.add_argument("--seed", type=int, default=20_000, help="first question seed")
+    pr.add_argument("--blind", type=int, default=0, metavar="N",
+                    help="also score a blind answer: each question's commonest answer over N train questions")
     pr.add_argument("--model", default=None, help="Hub id or local folder (default: the nano checkpoint)")
     pr.add_argument("--quantization", choices=["4bit", "8bit", "none"], default="none", help="load the backbone so")
     pr.add_argument("--threads", type=int, default=1, help="torch threads")

@@ -5,6 +5,10 @@ retention suites that `all` runs; and cards (which cards lie on the table and wh
 arm needs to find the card its reasoning names). The boards are photographed by the front camera,
 as the robot sees them. An answer counts when it equals the ground truth up to letter case, spaces
 and a final full stop.
+
+With `blind`, the same heldout questions are also scored for a blind answer: the commonest answer to each question
+(its digits as "d") over that many train-split questions, what a model that never looks at the picture learns to
+say. A suite's score means something only above its blind one (the tray's place in the cards suite is a sure guess).
 """
 
 from __future__ import annotations
@@ -52,19 +56,57 @@ def probe_rows(policy, suite: str, questions: int = 50, split: str = "heldout", 
     return rows
 
 
+def question_form(question: str) -> str:
+    """The question with its digits as "d": "Where is the card 4?" -> "Where is the card d?"."""
+    return re.sub(r"\d", "d", question)
+
+
 def answers_by_question(rows) -> dict[str, list[int]]:
     """{question with its digits as "d": [answered right, asked]} over probe rows."""
     tally: dict[str, list[int]] = {}
     for question, _, _, right in rows:
-        counts = tally.setdefault(re.sub(r"\d", "d", question), [0, 0])
+        counts = tally.setdefault(question_form(question), [0, 0])
         counts[0] += bool(right)
         counts[1] += 1
     return tally
 
 
+def blind_answers(suite: str, questions: int, split: str = "train", seed: int = 0,
+                  progress: bool = True) -> tuple[dict[str, str], str]:  # fmt: skip
+    """({question with its digits as "d": its commonest answer}, the suite's commonest answer) over `questions`
+    questions of `suite` on `split`; the second answers a question whose form the split never asked (a heldout toy)."""
+    from collections import Counter
+
+    from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text
+
+    # the front camera only: the answers come from the scene, and the wrist's render would double the cost
+    config = ImageTextConfig(kinds=(suite,), board_view="front", scene_cameras=("front",))
+    stream = iter_image_text(split, seed, config)
+    by_form: dict[str, Counter] = {}
+    try:
+        for _ in tqdm(range(questions), desc=f"blind {suite}", disable=not progress):
+            sample = next(stream)
+            by_form.setdefault(question_form(sample["question"]), Counter())[normalize_answer(sample["answer"])] += 1
+    finally:
+        stream.close()
+    overall = sum(by_form.values(), Counter())
+    return {form: answers.most_common(1)[0][0] for form, answers in by_form.items()}, overall.most_common(1)[0][0]
+
+
+def blind_rows(rows, answers: tuple[dict[str, str], str]) -> list[tuple[str, str, str, bool]]:
+    """The probe rows as the blind answer of blind_answers would have scored them."""
+    by_form, commonest = answers
+    out = []
+    for question, expected, _, _ in rows:
+        said = by_form.get(question_form(question), commonest)
+        out.append((question, expected, said, said == normalize_answer(expected)))
+    return out
+
+
 def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout", seed: int = 20_000,
-          progress: bool = True) -> dict:
-    """{suite: accuracy} for one suite or all, plus the settings and the wall time."""
+          progress: bool = True, blind: int = 0) -> dict:
+    """{suite: accuracy} for one suite or all, plus the settings and the wall time; with `blind` > 0, also
+    {suite_blind: accuracy} of a blind answer learnt from that many train questions (see the module's notes)."""
     if suite != "all" and suite not in ALL_SUITES:
         raise ValueError(f"unknown probe suite {suite!r}; use one of {', '.join(ALL_SUITES)} or all")
     started = time.perf_counter()
@@ -73,8 +115,13 @@ def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout
     for name in suites:
         rows = probe_rows(policy, name, questions, split, seed, progress=progress)
         result[name] = float(np.mean([ok for *_, ok in rows]))
+        guessed = blind_rows(rows, blind_answers(name, blind, progress=progress)) if blind > 0 else None
+        if guessed is not None:
+            result[f"{name}_blind"] = float(np.mean([ok for *_, ok in guessed]))
         if name == "cards":  # a blind answer gets the tray's questions right and no card's digit: say which it got
             result["cards_by_question"] = answers_by_question(rows)
-    result.update({"questions_per_suite": questions, "split": split, "seed": seed,
+            if guessed is not None:
+                result["cards_blind_by_question"] = answers_by_question(guessed)
+    result.update({"questions_per_suite": questions, "split": split, "seed": seed, "blind_questions": blind,
                    "wall_s": round(time.perf_counter() - started, 1)})
     return result

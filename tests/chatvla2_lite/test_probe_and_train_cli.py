@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chatvla2_lite.evaluation.probe import normalize_answer, probe
+from chatvla2_lite.evaluation.probe import blind_answers, blind_rows, normalize_answer, probe
 
 
 def test_normalize_answer():
@@ -50,6 +50,26 @@ def test_probe_counts_exact_answers(monkeypatch, right, suite):
         assert "cards_by_question" not in result
 
 
+def test_the_blind_answer_is_each_question_forms_commonest_and_the_suites_for_a_form_never_seen(monkeypatch):
+    from chatvla2_lite.data import image_text
+
+    asked = [("Where is the card 4?", "Left."), ("Where is the card 7?", "left"), ("Where is the card 2?", "right"),
+             ("Is there a card 5?", "no"), ("Is there a card 1?", "No"), ("Is there a card 3?", "yes"),
+             ("Is there a card 8?", "no")]
+
+    def stream(split, seed, config):
+        assert split == "train" and config.kinds == ("cards",)
+        yield from ({"question": q, "answer": a} for q, a in asked)
+
+    monkeypatch.setattr(image_text, "iter_image_text", stream)
+    answers = blind_answers("cards", len(asked), progress=False)
+    assert answers == ({"Where is the card d?": "left", "Is there a card d?": "no"}, "no")
+    rows = [("Where is the card 9?", "Left", "x", False), ("Is there a card 9?", "yes", "yes", True),
+            ("Is the duck left of the bowl?", "no", "yes", False)]  # a form the train split never asked
+    assert [(said, right) for *_, said, right in blind_rows(rows, answers)] == [("left", True), ("no", False),
+                                                                               ("no", True)]
+
+
 def test_all_is_the_retention_suites_and_an_unknown_suite_is_named(monkeypatch):
     from chatvla2_lite.evaluation import probe as probing
 
@@ -90,9 +110,11 @@ def test_train_and_probe_from_the_command_line(tmp_path):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [row["step"] for row in rows if "loss" in row]
     assert steps[-1] == 3 and steps.count(3) == 1
-    scores = _cli("probe", "--suite", "cards", "--questions", "2", "--model", str(out / "model"))
+    scores = _cli("probe", "--suite", "cards", "--questions", "2", "--blind", "3", "--model", str(out / "model"))
     assert 0.0 <= scores["cards"] <= 1.0 and scores["questions_per_suite"] == 2 and "ocr" not in scores
     assert sum(asked for _, asked in scores["cards_by_question"].values()) == 2
+    assert 0.0 <= scores["cards_blind"] <= 1.0 and scores["blind_questions"] == 3
+    assert scores["cards_blind_by_question"].keys() == scores["cards_by_question"].keys()
 
 
 @pytest.mark.slow
