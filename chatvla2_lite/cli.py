@@ -35,6 +35,22 @@ def _bench_cards(args: argparse.Namespace) -> dict:
         raise ChatVLA2Error(str(exc)) from exc
 
 
+def _bench_digits(args: argparse.Namespace) -> dict:
+    import torch
+
+    from chatvla2_lite.defaults import load_policy
+    from chatvla2_lite.evaluation.tower_digits import tower_digit_scores
+
+    if min(args.scenes, args.heldout_scenes) < 1:  # before the model loads
+        raise ChatVLA2Error(f"--scenes and --heldout-scenes take 1 or more, not {args.scenes} and {args.heldout_scenes}")
+    torch.set_num_threads(args.threads)
+    policy = load_policy(args.model, None)
+    try:
+        return tower_digit_scores(policy, args.scenes, args.heldout_scenes, side=args.side)
+    except ValueError as exc:
+        raise ChatVLA2Error(str(exc)) from exc
+
+
 def _bench_model(args: argparse.Namespace) -> dict:
     from chatvla2_lite.bench_model import run_model_benchmark
 
@@ -191,6 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cards.add_argument("--side", type=int, default=224, help="the front camera's image side in pixels")
     bench_cards.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_cards.set_defaults(func=_bench_cards)
+    bench_digits = bench_sub.add_parser("digits", help="a linear read of each card's digit from the vision tower")
+    bench_digits.add_argument("--scenes", type=int, default=600, help="train-split math scenes the read is fitted on")
+    bench_digits.add_argument("--heldout-scenes", type=int, default=200, help="heldout math scenes it is scored on")
+    bench_digits.add_argument("--side", type=int, default=224, help="the front camera's image side in pixels")
+    bench_digits.add_argument("--model", default=None, help="Hub id or local folder (default: the nano checkpoint)")
+    bench_digits.add_argument("--threads", type=int, default=2, help="torch threads")
+    bench_digits.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    bench_digits.set_defaults(func=_bench_digits)
     bench_model = bench_sub.add_parser("model", help="model size, memory footprint and CPU speed")
     bench_model.add_argument("--model", default=None, help="Hub id or local folder (default: nano, random weights)")
     bench_model.add_argument("--revision", default=None, help="branch, tag or commit of a Hub model")

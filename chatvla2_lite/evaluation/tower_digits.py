@@ -1,0 +1,114 @@
+"""`chatvla2-lite bench digits`: do the vision tower's tokens of a card carry its digit, before any language?
+
+For each card of a math scene that the arm does not hide, a 56x56 crop of the front camera about the card's centre
+(the mean of its pixels in the body mask; 2x2 merged tokens, as many as the backbone gives that spot) goes through
+the model's frozen vision tower. A linear head on the crop's four tokens is fitted on train-split scenes and scored
+on heldout ones. Read it beside `probe --suite cards`: high here and at the blind answer there means the tokens
+carry the digit and the language model does not use it; near chance here means the pixels do not carry it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+CROP = 56  # px: 4x4 patches of 14, 2x2 tokens after the merge
+HEAD_STEPS, HEAD_LR = 500, 1e-2  # full-batch AdamW on standardised features: a few seconds, and it has converged
+
+
+def card_crops(split: str, seed: int, scenes: int, side: int = 224, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 (N, CROP, CROP, 3) crops of the front camera about each card the arm does not hide, (N,) digits)."""
+    from sim.cameras import CameraConfig
+    from sim.card_visibility import HIDDEN_SHARE, card_pixels
+    from sim.env import make_env
+    from sim.tasks.math_matching import tile_name
+
+    env = make_env("math_matching", split, cameras=("front",), camera_config=CameraConfig(width=side, height=side))
+    crops, digits = [], []
+    try:
+        for s in tqdm(range(seed, seed + scenes), desc=f"crop cards ({split})", disable=not progress):
+            obs, info = env.reset(seed=s)
+            frame = np.pad(obs["observation.images.front"], ((CROP, CROP), (CROP, CROP), (0, 0)))  # cards at the edge
+            mask = env.cameras.body_mask("front")
+            for digit, (now, free) in card_pixels(env, info["candidates"]).items():
+                if now == 0 or now < (1 - HIDDEN_SHARE) * free:
+                    continue
+                row, col = np.argwhere(mask == env.scene.bodies[tile_name(digit)]).mean(axis=0).round().astype(int)
+                top, left = row + CROP - CROP // 2, col + CROP - CROP // 2
+                crops.append(frame[top:top + CROP, left:left + CROP])
+                digits.append(digit)
+    finally:
+        env.close()
+    return np.stack(crops) if crops else np.zeros((0, CROP, CROP, 3), np.uint8), np.asarray(digits, dtype=np.int64)
+
+
+def tower_features(policy, crops: np.ndarray, batch: int = 256):
+    """float (N, 4 * hidden): the frozen vision tower's merged tokens of each crop, side by side."""
+    import torch
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    own = policy.processor.image_processor  # its normalisation, at the crop's size instead of the views'
+    processor = Qwen2VLImageProcessorPil(image_mean=own.image_mean, image_std=own.image_std, patch_size=own.patch_size,
+                                         merge_size=own.merge_size, temporal_patch_size=own.temporal_patch_size,
+                                         min_pixels=CROP * CROP, max_pixels=CROP * CROP)  # fmt: skip
+    visual = policy.model.vlm.model.visual
+    rows = []
+    with torch.no_grad():
+        for start in range(0, len(crops), batch):
+            part = crops[start:start + batch]
+            inputs = processor(images=list(part), return_tensors="pt")
+            pixels = inputs["pixel_values"].to(policy.device, next(visual.parameters()).dtype)
+            tokens = visual(pixels, grid_thw=inputs["image_grid_thw"].to(policy.device)).pooler_output
+            rows.append(tokens.float().reshape(len(part), -1).cpu())
+    return torch.cat(rows)
+
+
+def linear_read(train_x, train_y: np.ndarray, test_x) -> tuple[np.ndarray, np.ndarray]:
+    """The digits a linear head, fitted on (train_x, train_y), reads from train_x and from test_x."""
+    import torch
+
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
+    gen = torch.Generator().manual_seed(0)
+    head = torch.nn.Linear(train_x.shape[1], 10)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(head.weight.shape, generator=gen) * 0.01)
+        head.bias.zero_()
+    optimiser = torch.optim.AdamW(head.parameters(), lr=HEAD_LR, weight_decay=1e-2)
+    target = torch.as_tensor(train_y)
+    for _ in range(HEAD_STEPS):
+        loss = torch.nn.functional.cross_entropy(head(train_x), target)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    with torch.no_grad():
+        return head(train_x).argmax(1).numpy(), head(test_x).argmax(1).numpy()
+
+
+def tower_digit_scores(policy, scenes: int = 600, heldout_scenes: int = 200, side: int = 224, seed: int = 0,
+                       heldout_seed: int = 20_000, progress: bool = True) -> dict:  # fmt: skip
+    """A linear read of each visible card's digit from the frozen vision tower: fitted on `scenes` train scenes,
+    scored on `heldout_scenes` heldout ones, the front camera rendered at `side` px."""
+    from sim.card_visibility import MIN_SIDE
+
+    if scenes < 1 or heldout_scenes < 1 or side < MIN_SIDE:
+        raise ValueError(f"--scenes and --heldout-scenes must be at least 1 and --side at least {MIN_SIDE} px "
+                         f"(got {scenes}, {heldout_scenes} and {side})")  # fmt: skip
+    wall = time.perf_counter()
+    train_crops, train_y = card_crops("train", seed, scenes, side, progress)
+    test_crops, test_y = card_crops("heldout", heldout_seed, heldout_scenes, side, progress)
+    if len(train_y) == 0 or len(test_y) == 0:
+        raise ValueError("no card in view in those scenes: take more of them")
+    train_read, test_read = linear_read(tower_features(policy, train_crops), train_y, tower_features(policy, test_crops))
+    commonest = np.bincount(train_y, minlength=10).argmax()
+    return {
+        "side": side, "scenes": scenes, "heldout_scenes": heldout_scenes, "seed": seed, "heldout_seed": heldout_seed,
+        "cards": int(len(train_y)), "heldout_cards": int(len(test_y)),
+        "train_acc": round(float((train_read == train_y).mean()), 3),
+        "heldout_acc": round(float((test_read == test_y).mean()), 3),
+        # what naming the train split's commonest digit for every card gets: the floor a read must clear
+        "commonest_digit_acc": round(float((test_y == commonest).mean()), 3),
+        "wall_s": round(time.perf_counter() - wall, 1),
+    }  # fmt: skip
