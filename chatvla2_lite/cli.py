@@ -39,10 +39,12 @@ def _bench_digits(args: argparse.Namespace) -> dict:
     import torch
 
     from chatvla2_lite.defaults import load_policy
-    from chatvla2_lite.evaluation.tower_digits import tower_digit_scores
+    from chatvla2_lite.evaluation.tower_digits import check_settings, tower_digit_scores
 
-    if min(args.scenes, args.heldout_scenes) < 1:  # before the model loads
-        raise ChatVLA2Error(f"--scenes and --heldout-scenes take 1 or more, not {args.scenes} and {args.heldout_scenes}")
+    try:
+        check_settings(args.scenes, args.heldout_scenes, args.side)  # before the model loads
+    except ValueError as exc:
+        raise ChatVLA2Error(str(exc)) from exc
     torch.set_num_threads(args.threads)
     policy = load_policy(args.model, None)
     try:

@@ -21,10 +21,9 @@ MIN_SIDE = 28  # px: below it a card is a pixel or two
 HIDDEN_SHARE = 0.5  # a card is hidden when the arm covers more than this share of its pixels
 
 
-def card_pixels(env, digits) -> dict[int, tuple[int, int]]:
-    """{digit: (pixels seen now, pixels seen with the arm out of view)} in the front camera; the arm is put back."""
+def arm_masks(env) -> tuple[np.ndarray, np.ndarray]:
+    """The front camera's body masks with the arm where it is and with it out of view; the arm is put back."""
     scene, cameras, arm = env.scene, env.cameras, env.scene.arm.body
-    ids = {d: scene.bodies[tile_name(d)] for d in digits}
     seen = cameras.body_mask("front")
     pos, yaw = scene.pose(arm)[0], scene.yaw(arm)  # the arm's base turns about z only
     scene.place(arm, ARM_OUT_OF_VIEW, yaw)
@@ -32,7 +31,20 @@ def card_pixels(env, digits) -> dict[int, tuple[int, int]]:
         free = cameras.body_mask("front")
     finally:
         scene.place(arm, pos, yaw)
+    return seen, free
+
+
+def card_pixels(env, digits, masks: tuple[np.ndarray, np.ndarray] | None = None) -> dict[int, tuple[int, int]]:
+    """{digit: (pixels seen now, pixels seen with the arm out of view)} in the front camera; the arm is put back.
+    `masks`: arm_masks(env), when the caller has rendered them already."""
+    seen, free = masks if masks is not None else arm_masks(env)
+    ids = {d: env.scene.bodies[tile_name(d)] for d in digits}
     return {d: (int((seen == body).sum()), int((free == body).sum())) for d, body in ids.items()}
+
+
+def hidden_by_arm(now: int, free: int) -> bool:
+    """Whether the arm covers more than HIDDEN_SHARE of a card that shows `free` pixels with the arm away."""
+    return now < (1 - HIDDEN_SHARE) * free
 
 
 def run_card_visibility(scenes: int = 200, split: str = "heldout", seed: int = 20_000, side: int = 224,
@@ -48,7 +60,7 @@ def run_card_visibility(scenes: int = 200, split: str = "heldout", seed: int = 2
         for s in tqdm(range(seed, seed + scenes), desc="card visibility", disable=not progress):
             _, info = env.reset(seed=s)
             pixels = card_pixels(env, info["candidates"])
-            covered = [d for d, (now, free) in pixels.items() if now < (1 - HIDDEN_SHARE) * free]
+            covered = [d for d, (now, free) in pixels.items() if hidden_by_arm(now, free)]
             cards += len(pixels)
             hidden += len(covered)
             scenes_hiding += bool(covered)

@@ -21,7 +21,7 @@ HEAD_STEPS, HEAD_LR = 500, 1e-2  # full-batch AdamW on standardised features: a 
 def card_crops(split: str, seed: int, scenes: int, side: int = 224, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 (N, CROP, CROP, 3) crops of the front camera about each card the arm does not hide, (N,) digits)."""
     from sim.cameras import CameraConfig
-    from sim.card_visibility import HIDDEN_SHARE, card_pixels
+    from sim.card_visibility import arm_masks, card_pixels, hidden_by_arm
     from sim.env import make_env
     from sim.tasks.math_matching import tile_name
 
@@ -31,9 +31,10 @@ def card_crops(split: str, seed: int, scenes: int, side: int = 224, progress: bo
         for s in tqdm(range(seed, seed + scenes), desc=f"crop cards ({split})", disable=not progress):
             obs, info = env.reset(seed=s)
             frame = np.pad(obs["observation.images.front"], ((CROP, CROP), (CROP, CROP), (0, 0)))  # cards at the edge
-            mask = env.cameras.body_mask("front")
-            for digit, (now, free) in card_pixels(env, info["candidates"]).items():
-                if now == 0 or now < (1 - HIDDEN_SHARE) * free:
+            masks = arm_masks(env)  # the first is the picture's own: it locates each card
+            mask = masks[0]
+            for digit, (now, free) in card_pixels(env, info["candidates"], masks).items():
+                if now == 0 or hidden_by_arm(now, free):
                     continue
                 row, col = np.argwhere(mask == env.scene.bodies[tile_name(digit)]).mean(axis=0).round().astype(int)
                 top, left = row + CROP - CROP // 2, col + CROP - CROP // 2
@@ -87,15 +88,20 @@ def linear_read(train_x, train_y: np.ndarray, test_x) -> tuple[np.ndarray, np.nd
         return head(train_x).argmax(1).numpy(), head(test_x).argmax(1).numpy()
 
 
-def tower_digit_scores(policy, scenes: int = 600, heldout_scenes: int = 200, side: int = 224, seed: int = 0,
-                       heldout_seed: int = 20_000, progress: bool = True) -> dict:  # fmt: skip
-    """A linear read of each visible card's digit from the frozen vision tower: fitted on `scenes` train scenes,
-    scored on `heldout_scenes` heldout ones, the front camera rendered at `side` px."""
+def check_settings(scenes: int, heldout_scenes: int, side: int) -> None:
+    """ValueError naming the flags, for settings that leave nothing to fit or score."""
     from sim.card_visibility import MIN_SIDE
 
     if scenes < 1 or heldout_scenes < 1 or side < MIN_SIDE:
         raise ValueError(f"--scenes and --heldout-scenes must be at least 1 and --side at least {MIN_SIDE} px "
                          f"(got {scenes}, {heldout_scenes} and {side})")  # fmt: skip
+
+
+def tower_digit_scores(policy, scenes: int = 600, heldout_scenes: int = 200, side: int = 224, seed: int = 0,
+                       heldout_seed: int = 20_000, progress: bool = True) -> dict:  # fmt: skip
+    """A linear read of each visible card's digit from the frozen vision tower: fitted on `scenes` train scenes,
+    scored on `heldout_scenes` heldout ones, the front camera rendered at `side` px."""
+    check_settings(scenes, heldout_scenes, side)
     wall = time.perf_counter()
     train_crops, train_y = card_crops("train", seed, scenes, side, progress)
     test_crops, test_y = card_crops("heldout", heldout_seed, heldout_scenes, side, progress)
