@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("probe", help="VQA accuracy on heldout OCR, math, spatial (or card) questions")
     # evaluation.probe.ALL_SUITES, spelled out: importing it would load numpy and tqdm for every command
-    pr.add_argument("--suite", choices=("ocr", "math", "spatial", "cards", "all"), default="all",
+    pr.add_argument("--suite", choices=("ocr", "math", "spatial", "cards", "card_list", "all"), default="all",
                     help="which questions (all: ocr, math and spatial, the retention suites)")
     pr.add_argument("--questions", type=int, default=50, help="questions per suite")
     pr.add_argument("--views", nargs="+", default=None,

@@ -4,7 +4,7 @@ A sample is a dict:
     images    {"board": uint8 (H, W, 3)} for a whiteboard, or {"front": ..., ["wrist": ...]} for a sim render
     question  "What is written on the board?"
     answer    "3 + 4 = ?"
-    kind      one of KINDS: ocr | math | recognition | colour | count | spatial | cards
+    kind      one of KINDS: ocr | math | recognition | colour | count | spatial | cards | card_list
     split     "train" | "heldout" (fonts, problems, toy shapes and colours follow sim.splits)
     seed      the seed the board or scene was made from
     index     the sample's position in its stream
@@ -13,7 +13,8 @@ Whiteboards are drawn with sim.textures.draw_whiteboard (cheap, no physics); wit
 `board_view="front"` the board is instead photographed by the front camera in a math_matching scene.
 Scene questions come from one front-camera render of a toy_placement scene (no expert), several
 questions per render, answered from the sim's ground truth (chatvla2_lite.data.scene_questions);
-card questions, one per render, from a math_matching scene.
+card questions, one per render, from a math_matching scene (card_list: only the cards from left to right, asked
+when the scene answers it clearly; not in the default mix).
 The same (split, seed, config) gives the same stream, sample for sample.
 """
 
@@ -26,12 +27,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from chatvla2_lite.data.scene_questions import CARD_KINDS, SCENE_KINDS, card_questions, pick_questions, scene_question_pool
+from chatvla2_lite.data.scene_questions import (CARD_KINDS, SCENE_KINDS, card_list_questions, card_questions,
+                                                pick_questions, scene_question_pool)
 
 log = logging.getLogger(__name__)
 
 BOARD_KINDS = ("ocr", "math")
 KINDS = BOARD_KINDS + SCENE_KINDS + CARD_KINDS
+DEFAULT_KINDS = tuple(k for k in KINDS if k != "card_list")  # the list question is already among the cards ones
 MATH_SCENE_KINDS = BOARD_KINDS + CARD_KINDS  # asked of a math_matching scene, one question per scene
 OCR_QUESTION = "What is written on the board?"
 MATH_QUESTION = "Solve the problem on the board."
@@ -42,7 +45,7 @@ SOLVED_BOARD_PROB = 0.3  # share of OCR boards that show the solved equation ("3
 class ImageTextConfig:
     """What the image-text stream mixes and how its pictures are made."""
 
-    kinds: tuple[str, ...] = KINDS
+    kinds: tuple[str, ...] = DEFAULT_KINDS
     weights: tuple[float, ...] | None = None  # per kind, relative; None: equal shares
     board_view: str = "board"  # "board": the drawn whiteboard image; "front": the front camera in a math scene
     # cameras rendered for scene questions (and board_view="front"); both, so the samples fit the robot's inputs
@@ -133,11 +136,12 @@ def front_board_sample(kind: str, split: str, seed: int, renderer: SceneRenderer
     return {"images": images, "question": question, "answer": answer, "kind": kind, "split": split}
 
 
-def card_sample(split: str, seed: int, renderer: SceneRenderer, rng: np.random.Generator) -> dict:
-    """One question about the cards of a math_matching scene (which, where, next to what)."""
+def card_samples(kind: str, split: str, seed: int, renderer: SceneRenderer, rng: np.random.Generator) -> list[dict]:
+    """One question of `kind` about the cards of a math_matching scene (cards: which, where, next to what;
+    card_list: which from left to right, none when the scene's cards do not stand clearly apart)."""
     images, info = renderer.render("math_matching", seed)
-    qa = pick_questions({"cards": card_questions(info)}, ["cards"], rng)[0]
-    return {"images": images, **qa, "split": split}
+    pool = card_questions(info) if kind == "cards" else card_list_questions(info)
+    return [{"images": images, **qa, "split": split} for qa in pick_questions({kind: pool}, [kind], rng)]
 
 
 def scene_samples(kinds: list[str], split: str, seed: int, renderer: SceneRenderer, rng: np.random.Generator) -> list[dict]:
@@ -186,7 +190,7 @@ def iter_image_text(split: str = "train", seed: int = 0, config: ImageTextConfig
                 else:
                     samples = [front_board_sample(kinds[0], split, scene_seed, renderer)]
             elif kinds[0] in CARD_KINDS:
-                samples = [card_sample(split, scene_seed, renderer, rng)]
+                samples = card_samples(kinds[0], split, scene_seed, renderer, rng)
             else:
                 samples = scene_samples(kinds, split, scene_seed, renderer, rng)
             for sample in samples:

@@ -4,7 +4,8 @@ Kinds for a toy_placement scene: recognition ("What toys are on the table?"), co
 is the duck?"), count ("How many toys are on the table?") and spatial ("Is the red cube left of the
 bowl?", "What is behind the blue duck?", "Where is the green sphere?"). For a math_matching scene,
 cards ("What cards are on the table, from left to right?", "Where is the card 4?", "What is left of
-the card 7?"): the skill the arm needs to find the card its reasoning names. Directions are as the
+the card 7?"): the skill the arm needs to find the card its reasoning names; card_list asks the list question
+alone, every card's digit in one answer (the densest digit signal, for a reading curriculum). Directions are as the
 front camera sees the table (sim/tasks/toy_placement.py): left is +y, behind is +x. One thing is `rel` of another when
 `rel`'s axis carries most of the offset; pairs near the diagonal are never asked about, so every
 answer is clear from the picture.
@@ -17,10 +18,11 @@ import numpy as np
 from chatvla2_lite.data.reasoning_targets import table_location
 
 SCENE_KINDS = ("recognition", "colour", "count", "spatial")
-CARD_KINDS = ("cards",)
+CARD_KINDS = ("cards", "card_list")
 YES_NO_KINDS = ("spatial", "cards")  # kinds whose yes/no questions are drawn half yes, half no
 QUESTION_RELATIONS = {"left": "left of", "right": "right of", "front": "in front of", "behind": "behind"}
 DIAGONAL_MARGIN = 0.02  # m: | |dx| - |dy| | below this is too close to the diagonal to call
+CARD_LIST_QUESTION = "What cards are on the table, from left to right?"
 MIN_GAP = 0.03  # m: things closer than this are not compared
 
 
@@ -109,15 +111,22 @@ def card_questions(info: dict) -> list[tuple[str, str]]:
     """(question, answer) pairs about the cards of a math_matching scene: which, whether, where, next to what."""
     things = card_entities(info)
     cards = [(name, xy) for name, xy in things if name.startswith("card")]
-    by_left = sorted(cards, key=lambda e: -e[1][1])
-    out = []
-    if all(a[1][1] - b[1][1] >= DIAGONAL_MARGIN for a, b in zip(by_left, by_left[1:])):
-        out.append(("What cards are on the table, from left to right?", _join([n.split()[1] for n, _ in by_left])))
+    out = card_list_questions(info)
     out += [(f"Is there a card {d} on the table?", "yes" if d in info["candidates"] else "no") for d in range(10)]
     for name, xy in cards:
         depth, side = table_location(xy)
         out.append((f"Where is the {name}?", f"at the {depth} {side}"))
     return out + relation_questions(things)
+
+
+def card_list_questions(info: dict) -> list[tuple[str, str]]:
+    """The cards from left to right ("What cards are on the table, from left to right?" -> "4, 7 and 9"), when every
+    card stands clearly left or right of the next; else none."""
+    cards = [(name, xy) for name, xy in card_entities(info) if name.startswith("card")]
+    by_left = sorted(cards, key=lambda e: -e[1][1])
+    if not all(a[1][1] - b[1][1] >= DIAGONAL_MARGIN for a, b in zip(by_left, by_left[1:])):
+        return []
+    return [(CARD_LIST_QUESTION, _join([n.split()[1] for n, _ in by_left]))]
 
 
 def relation_questions(things: list[tuple[str, np.ndarray]]) -> list[tuple[str, str]]:

@@ -2,7 +2,8 @@
 
 Suites: ocr (read the board), math (solve it), spatial (relations between toys in a sim scene), the
 retention suites that `all` runs; and cards (which cards lie on the table and where: the skill the
-arm needs to find the card its reasoning names). The boards are photographed by the front camera,
+arm needs to find the card its reasoning names); card_list, the cards from left to right alone, also scored per card
+(`card_list_per_card`: the share of cards whose digit is said at its place). The boards are photographed by the front camera,
 as the robot sees them. An answer counts when it equals the ground truth up to letter case, spaces
 and a final full stop.
 
@@ -20,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 SUITES = ("ocr", "math", "spatial")  # what `all` runs: the skills the issue's retention claim is about
-ALL_SUITES = SUITES + ("cards",)
+ALL_SUITES = SUITES + ("cards", "card_list")
 
 
 _ASCII_SIGNS = str.maketrans({"−": "-", "×": "x", "*": "x", "÷": "/"})
@@ -69,6 +70,15 @@ def answers_by_question(rows) -> dict[str, list[int]]:
         counts[0] += bool(right)
         counts[1] += 1
     return tally
+
+
+def cards_said_right(rows) -> float:
+    """The share of the expected answers' digits that the said answers have at the same place ("4, 7 and 9" said
+    as "4, 1 and 9": two of three)."""
+    expected = [re.findall(r"\d", want) for _, want, _, _ in rows]
+    said = [re.findall(r"\d", got) for _, _, got, _ in rows]
+    right = sum(a == b for want, got in zip(expected, said) for a, b in zip(want, got))
+    return right / max(1, sum(map(len, expected)))
 
 
 def blind_answers(suite: str, questions: int, split: str = "train", seed: int = 0,
@@ -122,6 +132,10 @@ def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout
             result["cards_by_question"] = answers_by_question(rows)
             if guessed is not None:
                 result["cards_blind_by_question"] = answers_by_question(guessed)
+        if name == "card_list":  # a whole list is rarely exact before the reading is: count the cards said right
+            result["card_list_per_card"] = cards_said_right(rows)
+            if guessed is not None:
+                result["card_list_blind_per_card"] = cards_said_right(guessed)
     result.update({"questions_per_suite": questions, "split": split, "seed": seed, "blind_questions": blind,
                    "wall_s": round(time.perf_counter() - started, 1)})
     return result

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chatvla2_lite.data.image_text import BOARD_KINDS, KINDS
+from chatvla2_lite.data.image_text import BOARD_KINDS, DEFAULT_KINDS
 from chatvla2_lite.evaluation.probe import ALL_SUITES as PROBE_SUITES, SUITES as RETENTION_SUITES
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
@@ -118,7 +118,7 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
             streams[source] = stream(policy.model, processor, scenes=count, chunk=chunk, seed=seed, reword=config.reword,
                                      rename=config.rename, progress=progress)  # fmt: skip
     if config.mix.get("image_text", 0) > 0:  # the retention suites, and the card questions where the stage draws them
-        suites = [s for s in PROBE_SUITES if s in RETENTION_SUITES or s in (config.kinds or KINDS)]
+        suites = [s for s in PROBE_SUITES if s in RETENTION_SUITES or s in (config.kinds or DEFAULT_KINDS)]
     else:  # the read stage: its board questions
         suites = [s for s in PROBE_SUITES if s in BOARD_KINDS]
     probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chatvla2_lite.evaluation.probe import blind_answers, blind_rows, normalize_answer, probe
+from chatvla2_lite.evaluation.probe import blind_answers, blind_rows, cards_said_right, normalize_answer, probe
 
 
 def test_normalize_answer():
@@ -68,6 +68,16 @@ def test_the_blind_answer_is_each_question_forms_commonest_and_the_suites_for_a_
             ("Is the duck left of the bowl?", "no", "yes", False)]  # a form the train split never asked
     assert [(said, right) for *_, said, right in blind_rows(rows, answers)] == [("left", True), ("no", False),
                                                                                ("no", True)]
+
+
+def test_the_card_list_is_scored_per_card_at_its_place(monkeypatch):
+    from chatvla2_lite.evaluation import probe as probing
+
+    rows = [("q", "4, 7 and 9", "4, 1 and 9", False), ("q", "2 and 5", "5 and 2", False), ("q", "3 and 6", "3", False)]
+    assert cards_said_right(rows) == 3 / 7  # 4 and 9; neither of the swapped pair; the 3 of the short answer
+    monkeypatch.setattr(probing, "probe_rows", lambda policy, suite, *args, **kwargs: rows)
+    result = probe(EchoPolicy(False), "card_list", progress=False)
+    assert result["card_list"] == 0.0 and result["card_list_per_card"] == 3 / 7
 
 
 def test_all_is_the_retention_suites_and_an_unknown_suite_is_named(monkeypatch):

@@ -108,6 +108,21 @@ def test_card_samples_ask_about_a_math_scene():
     assert len({s["seed"] for s in samples}) == 4  # one question per scene
 
 
+def test_card_list_asks_only_the_cards_from_left_to_right():
+    from chatvla2_lite.data.scene_questions import card_list_questions
+
+    apart = {"candidates": [2, 4, 7], "positions": {"tile_7": [0.15, 0.06, 0.01], "tile_2": [0.27, -0.01, 0.01],
+                                                    "tile_4": [0.16, -0.10, 0.01], "tray": [0.20, 0.20, 0.0]}}
+    assert card_list_questions(apart) == [("What cards are on the table, from left to right?", "7, 2 and 4")]
+    abreast = {"candidates": [2, 7], "positions": {"tile_7": [0.15, 0.00, 0.01], "tile_2": [0.25, -0.01, 0.01], "tray": [0.2, 0.2, 0.0]}}
+    assert card_list_questions(abreast) == []  # one behind the other: no clear order
+    samples = make_image_text(3, "heldout", seed=0, config=ImageTextConfig(kinds=("card_list",), board_view="front"))
+    assert {s["kind"] for s in samples} == {"card_list"}
+    assert {s["question"] for s in samples} == {"What cards are on the table, from left to right?"}
+    assert all(s["answer"][0].isdigit() for s in samples)
+    assert "card_list" in KINDS and "card_list" not in ImageTextConfig().kinds  # asked only when named
+
+
 def test_front_board_view_renders_the_board_in_the_scene():
     config = ImageTextConfig(kinds=("ocr",), board_view="front")
     (s,) = make_image_text(1, "train", seed=0, config=config)
