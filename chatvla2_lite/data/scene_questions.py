@@ -110,8 +110,8 @@ def card_entities(info: dict) -> list[tuple[str, np.ndarray]]:
 def card_questions(info: dict) -> list[tuple[str, str]]:
     """(question, answer) pairs about the cards of a math_matching scene: which, whether, where, next to what."""
     things = card_entities(info)
-    cards = [(name, xy) for name, xy in things if name.startswith("card")]
-    out = card_list_questions(info)
+    cards = _cards(things)
+    out = _list_question(cards)
     out += [(f"Is there a card {d} on the table?", "yes" if d in info["candidates"] else "no") for d in range(10)]
     for name, xy in cards:
         depth, side = table_location(xy)
@@ -122,7 +122,14 @@ def card_questions(info: dict) -> list[tuple[str, str]]:
 def card_list_questions(info: dict) -> list[tuple[str, str]]:
     """The cards from left to right ("What cards are on the table, from left to right?" -> "4, 7 and 9"), when every
     card stands clearly left or right of the next; else none."""
-    cards = [(name, xy) for name, xy in card_entities(info) if name.startswith("card")]
+    return _list_question(_cards(card_entities(info)))
+
+
+def _cards(things: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    return [(name, xy) for name, xy in things if name.startswith("card")]
+
+
+def _list_question(cards: list[tuple[str, np.ndarray]]) -> list[tuple[str, str]]:
     by_left = sorted(cards, key=lambda e: -e[1][1])
     if not all(a[1][1] - b[1][1] >= DIAGONAL_MARGIN for a, b in zip(by_left, by_left[1:])):
         return []

@@ -3,8 +3,8 @@
 Suites: ocr (read the board), math (solve it), spatial (relations between toys in a sim scene), the
 retention suites that `all` runs; and cards (which cards lie on the table and where: the skill the
 arm needs to find the card its reasoning names); card_list, the cards from left to right alone, also scored per card
-(`card_list_per_card`: the share of cards whose digit is said at its place). The boards are photographed by the front camera,
-as the robot sees them. An answer counts when it equals the ground truth up to letter case, spaces
+(`card_list_per_card`: the share of cards whose digit is said at its place). The boards are photographed by the
+front camera, as the robot sees them. An answer counts when it equals the ground truth up to letter case, spaces
 and a final full stop.
 
 With `blind`, the same heldout questions are also scored for a blind answer: the commonest answer to each question
