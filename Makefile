@@ -54,8 +54,8 @@ NANO_BUDGET = $(if $(NANO_INIT),NANO_INIT=$(NANO_INIT),NANO_READ_STEPS=$(NANO_RE
 	$(if $(NANO_CORRECTIONS),NANO_CORRECTIONS=$(NANO_CORRECTIONS)) $(if $(NANO_ACTION_INIT),NANO_ACTION_INIT=$(NANO_ACTION_INIT)) \
 	$(if $(NANO_NEAR_MISSES),NANO_NEAR_MISSES=$(NANO_NEAR_MISSES)) $(if $(NANO_PIXELS),NANO_PIXELS=$(NANO_PIXELS)) \
 	$(if $(NANO_WRONG_PICKS),NANO_WRONG_PICKS=$(NANO_WRONG_PICKS)) $(if $(NANO_RECOVER_PICKS),NANO_RECOVER_PICKS=$(NANO_RECOVER_PICKS)) \
-	$(if $(NANO_MOTION),NANO_MOTION=$(NANO_MOTION)) \
-	NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
+	$(if $(NANO_MOTION),NANO_MOTION=$(NANO_MOTION)) $(if $(NANO_CAMERA_SIZE),NANO_CAMERA_SIZE=$(NANO_CAMERA_SIZE)) \
+	$(if $(NANO_CARD_LAYOUT),NANO_CARD_LAYOUT=$(NANO_CARD_LAYOUT)) NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
 # a round that starts from the shipped model continues it: its card keeps the earlier commands
 PREVIOUS = $(or $(NANO_ACTION_INIT),$(NANO_INIT))
 nano: $(NANO_OUT)/scores.jsonl
@@ -64,7 +64,8 @@ nano: $(NANO_OUT)/scores.jsonl
 
 $(NANO_OUT)/demos_%/meta/info.json: | setup
 	rm -rf $(NANO_OUT)/demos_$*
-	$(CLI) record --task $(if $(filter math,$*),math_matching,toy_placement) --episodes $(NANO_DEMOS) --out $(NANO_OUT)/demos_$* --json
+	$(CLI) record --task $(if $(filter math,$*),math_matching,toy_placement) --episodes $(NANO_DEMOS) --out $(NANO_OUT)/demos_$* \
+		$(WORLD_FLAGS) --json
 
 # Torch threads per stage. Stages render their image-text data up front, so one alone uses both cores;
 # `make -j2 nano` runs recordings, cotrain and the naive baseline two at a time: give those NANO_THREADS=1.
@@ -97,13 +98,18 @@ FRAME_FLAG := $(if $(NANO_ACTION_FRAME),--action-frame $(NANO_ACTION_FRAME))
 # NANO_MOTION=1: the action expert also reads how the joints moved since the previous look (empty: it does not)
 NANO_MOTION ?=
 MOTION_FLAG := $(if $(NANO_MOTION),--motion)
+# the sim world the model learns in (sim/world.py): camera frame side (e.g. 448) and card layout (scattered or row);
+# set on the first stage and the demos, and kept by every later stage from its --init model (empty: 224, scattered)
+NANO_CAMERA_SIZE ?=
+NANO_CARD_LAYOUT ?=
+WORLD_FLAGS := $(if $(NANO_CAMERA_SIZE),--camera-size $(NANO_CAMERA_SIZE)) $(if $(NANO_CARD_LAYOUT),--card-layout $(NANO_CARD_LAYOUT))
 # the model the action stage starts from; NANO_ACTION_INIT=checkpoints/chatvla2-nano corrects the shipped policy's
 # own mistakes (with NANO_CORRECTIONS) instead of starting over from co-training
 NANO_ACTION_INIT ?=
 ACTION_INIT := $(or $(NANO_ACTION_INIT),$(NANO_OUT)/cotrain/model)
 
 $(NANO_OUT)/read/model/config.json: | setup
-	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) --json
+	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) $(WORLD_FLAGS) --json
 
 # NANO_INIT=checkpoints/chatvla2-nano runs another round of the recipe on the shipped model instead of a read stage
 # from scratch: a 2-core CPU gets further in two sessions than in one. The card then names both commands.
@@ -111,7 +117,7 @@ NANO_INIT ?=
 VLM_INIT := $(or $(NANO_INIT),$(NANO_OUT)/read/model)
 
 $(NANO_OUT)/vlm/model/config.json: | $(VLM_INIT)/config.json
-	$(TRAIN) --stage vlm --init $(VLM_INIT) --out $(NANO_OUT)/vlm --steps $(NANO_VLM_STEPS) --json
+	$(TRAIN) --stage vlm --init $(VLM_INIT) --out $(NANO_OUT)/vlm --steps $(NANO_VLM_STEPS) $(WORLD_FLAGS) --json
 
 $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
 	$(TRAIN) --stage cotrain --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/cotrain --steps $(NANO_COTRAIN_STEPS) $(OBJECTIVE_FLAG) --json

@@ -23,7 +23,8 @@ def _emit(result: dict, as_json: bool) -> None:
 def _bench_sim(args: argparse.Namespace) -> dict:
     from sim.bench import run_sim_benchmark
 
-    return run_sim_benchmark(episodes=args.episodes, seed=args.seed, split=args.split, progress=True)
+    return run_sim_benchmark(episodes=args.episodes, seed=args.seed, split=args.split, progress=True,
+                             world=_world(args))  # fmt: skip
 
 
 def _bench_cards(args: argparse.Namespace) -> dict:
@@ -77,8 +78,20 @@ def _record(args: argparse.Namespace) -> dict:
 
     try:
         return record_dataset(task=args.task, episodes=args.episodes, out=args.out, split=args.split, seed=args.seed,
-                              max_tries=args.max_tries, use_videos=not args.images, progress=True)  # fmt: skip
+                              max_tries=args.max_tries, use_videos=not args.images, progress=True,
+                              world=_world(args))  # fmt: skip
     except (FileExistsError, RuntimeError) as exc:  # a used folder, or an expert that never succeeded
+        raise ChatVLA2Error(str(exc)) from exc
+
+
+def _world(args: argparse.Namespace, base=None):
+    """The sim world of --camera-size and --card-layout, each left as in `base` (default: World()) when not given."""
+    from sim.world import World
+
+    base = base or World()
+    try:
+        return World(args.camera_size or base.camera_size, args.card_layout or base.card_layout)
+    except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
 
@@ -177,6 +190,7 @@ def _train(args: argparse.Namespace) -> dict:
                             recover_picks=args.recover_picks, rename=args.rename,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
                             pixel_size=args.pixel_size, action_frame=args.action_frame, motion=args.motion,
+                            camera_size=args.camera_size, card_layout=args.card_layout,
                             kinds=_shares(args.kinds, "--kinds", "KIND=WEIGHT pairs such as cards=4"),
                             shares=_shares(args.mix))  # fmt: skip
     except ValueError as exc:
@@ -187,6 +201,13 @@ def _bench_app(args: argparse.Namespace) -> dict:
     from playground.bench_app import run_app_benchmark
 
     return run_app_benchmark(model=args.model, quantization=args.quantization, episodes=args.episodes)
+
+
+def _add_world_options(parser: argparse.ArgumentParser, size_help: str, layout_help: str) -> None:
+    """--camera-size and --card-layout: the sim world (sim/world.py)."""
+    parser.add_argument("--camera-size", type=int, default=None, metavar="PX", help=size_help)
+    # sim.world.CARD_LAYOUTS, spelled out so that the CLI starts without importing the sim
+    parser.add_argument("--card-layout", choices=("scattered", "row"), default=None, help=layout_help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sim.add_argument("--episodes", type=int, default=20, help="episodes per task")
     bench_sim.add_argument("--seed", type=int, default=0, help="first episode seed")
     bench_sim.add_argument("--split", choices=("train", "heldout"), default="train", help="which split's scenes")
+    _add_world_options(bench_sim, "the cameras' frame side (default 224)", "how math_matching lays out its cards "
+                       "(default scattered)")
     bench_sim.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_sim.set_defaults(func=_bench_sim)
     bench_cards = bench_sub.add_parser("cards", help="cards the arm hides from the front camera, and their size")
@@ -250,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--seed", type=int, default=0, help="first episode seed; later tries count up")
     record.add_argument("--max-tries", type=int, default=None, help="episodes to try at most (default 2N + 10)")
     record.add_argument("--images", action="store_true", help="store PNG frames in the parquet instead of mp4 videos")
+    _add_world_options(record, "the cameras' frame side (default 224)", "how math_matching lays out its cards "
+                       "(default scattered)")
     record.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     record.set_defaults(func=_record)
 
@@ -335,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "lowering what it holds); kept once the model has it")
     train.add_argument("--mix", nargs="+", default=None, metavar="SOURCE=SHARE",
                        help="set some shares of the stage's data mix, keep the rest (e.g. near_misses=1 robot=0.25)")
+    _add_world_options(train, "the cameras' frame side the model learns at, saved with it (default: the --init "
+                       "model's, else 224)", "how math_matching lays out its cards for this model, saved with it "
+                       "(default: the --init model's, else scattered)")
     train.add_argument("--kinds", nargs="+", default=None, metavar="KIND=WEIGHT",
                        help="the image-text questions' kinds and relative weights, the rest left out (e.g. cards=4 "
                             "ocr=1 math=1 spatial=1; default: every kind alike)")

@@ -97,9 +97,14 @@ class ChatVLA2Processor:
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,  # "" for none
         max_length: int = 1024,
         views=None,
+        world=None,
     ):
         """`views`: crops of the cameras the model sees (see NANO_VIEWS); None feeds each camera whole and lets the
-        image processor resize it."""
+        image processor resize it. `world` (sim.world.World, or its dict): the camera size and card layout the model
+        is trained for, which eval, probe and the data makers give the sim; None: the default world."""
+        from sim.world import World
+
+        self.world = world if isinstance(world, World) else World.from_dict(world)
         self.tokenizer = tokenizer
         self.image_processor = image_processor
         self.camera_names = tuple(camera_names)
@@ -144,7 +149,8 @@ class ChatVLA2Processor:
             raise ValueError(f"unknown views {unknown or list(names)}; this processor has {known}")
         views = [v for v in self.views if v["name"] in names]
         cameras = [c for c in self.camera_names if any(v["camera"] == c for v in views)]
-        return type(self)(self.tokenizer, self.image_processor, cameras, self.system_prompt, self.max_length, views)
+        return type(self)(self.tokenizer, self.image_processor, cameras, self.system_prompt, self.max_length, views,
+                          self.world)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> ChatVLA2Processor:
@@ -158,7 +164,8 @@ class ChatVLA2Processor:
         settings = {}
         if (directory / PROCESSOR_CONFIG).is_file():
             settings = json.loads((directory / PROCESSOR_CONFIG).read_text())
-        settings = {k: v for k, v in settings.items() if k in ("camera_names", "system_prompt", "max_length", "views")}
+        known = ("camera_names", "system_prompt", "max_length", "views", "world")
+        settings = {k: v for k, v in settings.items() if k in known}
         return cls(tokenizer, image_processor, **settings)
 
     def save_pretrained(self, directory: str | Path) -> None:
@@ -172,6 +179,7 @@ class ChatVLA2Processor:
             "system_prompt": self.system_prompt,
             "max_length": self.max_length,
             "views": None if self.views is None else [dict(v, box=list(v["box"]), size=list(v["size"])) for v in self.views],
+            "world": self.world.to_dict(),
         }
         (directory / PROCESSOR_CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
 

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from sim.cameras import CAMERA_NAMES
 from sim.env import TASKS, make_env
+from sim.world import World
 
 
 def run_expert_episode(env, seed: int) -> tuple[bool, int]:
@@ -37,9 +38,9 @@ def one_core():
         os.sched_setaffinity(0, before)
 
 
-def measure_speed(seed: int, control_steps: int = 150) -> dict:
+def measure_speed(seed: int, control_steps: int = 150, world: World | None = None) -> dict:
     """Control rate with physics and both cameras every step, per-camera render time, raw physics rate."""
-    env = make_env("math_matching", "train", cameras=CAMERA_NAMES)
+    env = make_env("math_matching", "train", cameras=CAMERA_NAMES, world=world)
     try:
         with one_core():
             env.reset(seed=seed)
@@ -64,12 +65,15 @@ def measure_speed(seed: int, control_steps: int = 150) -> dict:
             "physics_steps_per_s": physics_rate}
 
 
-def run_sim_benchmark(episodes: int = 20, seed: int = 0, split: str = "train", progress: bool = True) -> dict:
-    """Expert success per task over `episodes` seeded episodes, then the speed figures; one flat dict."""
-    result: dict = {"episodes": episodes, "split": split, "seed": seed}
+def run_sim_benchmark(episodes: int = 20, seed: int = 0, split: str = "train", progress: bool = True,
+                      world: World | None = None) -> dict:  # fmt: skip
+    """Expert success per task over `episodes` seeded episodes in `world` (None: the default), then the speed
+    figures; one flat dict."""
+    world = world or World()
+    result: dict = {"episodes": episodes, "split": split, "seed": seed, **world.to_dict()}
     wall = time.perf_counter()
     for task in TASKS:
-        env = make_env(task, split, cameras=())  # success needs no pixels; speed is measured below
+        env = make_env(task, split, cameras=(), world=world)  # success needs no pixels; speed is measured below
         successes, steps = [], []
         try:
             for s in tqdm(range(seed, seed + episodes), desc=f"expert {task}", disable=not progress):
@@ -81,6 +85,6 @@ def run_sim_benchmark(episodes: int = 20, seed: int = 0, split: str = "train", p
         result[f"{task}_expert_success"] = float(np.mean(successes))
         result[f"{task}_expert_steps_mean"] = float(np.mean(steps))
         result[f"{task}_failed_seeds"] = [s for s, ok in zip(range(seed, seed + episodes), successes) if not ok]
-    result.update({k: round(v, 2) for k, v in measure_speed(seed).items()})
+    result.update({k: round(v, 2) for k, v in measure_speed(seed, world=world).items()})
     result["wall_s"] = round(time.perf_counter() - wall, 1)
     return result

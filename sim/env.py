@@ -21,16 +21,17 @@ from sim.splits import SPLITS, get_split
 from sim.tasks.base import serialize_positions
 from sim.tasks.math_matching import MathMatching
 from sim.tasks.toy_placement import ToyPlacement
+from sim.world import World
 
 TASKS = {"math_matching": MathMatching, "toy_placement": ToyPlacement}
 MAX_INSTRUCTION_CHARS = 256
 
 
-def task_by_name(name: str):
-    """A new task object for `name`; UnknownNameError lists the valid names."""
+def task_by_name(name: str, world: World | None = None):
+    """A new task object for `name`, laid out as `world` says; UnknownNameError lists the valid names."""
     if name not in TASKS:
         raise UnknownNameError("task", name, TASKS)
-    return TASKS[name]()
+    return TASKS[name](**(world or World()).task_options(name))
 
 
 class So100TabletopEnv:
@@ -40,17 +41,21 @@ class So100TabletopEnv:
 
     def __init__(self, task: str = "math_matching", split: str = "train", seed: int | None = None,
                  cameras: tuple[str, ...] = CAMERA_NAMES, max_steps: int = 450, render_mode: str | None = None,
-                 scene_config: SceneConfig | None = None, camera_config: CameraConfig | None = None):
+                 scene_config: SceneConfig | None = None, camera_config: CameraConfig | None = None,
+                 world: World | None = None):
+        """`world` sets the cameras' frame size and the card layout (sim/world.py); an explicit `camera_config`
+        overrides its cameras."""
         import gymnasium as gym
 
-        self.task = task_by_name(task)
+        self.world = world or World()
+        self.task = task_by_name(task, self.world)
         self.split = get_split(split) if isinstance(split, str) else split
         for cam in cameras:
             if cam not in CAMERA_NAMES:
                 raise UnknownNameError("camera", cam, CAMERA_NAMES)
         self.camera_names, self.max_steps, self.render_mode = tuple(cameras), max_steps, render_mode
         self.scene = Scene(scene_config)
-        self.cameras = Cameras(self.scene, camera_config)
+        self.cameras = Cameras(self.scene, camera_config or self.world.camera_config())
         lower, upper = self.scene.arm.lower.astype(np.float32), self.scene.arm.upper.astype(np.float32)
         h, w = self.cameras.config.height, self.cameras.config.width
         spaces = {f"observation.images.{c}": gym.spaces.Box(0, 255, (h, w, 3), np.uint8) for c in self.camera_names}
@@ -143,4 +148,4 @@ def make_env(task: str = "math_matching", split: str = "train", seed: int | None
     return So100TabletopEnv(task=task, split=split, seed=seed, **kwargs)
 
 
-__all__ = ["make_env", "So100TabletopEnv", "TASKS", "SPLITS"]
+__all__ = ["make_env", "So100TabletopEnv", "TASKS", "SPLITS", "World"]

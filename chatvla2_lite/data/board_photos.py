@@ -20,10 +20,11 @@ BOARDS_PER_SCENE = 64
 
 
 def iter_board_photos(split: str = "train", seed: int = 0, kinds: tuple[str, ...] = BOARD_KINDS,
-                      start: int = 0) -> Iterator[dict]:  # fmt: skip
+                      start: int = 0, world=None) -> Iterator[dict]:  # fmt: skip
     """An endless, seeded stream of OCR/math samples, the kinds in equal shares, whose picture is the front camera
     (as image_text samples, with images {"front": ...}); sample j draws from np.random.default_rng((seed, j)).
-    `start` (a multiple of BOARDS_PER_SCENE) skips to sample `start`: the same samples, so shards add up."""
+    `start` (a multiple of BOARDS_PER_SCENE) skips to sample `start`: the same samples, so shards add up. `world`
+    (sim.world.World, None the default) sets the camera's frame size."""
     import sim
 
     unknown = [k for k in kinds if k not in BOARD_KINDS]
@@ -32,7 +33,7 @@ def iter_board_photos(split: str = "train", seed: int = 0, kinds: tuple[str, ...
     if start % BOARDS_PER_SCENE:
         raise ValueError(f"start must be a multiple of {BOARDS_PER_SCENE}, got {start}")
     probs = np.full(len(kinds), 1 / len(kinds))
-    env = sim.make_env("math_matching", split, cameras=("front",))
+    env = sim.make_env("math_matching", split, cameras=("front",), world=world)
     try:
         for index in range(start, 2**62):
             rng = np.random.default_rng((seed, index))

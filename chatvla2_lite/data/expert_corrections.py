@@ -121,5 +121,6 @@ def expert_correction_samples(policy_dir: str, scenes: int, split: str = "train"
     rng = np.random.default_rng((seed, shard[0]))
     corrected = partial(corrected_rollout, policy=policy, chunk=chunk)
     for episode in scene_episodes(corrected, scenes, tasks, split, CORRECTION_SEED + 100_000 * seed, shard,
-                                  cameras=tuple(policy.processor.camera_names)):  # fmt: skip
+                                  cameras=tuple(policy.processor.camera_names),
+                                  world=policy.processor.world):  # fmt: skip
         yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)

@@ -153,13 +153,14 @@ def _recovered_looks(env, obs, previous, body: int, rest_z: float, chunk: int) -
 def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16, reword: float = 0.0,
                       rename: float = 0.0, tasks: tuple[str, ...] = NEAR_MISS_TASKS,
                       shard: tuple[int, int] = (0, 1), wrong_picks: float = 0.0,
-                      recover_picks: bool = False) -> Iterator[Sample]:  # fmt: skip
-    """Robot samples from `scenes` near-miss scenes, the tasks taking turns, seeds counting up from
-    NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the episode's instruction and
-    reasoning target (a `rename` share with made-up toy names, then a `reword` share said another way) and the
-    restarted expert's chunk. A `wrong_picks` share of the scenes whose task is one of OTHER_PICKS sends the decoy to
-    another body of the pick's kind (and with `recover_picks` the true expert then takes the answer card). `shard`
-    (index, count) keeps every count-th scene from the index-th on, so workers split the scenes between them."""
+                      recover_picks: bool = False, world=None) -> Iterator[Sample]:  # fmt: skip
+    """Robot samples from `scenes` near-miss scenes in `world` (sim.world.World, None the default), the tasks taking
+    turns, seeds counting up from NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the
+    episode's instruction and reasoning target (a `rename` share with made-up toy names, then a `reword` share said
+    another way) and the restarted expert's chunk. A `wrong_picks` share of the scenes whose task is one of
+    OTHER_PICKS sends the decoy to another body of the pick's kind (and with `recover_picks` the true expert then
+    takes the answer card). `shard` (index, count) keeps every count-th scene from the index-th on, so workers split
+    the scenes between them."""
     from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
 
     rng = np.random.default_rng((seed, shard[0]))
@@ -169,5 +170,5 @@ def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: i
         wrong = wrong_picks > 0 and env.task.name in OTHER_PICKS and rng.random() < wrong_picks
         return near_miss_rollout(env, seed, rng, chunk, wrong, recover_picks)
 
-    for episode in scene_episodes(missed, scenes, tasks, split, NEAR_MISS_SEED + 100_000 * seed, shard):
+    for episode in scene_episodes(missed, scenes, tasks, split, NEAR_MISS_SEED + 100_000 * seed, shard, world=world):
         yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)

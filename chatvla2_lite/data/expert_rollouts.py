@@ -48,31 +48,35 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY) -> dict | None:
 
 def expert_rollout_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16,
                            every: int = ROLLOUT_EVERY, reword: float = 0.0, rename: float = 0.0,
-                           tasks: tuple[str, ...] = ROLLOUT_TASKS) -> Iterator[Sample]:  # fmt: skip
-    """Robot samples from `scenes` expert rollouts, the tasks taking turns, scene seeds counting up from
-    ROLLOUT_SEED + 100,000 * `seed`: each look's images and state, the episode's instruction and reasoning target
-    (a `rename` share with made-up toy names, then a `reword` share said another way) and the next `chunk` actions.
-    A scene the expert fails gives no samples."""
+                           tasks: tuple[str, ...] = ROLLOUT_TASKS, world=None) -> Iterator[Sample]:  # fmt: skip
+    """Robot samples from `scenes` expert rollouts in `world` (sim.world.World, None the default), the tasks taking
+    turns, scene seeds counting up from ROLLOUT_SEED + 100,000 * `seed`: each look's images and state, the episode's
+    instruction and reasoning target (a `rename` share with made-up toy names, then a `reword` share said another
+    way) and the next `chunk` actions. A scene the expert fails gives no samples."""
     from functools import partial
 
     from chatvla2_lite.training.streams import action_chunk
 
     rng = np.random.default_rng(seed)
-    for episode in scene_episodes(partial(expert_rollout, every=every), scenes, tasks, split, ROLLOUT_SEED + 100_000 * seed):
+    for episode in scene_episodes(partial(expert_rollout, every=every), scenes, tasks, split,
+                                  ROLLOUT_SEED + 100_000 * seed, world=world):  # fmt: skip
         if episode is not None:
             looks = ((obs, action_chunk(episode["action"], step, chunk)) for step, obs in episode["looks"])
             yield from episode_samples(episode["info"], looks, rng, reword, rename)
 
 
 def scene_episodes(episode, scenes: int, tasks: tuple[str, ...], split: str, base_seed: int,
-                   shard: tuple[int, int] = (0, 1), cameras: tuple[str, ...] | None = None) -> Iterator:  # fmt: skip
-    """episode(env, seed=scene seed) for scenes 0..`scenes`-1, the tasks taking turns (one env each, closed at the end),
-    each task's seeds counting up from `base_seed`; `shard` (index, count) keeps every count-th turn of the tasks
-    from the index-th on, so workers split the scenes between them, each with every task (one worker a task left the
-    math worker, whose policy rarely ends an episode early, running alone for the last third of the corrections)."""
+                   shard: tuple[int, int] = (0, 1), cameras: tuple[str, ...] | None = None,
+                   world=None) -> Iterator:  # fmt: skip
+    """episode(env, seed=scene seed) for scenes 0..`scenes`-1, the tasks taking turns (one env each in `world`,
+    closed at the end), each task's seeds counting up from `base_seed`; `shard` (index, count) keeps every count-th
+    turn of the tasks from the index-th on, so workers split the scenes between them, each with every task (one
+    worker a task left the math worker, whose policy rarely ends an episode early, running alone for the last third
+    of the corrections)."""
     import sim
 
-    envs = {task: sim.make_env(task, split, **({"cameras": cameras} if cameras else {})) for task in tasks}
+    options = {"world": world, **({"cameras": cameras} if cameras else {})}
+    envs = {task: sim.make_env(task, split, **options) for task in tasks}
     try:
         for n in range(scenes):
             if (n // len(tasks)) % shard[1] == shard[0]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from chatvla2_lite.data.scene_questions import (CARD_KINDS, SCENE_KINDS, card_list_questions, card_questions,
                                                 pick_questions, scene_question_pool)
+from sim.world import World
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class ImageTextConfig:
     # cameras rendered for scene questions (and board_view="front"); both, so the samples fit the robot's inputs
     scene_cameras: tuple[str, ...] = ("front", "wrist")
     questions_per_scene: int = 4  # questions drawn from each scene render (renders cost the most)
+    world: World = World()  # the scenes' camera size and card layout (sim/world.py), the model's own
 
     def __post_init__(self):
         unknown = [k for k in self.kinds if k not in KINDS]
@@ -99,8 +101,8 @@ def board_sample(kind: str, split: str, rng: np.random.Generator) -> dict:
 class SceneRenderer:
     """Builds seeded sim scenes and renders their cameras once; one env per task, reused. Close it when done."""
 
-    def __init__(self, split: str, cameras: tuple[str, ...] = ("front",)):
-        self.split, self.cameras = split, tuple(cameras)
+    def __init__(self, split: str, cameras: tuple[str, ...] = ("front",), world: World | None = None):
+        self.split, self.cameras, self.world = split, tuple(cameras), world or World()
         self._envs: dict = {}
 
     def render(self, task: str, seed: int) -> tuple[dict[str, np.ndarray], dict]:
@@ -108,7 +110,7 @@ class SceneRenderer:
         if task not in self._envs:
             import sim
 
-            self._envs[task] = sim.make_env(task, self.split, cameras=self.cameras)
+            self._envs[task] = sim.make_env(task, self.split, cameras=self.cameras, world=self.world)
         obs, info = self._envs[task].reset(seed=int(seed))
         return {cam: obs[f"observation.images.{cam}"] for cam in self.cameras}, info
 
@@ -177,7 +179,7 @@ def iter_image_text(split: str = "train", seed: int = 0, config: ImageTextConfig
     get_split(split)  # an unknown split fails here, before any work
     config = config or ImageTextConfig()
     own = renderer is None
-    renderer = renderer or SceneRenderer(split, config.scene_cameras)
+    renderer = renderer or SceneRenderer(split, config.scene_cameras, config.world)
     index = 0
     try:
         for unit in range(start, 2**62):

@@ -69,16 +69,20 @@ def write_dataset_card(out: str | Path, values: dict) -> Path:
 
 def record_dataset(task: str, episodes: int, out: str | Path, split: str = "train", seed: int = 0,
                    max_tries: int | None = None, use_videos: bool = True, max_steps: int = 450,
-                   progress: bool = True) -> dict:  # fmt: skip
-    """Record `episodes` successful expert episodes of `task` into the LeRobot v3 folder `out`; returns a summary."""
+                   progress: bool = True, world=None) -> dict:  # fmt: skip
+    """Record `episodes` successful expert episodes of `task` into the LeRobot v3 folder `out`, in `world`
+    (sim.world.World, None the default: the camera size and card layout of the model that will learn from them);
+    returns a summary."""
     import sim
+    from sim.world import World
     from tqdm.auto import tqdm
 
+    world = world or World()
     if episodes < 1:
         raise ValueError("record at least one episode (--episodes 1 or more)")
     max_tries = max_tries or 2 * episodes + 10
     start = time.perf_counter()
-    env = sim.make_env(task, split, cameras=CAMERAS, max_steps=max_steps)
+    env = sim.make_env(task, split, cameras=CAMERAS, max_steps=max_steps, world=world)
     h, w = env.cameras.config.height, env.cameras.config.width
     writer = LeRobotV3Writer(out, {cam: (h, w) for cam in CAMERAS}, use_videos=use_videos, fps=FPS, split=split)
     tried = 0
@@ -109,7 +113,29 @@ def record_dataset(task: str, episodes: int, out: str | Path, split: str = "trai
     size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
     if len(writer.episodes) < episodes:
         log.warning("kept %d of %d episodes asked for after %d tries", len(writer.episodes), episodes, tried)
-    return {"task": task, "split": split, "seed": seed, "episodes_kept": info["total_episodes"], "episodes_tried": tried,
+    return {"task": task, "split": split, "seed": seed, "world": world.to_dict(),
+            "episodes_kept": info["total_episodes"], "episodes_tried": tried,
             "failed_seeds": failed_seeds, "frames": info["total_frames"], "tasks": info["total_tasks"],
             "out": str(Path(out).resolve()), "size_mb": round(size / 2**20, 2),
             "wall_s": round(time.perf_counter() - start, 2)}  # fmt: skip
+
+
+def check_demos_world(dataset_dirs, world) -> None:
+    """Raise ValueError unless every recorded dataset was made in `world` (sim.world.World): its camera frames that
+    size, and its math episodes' cards laid out that way (episodes recorded before worlds existed: scattered)."""
+    import pyarrow.parquet as pq
+
+    from chatvla2_lite.data.lerobot_dataset import CHUNK_FILE, load_info
+
+    for root in dataset_dirs:
+        features = load_info(root)["features"]
+        shapes = [f["shape"][:2] for k, f in features.items() if k.startswith("observation.images.")]
+        rows = pq.read_table(Path(root) / "meta/episodes" / f"{CHUNK_FILE}.parquet", columns=["ground_truth"])
+        truths = [json.loads(t) for t in rows.column("ground_truth").to_pylist()]
+        layouts = {t.get("card_layout", "scattered") for t in truths if t.get("task") == "math_matching"}
+        if any(list(shape) != [world.camera_size] * 2 for shape in shapes) or layouts - {world.card_layout}:
+            sizes = "/".join(sorted({f"{h}x{w}" for h, w in shapes}))
+            raise ValueError(f"the demos in {root} were recorded with {sizes} px cameras and "
+                             f"{'/'.join(sorted(layouts)) or 'no'} cards, the model is for {world.describe()}; "
+                             f"record them again with `chatvla2-lite record --camera-size {world.camera_size} "
+                             f"--card-layout {world.card_layout}`")

@@ -45,7 +45,8 @@ def aim_scores(policy, task: str, split: str = "heldout", episodes: int = 50, se
 
     if episodes < 3:
         raise ValueError("--aim fits a slope over the episodes: run at least 3")
-    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names))
+    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names),
+                       world=policy.processor.world)
     rng = np.random.default_rng(seed)
     offsets, moves, expert_moves = [], [], []
     try:

@@ -119,7 +119,8 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
         raise ValueError("--counterfactual replaces the card a math reasoning names; use --task math_matching")
     if counterfactual and true_reasoning:
         raise ValueError("--counterfactual and --true-reasoning each replace the reasoning: pick one")
-    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names))
+    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names),
+                       world=policy.processor.world)
     rng = np.random.default_rng(seed)
     rows, started = [], time.perf_counter()
     try:
@@ -143,7 +144,7 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
             rows.append(row)
     finally:
         env.close()
-    result = {"task": task, "split": split, "episodes": episodes, "seed": seed,
+    result = {"task": task, "split": split, "episodes": episodes, "seed": seed, "world": env.world.to_dict(),
               "action_steps": max((r["action_steps"] for r in rows), default=0),  # actions played a chunk
               "seconds_per_episode": round((time.perf_counter() - started) / max(1, episodes), 2)}
     if counterfactual:

@@ -25,7 +25,8 @@ def first_chunk_scores(policy, task: str, split: str = "heldout", episodes: int 
 
     if episodes < 2:
         raise ValueError("--first-chunk compares scenes with each other: run at least 2 episodes")
-    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names))
+    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names),
+                       world=policy.processor.world)
     chunks, experts = [], []
     try:
         for s in tqdm(range(seed, seed + episodes), desc=f"first chunk {task}", disable=not progress):

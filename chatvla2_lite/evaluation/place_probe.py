@@ -33,7 +33,8 @@ def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int =
     scripted expert's; `looks` counts the episodes where the decoy still held the toy up when it stopped."""
     import sim
 
-    env = sim.make_env("toy_placement", split, cameras=tuple(policy.processor.camera_names))
+    env = sim.make_env("toy_placement", split, cameras=tuple(policy.processor.camera_names),
+                       world=policy.processor.world)
     rng = np.random.default_rng(seed)
     rows = {0.0: [], PLACE_BESIDE_M: []}
     try:

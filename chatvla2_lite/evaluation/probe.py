@@ -44,7 +44,8 @@ def probe_rows(policy, suite: str, questions: int = 50, split: str = "heldout", 
 
     if suite not in ALL_SUITES:
         raise ValueError(f"unknown probe suite {suite!r}; use one of {', '.join(ALL_SUITES)}")
-    stream = iter_image_text(split, seed, ImageTextConfig(kinds=(suite,), board_view="front"))
+    stream = iter_image_text(split, seed, ImageTextConfig(kinds=(suite,), board_view="front",
+                                                          world=policy.processor.world))  # fmt: skip
     rows = []
     try:
         for _ in tqdm(range(questions), desc=f"probe {suite}", disable=not progress):
@@ -81,16 +82,19 @@ def cards_said_right(rows) -> float:
     return right / max(1, sum(map(len, expected)))
 
 
-def blind_answers(suite: str, questions: int, split: str = "train", seed: int = 0,
-                  progress: bool = True) -> tuple[dict[str, str], str]:  # fmt: skip
+def blind_answers(suite: str, questions: int, split: str = "train", seed: int = 0, progress: bool = True,
+                  world=None) -> tuple[dict[str, str], str]:  # fmt: skip
     """({question with its digits as "d": its commonest answer}, the suite's commonest answer) over `questions`
-    questions of `suite` on `split`; the second answers a question whose form the split never asked (a heldout toy)."""
+    questions of `suite` on `split` in `world` (sim.world.World, None the default); the second answers a question
+    whose form the split never asked (a heldout toy)."""
+    from sim.world import World
+
     from collections import Counter
 
     from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text
 
     # the front camera only: the answers come from the scene, and the wrist's render would double the cost
-    config = ImageTextConfig(kinds=(suite,), board_view="front", scene_cameras=("front",))
+    config = ImageTextConfig(kinds=(suite,), board_view="front", scene_cameras=("front",), world=world or World())
     stream = iter_image_text(split, seed, config)
     by_form: dict[str, Counter] = {}
     try:
@@ -125,7 +129,8 @@ def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout
     for name in suites:
         rows = probe_rows(policy, name, questions, split, seed, progress=progress)
         result[name] = float(np.mean([ok for *_, ok in rows]))
-        guessed = blind_rows(rows, blind_answers(name, blind, progress=progress)) if blind > 0 else None
+        answers = blind_answers(name, blind, progress=progress, world=policy.processor.world) if blind > 0 else None
+        guessed = blind_rows(rows, answers) if answers else None
         if guessed is not None:
             result[f"{name}_blind"] = float(np.mean([ok for *_, ok in guessed]))
         if name == "cards":  # a blind answer gets the tray's questions right and no card's digit: say which it got
@@ -137,5 +142,6 @@ def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout
             if guessed is not None:
                 result["card_list_blind_per_card"] = cards_said_right(guessed)
     result.update({"questions_per_suite": questions, "split": split, "seed": seed, "blind_questions": blind,
+                   "world": policy.processor.world.to_dict(),
                    "wall_s": round(time.perf_counter() - started, 1)})
     return result

@@ -31,7 +31,8 @@ def wrong_card_scores(policy, split: str = "heldout", episodes: int = 40, seed: 
     least half the distance, and the restarted scripted expert's mean gain."""
     import sim
 
-    env = sim.make_env("math_matching", split, cameras=tuple(policy.processor.camera_names))
+    env = sim.make_env("math_matching", split, cameras=tuple(policy.processor.camera_names),
+                       world=policy.processor.world)
     rng = np.random.default_rng(seed)
     gains, expert_gains = [], []
     try:

@@ -12,6 +12,7 @@ from chatvla2_lite.evaluation.probe import ALL_SUITES as PROBE_SUITES, SUITES as
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
 from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
+from sim.world import World
 
 PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap next to 250 steps
 
@@ -43,15 +44,19 @@ def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE
 def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: str | None = None,
                  robot_data: list[str] | None = None, seed: int = 0, progress: bool = True,
                  action_objective: str | None = None, pixel_cameras: list[str] | None = None, pixel_size: int = 64,
-                 action_frame: str | None = None, motion: bool = False, **overrides) -> dict:  # fmt: skip
+                 action_frame: str | None = None, motion: bool = False, camera_size: int | None = None,
+                 card_layout: str | None = None, **overrides) -> dict:  # fmt: skip
     """Train one stage and return its last metrics plus where the model went. For a stage that trains the action
     expert, `action_objective` switches its objective first (flow matching, DDIM or one-pass regression) and
     `pixel_cameras` gives it a new conv net over those cameras' pixels at `pixel_size` (pixel_encoder.py), unless
     it already reads exactly those; `action_frame` switches its targets to "relative" (the arm joints' offsets
     from the state) or "absolute", and then fits the action statistics again in the new frame; `motion` lets it read
-    the joints' move since the previous look (ActionExpertConfig.motion; new weights at zero, if it has none yet)."""
+    the joints' move since the previous look (ActionExpertConfig.motion; new weights at zero, if it has none yet).
+    `camera_size` and `card_layout` set the sim world the model learns in and is saved with (sim/world.py); each
+    left None keeps the starting model's."""
     from functools import partial
 
+    from chatvla2_lite.data.record import check_demos_world
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream,
                                                 cached_correction_feature_stream, cached_image_text_stream,
@@ -68,6 +73,9 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective or action frame, "
                          "or give it pixels or motion, in a stage that does")
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
+    world = policy.processor.world
+    policy.processor.world = World(camera_size or world.camera_size, card_layout or world.card_layout)
+    world = policy.processor.world
     if action_objective is not None:
         policy.config.action_expert.objective = action_objective
     new_frame = action_frame is not None and action_frame != policy.config.action_expert.action_frame
@@ -84,11 +92,13 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     chunk, processor = policy.config.action_expert.chunk_size, stage_processor(policy, config)
     # image-text sources: rendered once up front and kept (config.cache), or rendered on the fly beside training
     image_text = {
-        "image_text": (lambda n: cached_image_text_stream(n, "train", seed, progress=progress, kinds=config.kinds),
-                       lambda: prefetched(partial(image_text_stream, "train", seed, kinds=config.kinds))),
+        "image_text": (lambda n: cached_image_text_stream(n, "train", seed, progress=progress, kinds=config.kinds,
+                                                          world=world),
+                       lambda: prefetched(partial(image_text_stream, "train", seed, kinds=config.kinds,
+                                                  world=world))),
         "board_text": (lambda n: cached_board_photo_stream(n, "train", seed, band=_front_band(policy.processor, config.views),
-                                                           progress=progress),
-                       lambda: prefetched(partial(board_photo_stream, "train", seed))),
+                                                           progress=progress, world=world),
+                       lambda: prefetched(partial(board_photo_stream, "train", seed, world=world))),
     }  # fmt: skip
     streams = {source: cached(cache_size(config, source)) if config.cache else on_the_fly()
                for source, (cached, on_the_fly) in image_text.items() if config.mix.get(source, 0) > 0}  # fmt: skip
@@ -96,6 +106,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     if new_frame and not robot_data:  # even with no demos in the mix: the statistics must be fitted in the new frame
         raise ValueError("a new action frame fits the action statistics on robot demos: pass --robot-data DIR "
                          "(from `chatvla2-lite record`)")
+    if robot_data:
+        check_demos_world(robot_data, world)
     if draws_robot:
         if not robot_data:
             raise ValueError(f"stage {stage!r} trains on robot demos: pass --robot-data DIR (from `chatvla2-lite record`)")

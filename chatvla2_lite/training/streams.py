@@ -11,22 +11,27 @@ import torch
 from chatvla2_lite.training.samples import Sample
 
 
-def image_text_config(kinds: dict[str, float] | None = None):
+def image_text_config(kinds: dict[str, float] | None = None, world=None):
     """The training streams' ImageTextConfig: boards photographed by the front camera, as the robot sees them;
-    `kinds` (kind -> relative weight) draws only those kinds in those shares, None every kind equally."""
+    `kinds` (kind -> relative weight) draws only those kinds in those shares, None every kind equally; `world`
+    (sim.world.World, None the default) the scenes' camera size and card layout."""
     from chatvla2_lite.data.image_text import ImageTextConfig
+    from sim.world import World
 
+    world = world or World()
     if not kinds:
-        return ImageTextConfig(board_view="front")
-    return ImageTextConfig(kinds=tuple(kinds), weights=tuple(float(w) for w in kinds.values()), board_view="front")
+        return ImageTextConfig(board_view="front", world=world)
+    return ImageTextConfig(kinds=tuple(kinds), weights=tuple(float(w) for w in kinds.values()), board_view="front",
+                           world=world)
 
 
 def image_text_stream(split: str = "train", seed: int = 0, start: int = 0, units: int | None = None,
-                      kinds: dict[str, float] | None = None) -> Iterator[Sample]:  # fmt: skip
-    """Seeded VQA samples of `kinds` (see image_text_config), endless or of units start..start+units only."""
+                      kinds: dict[str, float] | None = None, world=None) -> Iterator[Sample]:  # fmt: skip
+    """Seeded VQA samples of `kinds` in `world` (see image_text_config), endless or of units start..start+units
+    only."""
     from chatvla2_lite.data.image_text import iter_image_text, to_processor_inputs
 
-    stream = iter_image_text(split, seed, image_text_config(kinds), start=start)
+    stream = iter_image_text(split, seed, image_text_config(kinds, world), start=start)
     try:
         for sample in stream:
             if units is not None and sample["unit"] >= start + units:
@@ -36,17 +41,19 @@ def image_text_stream(split: str = "train", seed: int = 0, start: int = 0, units
         stream.close()  # its renderer's physics server, now rather than at garbage collection
 
 
-def board_photo_stream(split: str = "train", seed: int = 0) -> Iterator[Sample]:
-    """Endless seeded OCR and math questions on boards repainted in one scene: the fast data of the read stage."""
+def board_photo_stream(split: str = "train", seed: int = 0, world=None) -> Iterator[Sample]:
+    """Endless seeded OCR and math questions on boards repainted in one scene (of `world`, None the default): the
+    fast data of the read stage."""
     from chatvla2_lite.data.board_photos import iter_board_photos
     from chatvla2_lite.data.image_text import to_processor_inputs
 
-    for sample in iter_board_photos(split, seed):
+    for sample in iter_board_photos(split, seed, world=world):
         observation, question, answer = to_processor_inputs(sample)
         yield Sample(observation, question, answer)
 
 
-def _board_photo_shard(split: str, seed: int, start: int, count: int, band: tuple[float, float]) -> list[tuple]:
+def _board_photo_shard(split: str, seed: int, start: int, count: int, band: tuple[float, float],
+                       world=None) -> list[tuple]:  # fmt: skip
     """Samples start..start+count of iter_board_photos as (first row kept, rows of the front frame inside `band`,
     frame height, question, answer)."""
     import itertools
@@ -55,7 +62,7 @@ def _board_photo_shard(split: str, seed: int, start: int, count: int, band: tupl
     from chatvla2_lite.data.board_photos import iter_board_photos
 
     out = []
-    for sample in itertools.islice(iter_board_photos(split, seed, start=start), count):
+    for sample in itertools.islice(iter_board_photos(split, seed, start=start, world=world), count):
         front = sample["images"]["front"]
         h = front.shape[0]
         r0, r1 = max(0, math.floor(band[0] * h) - 1), min(h, math.ceil(band[1] * h) + 1)  # a row spare for rounding
@@ -70,8 +77,9 @@ def _board_photo_sample(item: tuple) -> Sample:
     return Sample({"observation.images.front": front}, question, answer)
 
 
-def _image_text_shard(split: str, seed: int, start: int, units: int, kinds: dict[str, float] | None) -> list[Sample]:
-    return list(image_text_stream(split, seed, start, units, kinds))
+def _image_text_shard(split: str, seed: int, start: int, units: int, kinds: dict[str, float] | None,
+                      world=None) -> list[Sample]:  # fmt: skip
+    return list(image_text_stream(split, seed, start, units, kinds, world))
 
 
 def _call(job: tuple) -> list:
@@ -104,14 +112,15 @@ def _served_every_epoch(items: list, restore, seed: int) -> Iterator[Sample]:
 
 
 def cached_board_photo_stream(count: int, split: str = "train", seed: int = 0, band: tuple[float, float] = (0.0, 1.0),
-                              workers: int = 2, progress: bool = True) -> Iterator[Sample]:  # fmt: skip
+                              workers: int = 2, progress: bool = True, world=None) -> Iterator[Sample]:  # fmt: skip
     """board_photo_stream's first `count` samples, made once by `workers` processes, then served from memory in a
     new seeded order every epoch: training runs on both cores instead of waiting for renders on one. Only the
     rows `band` (fractions of the height) of each front frame are kept, the rest left black: the stage's views read
     nothing else, and whole frames of 50,000 samples would take 7.5 GB."""
     from chatvla2_lite.data.board_photos import BOARDS_PER_SCENE
 
-    shards = [(split, seed, s, min(BOARDS_PER_SCENE, count - s), band) for s in range(0, count, BOARDS_PER_SCENE)]
+    shards = [(split, seed, s, min(BOARDS_PER_SCENE, count - s), band, world)
+              for s in range(0, count, BOARDS_PER_SCENE)]  # fmt: skip
     # rendered at the first draw, inside the stage's clock, so its wall time counts the rendering
     items = _made_once(_board_photo_shard, shards, count, workers, "render boards", progress)
     yield from _served_every_epoch(items, _board_photo_sample, (seed, count))
@@ -122,11 +131,13 @@ IMAGE_TEXT_UNITS_PER_SHARD = 16
 
 
 def cached_image_text_stream(count: int, split: str = "train", seed: int = 0, workers: int = 2,
-                             progress: bool = True, kinds: dict[str, float] | None = None) -> Iterator[Sample]:  # fmt: skip
+                             progress: bool = True, kinds: dict[str, float] | None = None,
+                             world=None) -> Iterator[Sample]:  # fmt: skip
     """image_text_stream's first `count` samples, made once by `workers` processes, then served from memory in a
-    new seeded order every epoch (about 0.3 MB a sample: 16,000 take some 5 GB)."""
+    new seeded order every epoch (about 0.3 MB a sample at 224 px: 16,000 take some 5 GB)."""
     n = IMAGE_TEXT_UNITS_PER_SHARD
-    shards = [(split, seed, start, n, kinds) for start in range(0, count, n)]  # a unit gives a sample or more: enough
+    # a unit gives a sample or more: enough
+    shards = [(split, seed, start, n, kinds, world) for start in range(0, count, n)]
     items = _made_once(_image_text_shard, shards, count, workers, "render scenes", progress)  # at the first draw
     yield from _served_every_epoch(items, lambda s: Sample(s.observation, s.instruction, s.target), (seed, count))
 
@@ -252,7 +263,8 @@ def cached_rollout_feature_stream(model, processor, scenes: int, chunk: int, see
 
     from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY, expert_rollout_samples
 
-    looks = prefetched(partial(expert_rollout_samples, scenes, "train", seed, chunk, ROLLOUT_EVERY, reword, rename))
+    looks = prefetched(partial(expert_rollout_samples, scenes, "train", seed, chunk, ROLLOUT_EVERY, reword, rename,
+                               world=processor.world))  # fmt: skip
     yield from _read_once(model, processor, looks, None, f"rollout features ({scenes} scenes)", batch_size, seed,
                           progress, f"the scripted expert finished none of {scenes} rollout scenes")
 
@@ -284,7 +296,7 @@ def cached_near_miss_feature_stream(model, processor, scenes: int, chunk: int, s
     from chatvla2_lite.data.expert_near_misses import near_miss_samples
 
     make = partial(near_miss_samples, scenes, "train", seed, chunk, reword, rename, wrong_picks=wrong_picks,
-                   recover_picks=recover_picks)
+                   recover_picks=recover_picks, world=processor.world)
     yield from _sharded_and_read(model, processor, make, workers, f"near misses ({scenes} scenes)", batch_size, seed,
                                  progress, f"no look of {scenes} near-miss scenes left the object untouched")
 

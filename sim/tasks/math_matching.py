@@ -22,6 +22,12 @@ TRAY_CLEARANCE = 0.11  # m from the tray's centre to any tile's centre
 TRAY_X = (0.17, 0.21)
 TRAY_ABS_Y = (0.13, 0.15)
 INSIDE_MARGIN = 0.004  # m a tile's centre must stay inside the tray's inner walls, beyond its half size
+SCATTERED_TURN = np.pi / 4  # rad either way a scattered tile is turned
+# The row layout (sim.world.CARD_LAYOUTS): at the back of the tiles' band, where the front camera sees every card
+# whole, evenly spaced across the band, each turned so its digit stands upright in the front camera's frame.
+ROW_X = 0.26
+ROW_END_MARGIN = 0.01  # m between the band's ends and the outer cards
+ROW_YAW = -np.pi / 2
 
 
 def tile_name(digit: int) -> str:
@@ -46,13 +52,29 @@ def _to_local(scene, body: int, v: np.ndarray) -> np.ndarray:
     return np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1], v[2]])
 
 
+def row_positions(count: int, y_range: tuple[float, float]) -> list[np.ndarray]:
+    """`count` table positions (x, y) in one row at ROW_X, evenly spaced across `y_range` (ascending y)."""
+    ys = np.linspace(y_range[0] + ROW_END_MARGIN, y_range[1] - ROW_END_MARGIN, count)
+    return [np.array([ROW_X, y]) for y in ys]
+
+
 class MathMatching:
-    """The math_matching task."""
+    """The math_matching task; `card_layout` is one of sim.world.CARD_LAYOUTS."""
 
     name = "math_matching"
 
+    def __init__(self, card_layout: str = "scattered"):
+        from sim.world import CARD_LAYOUTS
+
+        if card_layout not in CARD_LAYOUTS:
+            raise ValueError(f"unknown card layout {card_layout!r}; use one of {', '.join(CARD_LAYOUTS)}")
+        self.card_layout = card_layout
+
     def build(self, scene, rng: np.random.Generator, split) -> Episode:
-        """Write a problem on the board, lay out candidate tiles and the tray; the answer tile is the pick."""
+        """Write a problem on the board, lay out candidate tiles and the tray; the answer tile is the pick.
+
+        Both layouts make the same draws, so a seed gives the same board, cards and tray in either; only where the
+        cards lie and how they are turned differ."""
         split = as_split(split)
         problem = sample_problem(rng, split)
         font = split.fonts[rng.integers(len(split.fonts))]
@@ -74,9 +96,12 @@ class MathMatching:
             except LayoutError:
                 if attempt == LAYOUT_TRIES - 1:
                     raise
+        yaws = [float(rng.uniform(-SCATTERED_TURN, SCATTERED_TURN)) for _ in digits]
+        if self.card_layout == "row":
+            positions, yaws = row_positions(count, tiles_y), [ROW_YAW] * count
         scene.add_container("tray", "tray", tray_xy, yaw=tray_yaw)
-        for digit, xy in zip(digits, positions):
-            scene.add_tile(tile_name(digit), draw_digit_tile(digit), xy, float(rng.uniform(-np.pi / 4, np.pi / 4)))
+        for digit, xy, yaw in zip(digits, positions, yaws):
+            scene.add_tile(tile_name(digit), draw_digit_tile(digit), xy, yaw)
         scene.settle(0.2)
         return Episode(
             instruction=render_instruction(rng, split, task=self.name),
@@ -87,6 +112,7 @@ class MathMatching:
                 "answer": problem.answer,
                 "candidates": sorted(digits),
                 "font": font,
+                "card_layout": self.card_layout,
             },
         )
 

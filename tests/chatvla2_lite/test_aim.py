@@ -10,6 +10,7 @@ import pytest
 
 from chatvla2_lite.data.expert_corrections import expert_label
 from chatvla2_lite.evaluation.aim import aim_scores, hover_beside
+from sim.world import World
 
 
 class RestartingPolicy:
@@ -21,7 +22,7 @@ class RestartingPolicy:
 
         self.env = sim.make_env(task, "heldout", cameras=("front",))
         self.steers = steers
-        self.processor = SimpleNamespace(camera_names=["front"])
+        self.processor = SimpleNamespace(camera_names=["front"], world=World())
 
     def reset(self):
         pass

@@ -35,6 +35,17 @@ def test_kinds_draw_only_those_questions_in_their_weights_and_the_cache_serves_t
     assert sorted(map(_key, (next(cached) for _ in range(24)))) == sorted(map(_key, direct))
 
 
+def test_the_caches_worker_processes_render_in_the_world_they_are_given():
+    from sim.world import World
+
+    world, kinds = World(448, "row"), {"card_list": 1.0}
+    direct = list(islice(image_text_stream("train", 2, kinds=kinds, world=world), 6))
+    assert {s.observation["observation.images.front"].shape for s in direct} == {(448, 448, 3)}
+    assert all(s.instruction.startswith("What cards are on the table") for s in direct)  # a row always has an order
+    cached = cached_image_text_stream(6, "train", 2, workers=2, progress=False, kinds=kinds, world=world)
+    assert sorted(map(_key, (next(cached) for _ in range(6)))) == sorted(map(_key, direct))  # spawned workers too
+
+
 def test_starting_the_stream_at_a_unit_gives_that_units_samples():
     from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text
 

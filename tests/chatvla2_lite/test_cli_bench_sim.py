@@ -8,10 +8,12 @@ import pytest
 
 
 @pytest.mark.slow
-def test_bench_sim_json_last_line():
-    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "sim", "--episodes", "2", "--json"],
+@pytest.mark.parametrize("world", [(), ("--camera-size", "112", "--card-layout", "row")])
+def test_bench_sim_json_last_line(world):
+    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "sim", "--episodes", "2", *world, "--json"],
                          capture_output=True, text=True, timeout=600, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (result["camera_size"], result["card_layout"]) == ((112, "row") if world else (224, "scattered"))
     for key in ("math_matching_expert_success", "toy_placement_expert_success", "control_hz", "render_ms_front",
                 "physics_steps_per_s"):
         assert key in result

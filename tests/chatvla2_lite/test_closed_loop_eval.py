@@ -8,6 +8,7 @@ import pytest
 from chatvla2_lite.data.reasoning_targets import math_reasoning, parse_math_reasoning, toy_reasoning
 from chatvla2_lite.evaluation import closed_loop
 from chatvla2_lite.evaluation.closed_loop import evaluate, score_math, score_toy
+from sim.world import World
 
 
 def test_scorers_accept_the_ground_truth_reasoning_and_reject_others():
@@ -23,9 +24,9 @@ def test_scorers_accept_the_ground_truth_reasoning_and_reject_others():
 class OraclePolicy:
     """Plays the scripted expert toward whichever card the reasoning names: a policy that follows perfectly."""
 
-    def __init__(self):
+    def __init__(self, world=None):
         self.config = SimpleNamespace(action_expert=SimpleNamespace(n_action_steps=None, motion_every=16))
-        self.processor = SimpleNamespace(camera_names=())
+        self.processor = SimpleNamespace(camera_names=(), world=world or World())
         self.env = None
         self.expert = None
 
@@ -59,8 +60,12 @@ def oracle(monkeypatch):
 
 
 @pytest.mark.slow
-def test_oracle_scores_full_marks(oracle):
+@pytest.mark.parametrize("layout", ["scattered", "row"])
+def test_oracle_scores_full_marks(oracle, layout):
+    oracle.processor.world = World(card_layout=layout)  # the eval builds its scenes in the model's world
     result = evaluate(oracle, "math_matching", "heldout", episodes=2, progress=False)
+    assert result["world"] == {"camera_size": 224, "card_layout": layout}
+    assert oracle.env.episode.ground_truth["card_layout"] == layout
     assert result["ocr_acc"] == result["math_acc"] == result["success_rate"] == 1.0
     assert result["solved_seeds"] == [10_000, 10_001]  # which episodes, to look at them again
     assert result["lift_rate"] == 1.0 and result["closest_approach_m"] < 0.01  # it held the answer card

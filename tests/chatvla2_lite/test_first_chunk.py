@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from chatvla2_lite.evaluation.first_chunk import first_chunk_scores
+from sim.world import World
 
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 
@@ -18,7 +19,7 @@ class ScriptedPolicy:
 
         self.env = sim.make_env(task, "train", cameras=("front",))
         self.oracle = oracle
-        self.processor = SimpleNamespace(camera_names=["front"])
+        self.processor = SimpleNamespace(camera_names=["front"], world=World())
         self.config = SimpleNamespace(joint_names=JOINTS)
 
     def reset(self):

@@ -17,10 +17,13 @@ def test_normalize_answer():
 
 
 class EchoPolicy:
-    """Answers every question with the ground truth it is handed, or with nonsense."""
+    """Answers every question with the ground truth it is handed, or with nonsense; a model of `world`."""
 
-    def __init__(self, right: bool):
+    def __init__(self, right: bool, world=None):
+        from sim.world import World
+
         self.right, self.answers = right, []
+        self.processor = SimpleNamespace(world=world or World())
 
     def reason(self, observation, question, max_new_tokens=None):
         return SimpleNamespace(text=self.answers.pop(0) if self.right else "banana")
@@ -50,6 +53,25 @@ def test_probe_counts_exact_answers(monkeypatch, right, suite):
         assert "cards_by_question" not in result
 
 
+def test_the_probe_asks_in_the_models_world_and_says_which(monkeypatch):
+    from chatvla2_lite.data import image_text
+    from sim.world import World
+
+    policy, fronts = EchoPolicy(True, World(448, "row")), []
+    real = image_text.to_processor_inputs
+
+    def spy(sample):
+        out = real(sample)
+        fronts.append(out[0]["observation.images.front"].shape)
+        policy.answers.append(out[2])
+        return out
+
+    monkeypatch.setattr(image_text, "to_processor_inputs", spy)
+    result = probe(policy, "card_list", questions=2, progress=False)
+    assert result["card_list"] == 1.0 and result["world"] == {"camera_size": 448, "card_layout": "row"}
+    assert fronts == [(448, 448, 3)] * 2
+
+
 def test_the_blind_answer_is_each_question_forms_commonest_and_the_suites_for_a_form_never_seen(monkeypatch):
     from chatvla2_lite.data import image_text
 
@@ -58,7 +80,7 @@ def test_the_blind_answer_is_each_question_forms_commonest_and_the_suites_for_a_
              ("Is there a card 8?", "no")]
 
     def stream(split, seed, config):
-        assert split == "train" and config.kinds == ("cards",)
+        assert split == "train" and config.kinds == ("cards",) and config.world.card_layout == "scattered"
         yield from ({"question": q, "answer": a} for q, a in asked)
 
     monkeypatch.setattr(image_text, "iter_image_text", stream)

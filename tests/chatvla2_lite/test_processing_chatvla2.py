@@ -53,6 +53,24 @@ def test_save_and_load(processor, obs, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_the_world_is_saved_with_the_processor_kept_by_its_views_and_defaults_for_an_older_config(processor, tmp_path):
+    import json
+
+    from sim.world import World
+
+    assert processor.world == World()
+    processor.world = World(448, "row")
+    processor.save_pretrained(tmp_path / "new")
+    again = ChatVLA2Processor.from_pretrained(tmp_path / "new")
+    assert again.world == World(448, "row") and again.with_views(["board"]).world == World(448, "row")
+    settings = json.loads((tmp_path / "new" / "processor_config.json").read_text())
+    assert settings["world"] == {"camera_size": 448, "card_layout": "row"}
+    del settings["world"]  # as every model saved before worlds existed
+    processor.save_pretrained(tmp_path / "old")
+    (tmp_path / "old" / "processor_config.json").write_text(json.dumps(settings))
+    assert ChatVLA2Processor.from_pretrained(tmp_path / "old").world == World()
+
+
 @pytest.mark.parametrize(
     "image, message",
     [

@@ -199,3 +199,35 @@ def test_action_stage_on_cached_features_lowers_the_loss_and_keeps_the_backbone(
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["action_loss"] < rows[0]["action_loss"]
     assert not _changed(vlm, policy.model.vlm)
+
+
+@pytest.mark.slow
+def test_a_stage_learns_in_the_world_it_is_given_saves_it_and_refuses_demos_from_another(tmp_path, monkeypatch):
+    from chatvla2_lite.data.lerobot_dataset import LeRobotV3Writer
+    from chatvla2_lite.training import streams
+    from chatvla2_lite.training.run import run_training
+    from sim.world import World
+
+    shapes = []
+
+    def spied(count, split, seed, progress, kinds, world):  # the real samples, rendered here rather than in workers
+        for sample in streams.image_text_stream(split, seed, kinds=kinds, world=world):
+            shapes.append(sample.observation["observation.images.front"].shape)
+            yield sample
+
+    monkeypatch.setattr(streams, "cached_image_text_stream", spied)
+    run_training("vlm", tmp_path / "vlm", steps=1, batch_size=2, probe_every=0, kinds={"card_list": 1.0},
+                 camera_size=448, card_layout="row", progress=False)  # fmt: skip
+    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+
+    assert ChatVLA2Processor.from_pretrained(tmp_path / "vlm" / "model").world == World(448, "row")
+    assert shapes and set(shapes) == {(448, 448, 3)}
+    writer = LeRobotV3Writer(tmp_path / "demos", {"front": (224, 224), "wrist": (224, 224)}, use_videos=False)
+    frames = np.zeros((2, 224, 224, 3), np.uint8)
+    writer.add_episode(np.zeros((2, 6), np.float32), np.zeros((2, 6), np.float32), {"front": frames, "wrist": frames},
+                       task="t", extra={"ground_truth": json.dumps({"task": "math_matching"})})  # fmt: skip
+    writer.finish()
+    with pytest.raises(ValueError, match="recorded with 224x224 px cameras and scattered cards, the model is for "
+                                         "448 px cameras, row cards"):
+        run_training("action", tmp_path / "action", init=str(tmp_path / "vlm" / "model"),
+                     robot_data=[str(tmp_path / "demos")], steps=1, progress=False)  # fmt: skip

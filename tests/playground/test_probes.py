@@ -19,10 +19,14 @@ def test_untrained_model_scores_near_zero_and_every_answer_is_recorded(nano_poli
 def test_a_held_lock_blocks_the_probe():
     from types import SimpleNamespace
 
+    from sim.world import World
+
     lock = threading.Lock()
     calls = []
 
     class Policy:
+        processor = SimpleNamespace(world=World())
+
         def reason(self, observation, question, max_new_tokens=None):
             calls.append(lock.locked())
             return SimpleNamespace(text="")
