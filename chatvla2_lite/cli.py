@@ -84,13 +84,12 @@ def _record(args: argparse.Namespace) -> dict:
         raise ChatVLA2Error(str(exc)) from exc
 
 
-def _world(args: argparse.Namespace, base=None):
-    """The sim world of --camera-size and --card-layout, each left as in `base` (default: World()) when not given."""
+def _world(args: argparse.Namespace):
+    """The sim world of --camera-size and --card-layout, each left as the default world's when not given."""
     from sim.world import World
 
-    base = base or World()
     try:
-        return World(args.camera_size or base.camera_size, args.card_layout or base.card_layout)
+        return World().overridden(args.camera_size, args.card_layout)
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 

@@ -31,6 +31,11 @@ class World:
             raise ValueError(f"camera size must be a whole number of pixels from {CAMERA_SIZES[0]} to "
                              f"{CAMERA_SIZES[1]}, not {self.camera_size!r}")  # fmt: skip
 
+    def overridden(self, camera_size: int | None = None, card_layout: str | None = None) -> World:
+        """This world with the settings given, each None keeping this one's."""
+        return World(self.camera_size if camera_size is None else camera_size,
+                     self.card_layout if card_layout is None else card_layout)
+
     def camera_config(self) -> CameraConfig:
         """The cameras at this world's frame size (lens and placement as CameraConfig's defaults)."""
         return CameraConfig(width=self.camera_size, height=self.camera_size)

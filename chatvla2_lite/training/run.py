@@ -12,7 +12,6 @@ from chatvla2_lite.evaluation.probe import ALL_SUITES as PROBE_SUITES, SUITES as
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
 from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
-from sim.world import World
 
 PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap next to 250 steps
 
@@ -73,9 +72,7 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective or action frame, "
                          "or give it pixels or motion, in a stage that does")
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
-    world = policy.processor.world
-    policy.processor.world = World(camera_size or world.camera_size, card_layout or world.card_layout)
-    world = policy.processor.world
+    world = policy.processor.world = policy.processor.world.overridden(camera_size, card_layout)
     if action_objective is not None:
         policy.config.action_expert.objective = action_objective
     new_frame = action_frame is not None and action_frame != policy.config.action_expert.action_frame

@@ -19,6 +19,7 @@ def test_a_world_refuses_an_unknown_layout_or_an_odd_size_and_reads_back_its_dic
         World.from_dict({"fov": 60})
     world = World(448, "row")
     assert World.from_dict(world.to_dict()) == world
+    assert world.overridden(card_layout="scattered") == World(448) and world.overridden() == world
     assert World.from_dict(None) == World.from_dict({}) == World(224, "scattered")  # a model saved before worlds
 
 
