@@ -1,6 +1,8 @@
 """Reasoning targets written from an episode's ground truth, and the parsers that read them back.
 
 Math:  "The board says 3 + 4 = ?. 3 + 4 = 7. I pick the card 7."
+       in the row world (sim/world.py): "... 3 + 4 = 7. The cards are 2, 7 and 9. I pick the card 7, the second
+       from the left."
 Toy:   "The red cube is at the front left. I place it to the right of the blue duck."
 
 Where a toy stands is said as the front camera sees the table (sim/tasks/toy_placement.py): left is
@@ -28,6 +30,7 @@ _PHRASE_TO_RELATION = {phrase: rel for rel, phrase in RELATION_PHRASES.items()}
 _EQUATION_TOKEN = re.compile(r"\d+|[+\-−×x*÷/:=?]")
 _BOARD = re.compile(r"the board says\s*([^.]*)", re.IGNORECASE)  # an equation holds no full stop
 _CARD = re.compile(r"i pick the card\s*(\d+)", re.IGNORECASE)
+ORDINALS = ("first", "second", "third", "fourth", "fifth")  # math_matching lays out at most five cards
 _NAME = r"[a-z][a-z ]*?[a-z]"
 _TOY_PLACE = re.compile(
     rf"i place it (?P<rel>{'|'.join(sorted(map(re.escape, _PHRASE_TO_RELATION), key=len, reverse=True))}) "
@@ -48,8 +51,27 @@ def canonical_equation(text: str) -> str:
 
 
 def math_reasoning(info: dict) -> str:
-    """The math_matching reasoning target from info's equation, solution and answer."""
-    return f"The board says {info['equation']}. {info['solution']}. I pick the card {int(info['answer'])}."
+    """The math_matching reasoning target from info's equation, solution and answer (and in the row world, its
+    cards' places)."""
+    return f"The board says {info['equation']}. {info['solution']}. {pick_sentences(info, int(info['answer']))}"
+
+
+def pick_sentences(info: dict, card: int) -> str:
+    """How a math reasoning ends when it picks `card`: "I pick the card 7."; where the cards stand in a row
+    (info's card_layout), first every card from left to right and then the pick's place among them, so the arm is
+    told where to reach in words the model reads off the row: "The cards are 2, 7 and 9. I pick the card 7, the
+    second from the left."."""
+    if info.get("card_layout") != "row":
+        return f"I pick the card {card}."
+    order = cards_left_to_right(info)
+    said = [str(d) for d in order]
+    listed = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    return f"The cards are {listed}. I pick the card {card}, the {ORDINALS[order.index(card)]} from the left."
+
+
+def cards_left_to_right(info: dict) -> list[int]:
+    """A math_matching info's card digits as the front camera sees them, from left (+y) to right."""
+    return sorted((int(d) for d in info["candidates"]), key=lambda d: -info["positions"][f"tile_{d}"][1])
 
 
 def parse_math_reasoning(text: str) -> tuple[str | None, int | None]:

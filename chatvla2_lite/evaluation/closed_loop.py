@@ -31,6 +31,7 @@ from chatvla2_lite.data.reasoning_targets import (
     canonical_equation,
     parse_math_reasoning,
     parse_toy_reasoning,
+    pick_sentences,
 )
 from chatvla2_lite.policy_chatvla2 import MotionHistory
 
@@ -42,7 +43,7 @@ def counterfactual_reasoning(info: dict, rng: np.random.Generator) -> tuple[str,
     """A math reasoning naming another card present on the table; (text, that card)."""
     others = [d for d in info["candidates"] if d != info["answer"]]
     card = int(others[int(rng.integers(len(others)))])
-    return f"The board says {info['equation']}. I pick the card {card}.", card
+    return f"The board says {info['equation']}. {pick_sentences(info, card)}", card
 
 
 def played(policy, chunk: np.ndarray, steps: int, max_steps: int) -> np.ndarray:

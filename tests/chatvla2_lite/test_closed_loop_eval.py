@@ -34,7 +34,11 @@ class OraclePolicy:
         self.expert = None
 
     def reason(self, obs):
-        return SimpleNamespace(text=math_reasoning(self.env.episode.ground_truth))
+        from sim.tasks.base import serialize_positions
+
+        # the cards' places too: in the row world the reasoning says where the pick stands among them
+        truth = dict(self.env.episode.ground_truth, positions=serialize_positions(self.env.scene))
+        return SimpleNamespace(text=math_reasoning(truth))
 
     def act(self, obs, text, seed=0):
         if self.expert is None:
@@ -146,6 +150,11 @@ def test_counterfactual_names_another_card_on_the_table():
     truth = {"equation": "3 + 4 = ?", "answer": 7, "candidates": [1, 7, 9]}
     text, card = closed_loop.counterfactual_reasoning(truth, np.random.default_rng(0))
     assert card in (1, 9) and parse_math_reasoning(text) == ("3 + 4 = ?", card)
+    positions = {"tile_1": [0.26, -0.1, 0.01], "tile_7": [0.26, 0.1, 0.01], "tile_9": [0.26, 0.0, 0.01]}
+    row = dict(truth, card_layout="row", positions=positions)  # in a row the false reasoning places its card too
+    text, card = closed_loop.counterfactual_reasoning(row, np.random.default_rng(0))
+    place = {1: "third", 9: "second"}[card]
+    assert text.endswith(f"The cards are 7, 9 and 1. I pick the card {card}, the {place} from the left.")
 
 
 @pytest.mark.slow

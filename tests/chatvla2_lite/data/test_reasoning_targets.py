@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from chatvla2_lite.data.reasoning_targets import (
+    ORDINALS,
     RELATION_PHRASES,
     canonical_equation,
+    cards_left_to_right,
     math_reasoning,
     parse_math_reasoning,
     parse_toy_location,
@@ -94,6 +96,32 @@ def test_toy_round_trip_on_real_episodes():
             assert parse_toy_reasoning(text) == (info["object"], info["relation"], info["target"])
     finally:
         env.close()
+
+
+def test_in_the_row_world_the_math_reasoning_says_the_cards_in_order_and_where_the_pick_is_among_them():
+    import sim
+    from sim.world import World
+
+    row = sim.make_env("math_matching", "heldout", cameras=(), world=World(card_layout="row"))
+    scattered = sim.make_env("math_matching", "heldout", cameras=())
+    try:
+        for seed in range(4):
+            _, info = row.reset(seed=seed)
+            order = cards_left_to_right(info)
+            ys = [info["positions"][f"tile_{d}"][1] for d in order]
+            assert sorted(order) == info["candidates"] and ys == sorted(ys, reverse=True)  # +y is the camera's left
+            text = reasoning_target(info)
+            place = ORDINALS[order.index(info["answer"])]
+            said = ", ".join(map(str, order[:-1])) + f" and {order[-1]}"
+            assert text == (f"The board says {info['equation']}. {info['solution']}. The cards are {said}. "
+                            f"I pick the card {info['answer']}, the {place} from the left.")
+            assert parse_math_reasoning(text) == (canonical_equation(info["equation"]), info["answer"])
+            assert set(text) <= set(NANO_ALPHABET)
+            _, same_seed = scattered.reset(seed=seed)  # the default world says what it always said
+            assert reasoning_target(same_seed).endswith(f"{info['solution']}. I pick the card {info['answer']}.")
+    finally:
+        row.close()
+        scattered.close()
 
 
 def test_unknown_task_is_an_error():
