@@ -213,8 +213,9 @@ class LeRobotV3Writer:
         return info
 
 
-def _decode_video(path: Path, ranges: list[tuple[int, int]], stride: int = 1) -> list[np.ndarray]:
-    """Every `stride`-th frame of [start, stop) of each range, decoded in one pass over the mp4; uint8 (T, H, W, 3)."""
+def _decode_video(path: Path, ranges: list[tuple[int, int]], stride: int = 1, each=None) -> list:
+    """Every `stride`-th frame of [start, stop) of each range, decoded in one pass over the mp4; uint8 (T, H, W, 3),
+    or with `each` a list of each(frame) per range, made as the frames are decoded."""
     import imageio_ffmpeg
 
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
@@ -224,12 +225,14 @@ def _decode_video(path: Path, ranges: list[tuple[int, int]], stride: int = 1) ->
     frames = {}
     for i, raw in enumerate(reader):
         if i in wanted:
-            frames[i] = np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+            frame = np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+            frames[i] = frame if each is None else each(frame)
     reader.close()
     missing = wanted - set(frames)
     if missing:
         raise ValueError(f"{path} holds fewer frames than its episodes say (frame {min(missing)} is missing); re-record it")
-    return [np.stack([frames[i] for i in range(a, b, stride)]) for a, b in ranges]
+    clips = [[frames[i] for i in range(a, b, stride)] for a, b in ranges]
+    return clips if each is not None else [np.stack(clip) for clip in clips]
 
 
 def load_info(root: str | Path) -> dict:
@@ -238,17 +241,19 @@ def load_info(root: str | Path) -> dict:
 
 
 def load_episodes(root: str | Path, episodes: list[int] | None = None, images: bool = True,
-                  image_stride: int = 1) -> list[dict]:  # fmt: skip
+                  image_stride: int = 1, packed: bool = False) -> list[dict]:  # fmt: skip
     """The dataset's episodes (all, or those indexed), each a dict of the episode row's columns plus
     `task`, "observation.state" / "action" float32 (T, 6), "timestamp" (T,) and, with `images`,
     "observation.images.<cam>" uint8 (ceil(T / image_stride), H, W, 3) decoded from the videos (or the PNGs):
     frames 0, image_stride, 2 * image_stride, ... (a 224x224 frame is 150 kB; 400 demos of both cameras at
-    every frame would hold about 18 GB)."""
+    every frame would hold about 18 GB). With `packed` each camera's frames are instead a list of PNG bytes, each
+    packed as it is decoded, so the frames never all stand in memory at full size (a frame decoded from the mp4
+    packs about 9 times smaller, its video noise and all; from PNG-stored frames the stored bytes are kept)."""
     if image_stride < 1:
         raise ValueError(f"image_stride must be at least 1, got {image_stride}")
     import pyarrow.parquet as pq
 
-    from chatvla2_lite.data.image_text_cache import decode_png
+    from chatvla2_lite.data.image_text_cache import decode_png, encode_png
 
     root = Path(root)
     info = load_info(root)
@@ -267,7 +272,8 @@ def load_episodes(root: str | Path, episodes: list[int] | None = None, images: b
         ep["timestamp"] = frames.column("timestamp").to_numpy()
         if images and info["video_path"] is None:
             for key in keys:
-                ep[key] = np.stack([decode_png(x["bytes"]) for x in frames.column(key).to_pylist()[::image_stride]])
+                pngs = [x["bytes"] for x in frames.column(key).to_pylist()[::image_stride]]
+                ep[key] = pngs if packed else np.stack([decode_png(x) for x in pngs])
         out.append(ep)
     if images and info["video_path"] is not None:
         fps = info["fps"]
@@ -275,6 +281,6 @@ def load_episodes(root: str | Path, episodes: list[int] | None = None, images: b
             path = root / info["video_path"].format(video_key=key, chunk_index=0, file_index=0)
             ranges = [(round(ep[f"videos/{key}/from_timestamp"] * fps), round(ep[f"videos/{key}/to_timestamp"] * fps))
                       for ep in out]  # fmt: skip
-            for ep, clip in zip(out, _decode_video(path, ranges, image_stride)):
+            for ep, clip in zip(out, _decode_video(path, ranges, image_stride, encode_png if packed else None)):
                 ep[key] = clip
     return out

@@ -10,6 +10,8 @@ import torch
 
 from chatvla2_lite.training.samples import Sample
 
+IMAGE_KEY = "observation.images."
+
 
 def image_text_config(kinds: dict[str, float] | None = None, world=None):
     """The training streams' ImageTextConfig: boards photographed by the front camera, as the robot sees them;
@@ -79,7 +81,33 @@ def _board_photo_sample(item: tuple) -> Sample:
 
 def _image_text_shard(split: str, seed: int, start: int, units: int, kinds: dict[str, float] | None,
                       world=None) -> list[Sample]:  # fmt: skip
-    return list(image_text_stream(split, seed, start, units, kinds, world))
+    return [packed(s) for s in image_text_stream(split, seed, start, units, kinds, world)]  # packed in the workers
+
+
+def packed(sample: Sample) -> Sample:
+    """The sample with its camera images as PNG bytes, which `unpacked` restores: a sim render packs about 60 times
+    smaller at 224 px and 115 at 448 (a sample's two frames from 1,204 kB to 10.5 kB), so a cache of them fits in
+    memory at any camera size."""
+    from dataclasses import replace
+
+    from chatvla2_lite.data.image_text_cache import encode_png
+
+    return replace(sample, observation={k: encode_png(v) if k.startswith(IMAGE_KEY) else v
+                                        for k, v in sample.observation.items()})  # fmt: skip
+
+
+def unpacked(sample: Sample) -> Sample:
+    """A packed sample with its images decoded again, the same pixels (PNG is lossless), in a new Sample."""
+    from dataclasses import replace
+
+    return replace(sample, observation={k: _pixels(v) for k, v in sample.observation.items()})
+
+
+def _pixels(value):
+    """A PNG-packed image as uint8 (H, W, 3); anything else as it is."""
+    from chatvla2_lite.data.image_text_cache import decode_png
+
+    return decode_png(value) if isinstance(value, bytes) else value
 
 
 def _call(job: tuple) -> list:
@@ -134,16 +162,16 @@ def cached_image_text_stream(count: int, split: str = "train", seed: int = 0, wo
                              progress: bool = True, kinds: dict[str, float] | None = None,
                              world=None) -> Iterator[Sample]:  # fmt: skip
     """image_text_stream's first `count` samples, made once by `workers` processes, then served from memory in a
-    new seeded order every epoch (about 0.3 MB a sample at 224 px: 16,000 take some 5 GB)."""
+    new seeded order every epoch, their images PNG-packed there (`packed`) and decoded as they are served."""
     n = IMAGE_TEXT_UNITS_PER_SHARD
     # a unit gives a sample or more: enough
     shards = [(split, seed, start, n, kinds, world) for start in range(0, count, n)]
     items = _made_once(_image_text_shard, shards, count, workers, "render scenes", progress)  # at the first draw
-    yield from _served_every_epoch(items, lambda s: Sample(s.observation, s.instruction, s.target), (seed, count))
+    yield from _served_every_epoch(items, unpacked, (seed, count))
 
 
 # Every 3rd recorded frame starts a training chunk: at 30 fps neighbours look alike, and the images of all
-# frames of 400 demos would need about 18 GB of memory (6 GB at this stride).
+# frames of 400 demos would need about 18 GB of memory unpacked at 224 px (6 GB at this stride).
 ROBOT_IMAGE_STRIDE = 3
 
 
@@ -165,7 +193,8 @@ def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stri
     target, and the next `chunk` actions."""
     from chatvla2_lite.data.lerobot_dataset import load_episodes
 
-    episodes = [ep for d in dataset_dirs for ep in load_episodes(d, image_stride=stride)]
+    # kept PNG-packed, as the image-text cache keeps its frames (see `packed`), and decoded as they are drawn
+    episodes = [ep for d in dataset_dirs for ep in load_episodes(d, image_stride=stride, packed=True)]
     if not episodes:
         raise ValueError(f"no episodes in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
     frames = robot_frames(episodes, stride)
@@ -183,7 +212,7 @@ def _frame_sample(ep: dict, t: int, chunk: int, stride: int, rng: np.random.Gene
     from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY
     from chatvla2_lite.data.paraphrase import renamed, reworded
 
-    observation = {k: v[t // stride] for k, v in ep.items() if k.startswith("observation.images.")}
+    observation = {k: _pixels(v[t // stride]) for k, v in ep.items() if k.startswith(IMAGE_KEY)}
     observation["observation.state"] = ep["observation.state"][t]
     # where a chunked policy looked last: a chunk's steps earlier (the first frame's own before the episode's start)
     observation["observation.previous_state"] = ep["observation.state"][max(t - ROLLOUT_EVERY, 0)]

@@ -105,6 +105,19 @@ def test_writer_refuses_a_used_folder_and_empty_datasets(tmp_path):
 
 
 @pytest.mark.slow
+def test_packed_episodes_hold_png_frames_of_the_same_pixels_at_a_fraction_of_the_memory(recorded):
+    from chatvla2_lite.data.image_text_cache import decode_png
+
+    out, _ = recorded
+    plain, packed = load_episodes(out, image_stride=3), load_episodes(out, image_stride=3, packed=True)
+    for a, b in zip(plain, packed):
+        for key in ("observation.images.front", "observation.images.wrist"):
+            assert all(isinstance(x, bytes) for x in b[key]) and len(b[key]) == len(a[key])
+            assert np.array_equal(np.stack([decode_png(x) for x in b[key]]), a[key])
+            assert sum(map(len, b[key])) * 5 < a[key].nbytes  # the mp4's noise packs less than a render
+
+
+@pytest.mark.slow
 def test_record_writes_a_dataset_card(recorded):
     out, summary = recorded
     card = (out / "README.md").read_text()
