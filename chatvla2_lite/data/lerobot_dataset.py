@@ -248,7 +248,8 @@ def load_episodes(root: str | Path, episodes: list[int] | None = None, images: b
     frames 0, image_stride, 2 * image_stride, ... (a 224x224 frame is 150 kB; 400 demos of both cameras at
     every frame would hold about 18 GB). With `packed` each camera's frames are instead a list of PNG bytes, each
     packed as it is decoded, so the frames never all stand in memory at full size (a frame decoded from the mp4
-    packs about 9 times smaller, its video noise and all; from PNG-stored frames the stored bytes are kept)."""
+    packs about 9 times smaller at 224 px, its video noise and all; of PNG-stored frames the stored bytes are
+    kept)."""
     if image_stride < 1:
         raise ValueError(f"image_stride must be at least 1, got {image_stride}")
     import pyarrow.parquet as pq
