@@ -8,14 +8,19 @@ from chatvla2_lite.data.lerobot_dataset import LeRobotV3Writer
 from chatvla2_lite.training.streams import robot_stream
 
 
-def test_each_sample_pairs_a_frame_with_its_own_image_state_and_next_actions(tmp_path):
-    writer = LeRobotV3Writer(tmp_path / "demos", {"front": (32, 32)}, use_videos=False)
-    n = 20
+def _numbered_demo(root, n: int) -> None:
+    """One demo of n frames whose frame t has state t, action t + 0.5 and an image of value 10 t."""
+    writer = LeRobotV3Writer(root, {"front": (32, 32)}, use_videos=False)
     frame_ids = np.arange(n, dtype=np.float32)
     clip = np.repeat((frame_ids * 10).astype(np.uint8)[:, None, None, None], 32 * 32 * 3).reshape(n, 32, 32, 3)
     state = np.tile(frame_ids[:, None], (1, 6))
     writer.add_episode(state, state + 0.5, {"front": clip}, task="pick", extra={"instruction": "pick", "reasoning": "r"})
     writer.finish()
+
+
+def test_each_sample_pairs_a_frame_with_its_own_image_state_and_next_actions(tmp_path):
+    n = 20
+    _numbered_demo(tmp_path / "demos", n)
     starts = set()
     for sample in islice(robot_stream([tmp_path / "demos"], chunk=4, seed=0, stride=3), 40):
         t = int(sample.observation["observation.state"][0])
@@ -59,3 +64,14 @@ def test_a_cached_stream_with_nothing_to_read_says_so_and_leaves_the_model_as_it
     with pytest.raises(ValueError, match="no look to correct"):
         next(stream)
     assert model.training  # put back in training mode before the error
+
+
+def test_the_frames_read_once_for_the_frozen_backbone_are_every_stride_th_frame_with_its_own_image(tmp_path):
+    from chatvla2_lite.training.streams import robot_frame_samples
+
+    _numbered_demo(tmp_path / "demos", 10)
+    samples = list(robot_frame_samples([tmp_path / "demos"], chunk=4, stride=3))
+    assert [int(s.observation["observation.state"][0]) for s in samples] == [0, 3, 6, 9]
+    for s in samples:  # kept packed while loaded, handed out as pixels
+        image = s.observation["observation.images.front"]
+        assert image.dtype == np.uint8 and (image == 10 * int(s.observation["observation.state"][0])).all()
