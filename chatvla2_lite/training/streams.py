@@ -85,8 +85,8 @@ def _image_text_shard(split: str, seed: int, start: int, units: int, kinds: dict
 
 
 def packed(sample: Sample) -> Sample:
-    """The sample with its camera images as PNG bytes, which `unpacked` restores: a sim render packs about 60 times
-    smaller at 224 px and 115 at 448 (a sample's two frames from 1,204 kB to 10.5 kB), so a cache of them fits in
+    """The sample with its camera images as PNG bytes, which `unpacked` restores: sim renders pack 57 times smaller
+    at 224 px and 113 at 448 (a scene sample's two frames from 1,204 kB to 10.6 kB), so a cache of them fits in
     memory at any camera size."""
     from dataclasses import replace
 
