@@ -64,9 +64,13 @@ def pick_sentences(info: dict, card: int) -> str:
     if info.get("card_layout") != "row":
         return f"I pick the card {card}."
     order = cards_left_to_right(info)
-    said = [str(d) for d in order]
-    listed = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
-    return f"The cards are {listed}. I pick the card {card}, the {ORDINALS[order.index(card)]} from the left."
+    listed, place = spoken_list([str(d) for d in order]), ORDINALS[order.index(card)]
+    return f"The cards are {listed}. I pick the card {card}, the {place} from the left."
+
+
+def spoken_list(words: list[str]) -> str:
+    """["2", "7", "9"] -> "2, 7 and 9", as the card and toy lists are said."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def cards_left_to_right(info: dict) -> list[int]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chatvla2_lite.data.reasoning_targets import table_location
+from chatvla2_lite.data.reasoning_targets import spoken_list, table_location
 
 SCENE_KINDS = ("recognition", "colour", "count", "spatial")
 CARD_KINDS = ("cards", "card_list")
@@ -52,10 +52,6 @@ def _split_name(name: str) -> tuple[str, str]:
     return colour, shape
 
 
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
 def recognition_questions(info: dict, shapes: tuple[str, ...]) -> list[tuple[str, str]]:
     """(question, answer) pairs about which toys are there; `shapes` are the split's toy shapes."""
     toys = list(info["toys"])
@@ -63,7 +59,7 @@ def recognition_questions(info: dict, shapes: tuple[str, ...]) -> list[tuple[str
     out = []
     gaps = [a[1][1] - b[1][1] for a, b in zip(by_left, by_left[1:])]
     if all(gap >= DIAGONAL_MARGIN for gap in gaps):  # an order the picture shows plainly
-        out.append(("What toys are on the table, from left to right?", _join([name for name, _ in by_left])))
+        out.append(("What toys are on the table, from left to right?", spoken_list([name for name, _ in by_left])))
     present = {_split_name(t)[1] for t in toys}
     out += [(f"Is there a {shape} on the table?", "yes" if shape in present else "no") for shape in shapes]
     colours = [_split_name(t)[0] for t in toys]
@@ -133,7 +129,7 @@ def _list_question(cards: list[tuple[str, np.ndarray]]) -> list[tuple[str, str]]
     by_left = sorted(cards, key=lambda e: -e[1][1])
     if not all(a[1][1] - b[1][1] >= DIAGONAL_MARGIN for a, b in zip(by_left, by_left[1:])):
         return []
-    return [(CARD_LIST_QUESTION, _join([n.split()[1] for n, _ in by_left]))]
+    return [(CARD_LIST_QUESTION, spoken_list([n.split()[1] for n, _ in by_left]))]
 
 
 def relation_questions(things: list[tuple[str, np.ndarray]]) -> list[tuple[str, str]]:
