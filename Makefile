@@ -55,7 +55,8 @@ NANO_BUDGET = $(if $(NANO_INIT),NANO_INIT=$(NANO_INIT),NANO_READ_STEPS=$(NANO_RE
 	$(if $(NANO_NEAR_MISSES),NANO_NEAR_MISSES=$(NANO_NEAR_MISSES)) $(if $(NANO_PIXELS),NANO_PIXELS=$(NANO_PIXELS)) \
 	$(if $(NANO_WRONG_PICKS),NANO_WRONG_PICKS=$(NANO_WRONG_PICKS)) $(if $(NANO_RECOVER_PICKS),NANO_RECOVER_PICKS=$(NANO_RECOVER_PICKS)) \
 	$(if $(NANO_MOTION),NANO_MOTION=$(NANO_MOTION)) $(if $(NANO_CAMERA_SIZE),NANO_CAMERA_SIZE=$(NANO_CAMERA_SIZE)) \
-	$(if $(NANO_CARD_LAYOUT),NANO_CARD_LAYOUT=$(NANO_CARD_LAYOUT)) NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
+	$(if $(NANO_CARD_LAYOUT),NANO_CARD_LAYOUT=$(NANO_CARD_LAYOUT)) $(if $(NANO_ADD_VIEWS),NANO_ADD_VIEWS="$(NANO_ADD_VIEWS)") \
+	NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
 # a round that starts from the shipped model continues it: its card keeps the earlier commands
 PREVIOUS = $(or $(NANO_ACTION_INIT),$(NANO_INIT))
 nano: $(NANO_OUT)/scores.jsonl
@@ -103,13 +104,16 @@ MOTION_FLAG := $(if $(NANO_MOTION),--motion)
 NANO_CAMERA_SIZE ?=
 NANO_CARD_LAYOUT ?=
 WORLD_FLAGS := $(if $(NANO_CAMERA_SIZE),--camera-size $(NANO_CAMERA_SIZE)) $(if $(NANO_CARD_LAYOUT),--card-layout $(NANO_CARD_LAYOUT))
+# more views of the cameras for the backbone, from the first stage on (e.g. cards, for the row world at 448 px)
+NANO_ADD_VIEWS ?=
+VIEWS_FLAG := $(if $(NANO_ADD_VIEWS),--add-views $(NANO_ADD_VIEWS))
 # the model the action stage starts from; NANO_ACTION_INIT=checkpoints/chatvla2-nano corrects the shipped policy's
 # own mistakes (with NANO_CORRECTIONS) instead of starting over from co-training
 NANO_ACTION_INIT ?=
 ACTION_INIT := $(or $(NANO_ACTION_INIT),$(NANO_OUT)/cotrain/model)
 
 $(NANO_OUT)/read/model/config.json: | setup
-	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) $(WORLD_FLAGS) --json
+	$(TRAIN) --stage read --out $(NANO_OUT)/read --steps $(NANO_READ_STEPS) $(WORLD_FLAGS) $(VIEWS_FLAG) --json
 
 # NANO_INIT=checkpoints/chatvla2-nano runs another round of the recipe on the shipped model instead of a read stage
 # from scratch: a 2-core CPU gets further in two sessions than in one. The card then names both commands.
@@ -117,7 +121,7 @@ NANO_INIT ?=
 VLM_INIT := $(or $(NANO_INIT),$(NANO_OUT)/read/model)
 
 $(NANO_OUT)/vlm/model/config.json: | $(VLM_INIT)/config.json
-	$(TRAIN) --stage vlm --init $(VLM_INIT) --out $(NANO_OUT)/vlm --steps $(NANO_VLM_STEPS) $(WORLD_FLAGS) --json
+	$(TRAIN) --stage vlm --init $(VLM_INIT) --out $(NANO_OUT)/vlm --steps $(NANO_VLM_STEPS) $(WORLD_FLAGS) $(VIEWS_FLAG) --json
 
 $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
 	$(TRAIN) --stage cotrain --init $(NANO_OUT)/vlm/model --robot-data $(NANO_DATA) --out $(NANO_OUT)/cotrain --steps $(NANO_COTRAIN_STEPS) $(OBJECTIVE_FLAG) --json

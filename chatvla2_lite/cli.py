@@ -189,7 +189,7 @@ def _train(args: argparse.Namespace) -> dict:
                             recover_picks=args.recover_picks, rename=args.rename,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
                             pixel_size=args.pixel_size, action_frame=args.action_frame, motion=args.motion,
-                            camera_size=args.camera_size, card_layout=args.card_layout,
+                            camera_size=args.camera_size, card_layout=args.card_layout, add_views=args.add_views,
                             kinds=_shares(args.kinds, "--kinds", "KIND=WEIGHT pairs such as cards=4"),
                             shares=_shares(args.mix))  # fmt: skip
     except ValueError as exc:
@@ -362,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_world_options(train, "the cameras' frame side the model learns at, saved with it (default: the --init "
                        "model's, else 224)", "how math_matching lays out its cards for this model, saved with it "
                        "(default: the --init model's, else scattered)")
+    train.add_argument("--add-views", nargs="+", default=None, metavar="VIEW",
+                       help="give the backbone more views of the cameras, saved with the model and kept by later "
+                            "stages (cards: the row world's cards at a 448-px front camera's resolution)")
     train.add_argument("--kinds", nargs="+", default=None, metavar="KIND=WEIGHT",
                        help="the image-text questions' kinds and relative weights, the rest left out (e.g. cards=4 "
                             "ocr=1 math=1 spatial=1; default: every kind alike)")

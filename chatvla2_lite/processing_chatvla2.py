@@ -28,6 +28,12 @@ NANO_VIEWS = (
     {"name": "table", "camera": "front", "box": (0.05, 0.38, 0.95, 1.0), "size": (224, 140)},
     {"name": "wrist", "camera": "wrist", "box": (0.0, 0.0, 1.0, 1.0), "size": (112, 112)},
 )
+# Views a model can be given on top of NANO_VIEWS (`train --add-views`). The cards view is the band where the row
+# world lays its cards out (sim/world.py), at about the native resolution of a 448-px front camera: a card's digit
+# is about 20 px tall there, against 6 px in the table view.
+EXTRA_VIEWS = {
+    "cards": {"name": "cards", "camera": "front", "box": (0.17, 0.50, 0.83, 0.83), "size": (280, 140)},
+}
 
 
 def check_views(views, camera_names) -> tuple[dict, ...]:
@@ -45,6 +51,15 @@ def check_views(views, camera_names) -> tuple[dict, ...]:
             raise ValueError(f"view {view['name']!r} size {view['size']} must be positive multiples of {PATCH_FACTOR}")
         out.append(view)
     return tuple(out)
+
+
+def views_image_processor(views):
+    """The Qwen2-VL image processor for these views: they are already sized in whole tokens, so its pixel range
+    spans exactly their areas and it never resizes one again."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    areas = [v["size"][0] * v["size"][1] for v in views]
+    return Qwen2VLImageProcessorPil(min_pixels=min(areas), max_pixels=max(areas))
 
 
 def crop_view(image: np.ndarray, box, size) -> np.ndarray:
@@ -131,9 +146,8 @@ class ChatVLA2Processor:
         if views is None:
             side = 112
             image_processor = Qwen2VLImageProcessorPil(min_pixels=side * side, max_pixels=side * side)
-        else:  # the views are already sized in whole tokens: the image processor must not resize them again
-            areas = [v["size"][0] * v["size"][1] for v in views]
-            image_processor = Qwen2VLImageProcessorPil(min_pixels=min(areas), max_pixels=max(areas))
+        else:
+            image_processor = views_image_processor(views)
         # No system turn: the nano tokenizer spells text a character a token, and the system prompt was 60% of a
         # board question's text tokens (a third of a training step) while saying the same thing every time.
         return cls(build_nano_tokenizer(), image_processor, system_prompt="", max_length=max_length, views=views)
@@ -151,6 +165,21 @@ class ChatVLA2Processor:
         cameras = [c for c in self.camera_names if any(v["camera"] == c for v in views)]
         return type(self)(self.tokenizer, self.image_processor, cameras, self.system_prompt, self.max_length, views,
                           self.world)
+
+    def with_added_views(self, names) -> ChatVLA2Processor:
+        """A copy that also feeds the backbone the named EXTRA_VIEWS, after its own: the backbone reads them as more
+        image tokens, so a model learns them in the next stage it trains its backbone in. A view it already has is
+        kept where it is, so every stage of a recipe can name the same views."""
+        if self.views is None:
+            raise ValueError("this processor feeds whole cameras; views can be added only to a processor with views")
+        unknown = [n for n in names if n not in EXTRA_VIEWS]
+        if unknown or not names:
+            raise ValueError(f"no view {unknown or list(names)} to add; known: {sorted(EXTRA_VIEWS)}")
+        have = {v["name"] for v in self.views}
+        new = [EXTRA_VIEWS[n] for n in dict.fromkeys(names) if n not in have]
+        views = check_views(list(self.views) + new, self.camera_names)
+        return type(self)(self.tokenizer, views_image_processor(views), self.camera_names, self.system_prompt,
+                          self.max_length, views, self.world)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> ChatVLA2Processor:

@@ -97,8 +97,14 @@ class Playground:
             return (mode, text, seed), "math_matching", lambda env: episodes.typed_math(env, seed, text, answer)
         return (mode, None, seed), "math_matching", lambda env: episodes.random_math(env, seed)
 
-    def _build_scene(self, session, request_key, task, build, backend_name):
-        """Build the scene in the visitor's own sim (making the sim on first use)."""
+    def _scene_world(self, loaded=None):
+        """The sim world scenes are built in: the one the model was trained in (its processor says), so a model of
+        the row world at 448 px sees its own cards and frame size; the default world before any model is loaded."""
+        loaded = loaded or self.models.loaded
+        return None if loaded is None else loaded.policy.processor.world
+
+    def _build_scene(self, session, request_key, task, build, backend_name, world=None):
+        """Build the scene in the visitor's own sim (making the sim on first use), in `world` (None: the model's)."""
         from playground.backends import SIM, make_backend
 
         backend_name = backend_name or SIM
@@ -106,7 +112,7 @@ class Playground:
             if session.backend is not None:
                 session.backend.close()
             session.backend = make_backend(backend_name)
-        scenario, obs = session.backend.new_scene(task, build)
+        scenario, obs = session.backend.new_scene(task, build, world or self._scene_world())
         session.start_scene(scenario, obs)
         session.scene_key = request_key
         session.chat = [{"role": "user", "content": scenario.instruction}]
@@ -131,8 +137,9 @@ class Playground:
                     session.chat, "", self._action_plot(session), self._routing_plot(None), "",
                     gr.skip() if mode != SPATIAL else instruction)
 
-    def _scene_for_run(self, session, mode, photo, equation, expected, instruction, seed, backend_name):
-        """The scene Run acts on: the one New scene just built for these inputs, else a new one from them."""
+    def _scene_for_run(self, session, mode, photo, equation, expected, instruction, seed, backend_name, world=None):
+        """The scene Run acts on: the one New scene just built for these inputs, else a new one from them (in
+        `world`; None: the loaded model's)."""
         from playground import episodes
 
         key, task, build = self._scene_request(mode, photo, equation, expected, instruction, seed, False)
@@ -144,7 +151,7 @@ class Playground:
             if session.scenario.source == "random":  # Run again on a random scene: the same scene, not a look-alike
                 random_seed = session.scenario.seed
                 build = (lambda env: episodes.random_spatial(env, random_seed)) if mode == SPATIAL else build
-        scenario, obs = self._build_scene(session, key, task, build, backend_name)
+        scenario, obs = self._build_scene(session, key, task, build, backend_name, world)
         session.fresh = False
         return scenario, obs
 
@@ -162,6 +169,13 @@ class Playground:
                 yield (side_by_side(obs), _board(scenario), scenario.describe(), "_loading the model..._", session.chat,
                        gr.skip(), self._action_plot(session), gr.skip(), gr.skip())
                 loaded = self.models.get(model_id, quantization)
+                world = self._scene_world(loaded)
+                if session.backend.world != world:  # built before this model (of another world) was loaded
+                    scenario, obs = self._scene_for_run(session, mode, photo, equation, expected, instruction, seed,
+                                                        backend_name, world)
+                    status = f"_rebuilt the scene in the model's world: {world.describe()}_"
+                    yield (side_by_side(obs), _board(scenario), scenario.describe(), status, session.chat, gr.skip(),
+                           self._action_plot(session), gr.skip(), gr.skip())
                 updates = run_episode(session, loaded.policy, self.models.run_lock, self.budget, seed=check_seed(seed))
                 yield from self._stream(session, updates, loaded)
             finally:

@@ -44,7 +44,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
                  robot_data: list[str] | None = None, seed: int = 0, progress: bool = True,
                  action_objective: str | None = None, pixel_cameras: list[str] | None = None, pixel_size: int = 64,
                  action_frame: str | None = None, motion: bool = False, camera_size: int | None = None,
-                 card_layout: str | None = None, **overrides) -> dict:  # fmt: skip
+                 card_layout: str | None = None, add_views: list[str] | None = None,
+                 **overrides) -> dict:  # fmt: skip
     """Train one stage and return its last metrics plus where the model went. For a stage that trains the action
     expert, `action_objective` switches its objective first (flow matching, DDIM or one-pass regression) and
     `pixel_cameras` gives it a new conv net over those cameras' pixels at `pixel_size` (pixel_encoder.py), unless
@@ -52,11 +53,13 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from the state) or "absolute", and then fits the action statistics again in the new frame; `motion` lets it read
     the joints' move since the previous look (ActionExpertConfig.motion; new weights at zero, if it has none yet).
     `camera_size` and `card_layout` set the sim world the model learns in and is saved with (sim/world.py); each
-    left None keeps the starting model's."""
+    left None keeps the starting model's. `add_views` gives the backbone more views of the cameras
+    (processing_chatvla2.EXTRA_VIEWS, e.g. the row world's cards), learnt from this stage on."""
     from functools import partial
 
     from chatvla2_lite.data.record import check_demos_world
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.processing_chatvla2 import EXTRA_VIEWS
     from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream,
                                                 cached_correction_feature_stream, cached_image_text_stream,
                                                 cached_near_miss_feature_stream, cached_robot_feature_stream,
@@ -65,6 +68,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     image_text_config(config.kinds)  # an unknown kind or a bad weight fails here, before the model loads
+    if add_views and not set(add_views) <= set(EXTRA_VIEWS):
+        raise ValueError(f"no view {sorted(set(add_views) - set(EXTRA_VIEWS))} to add; known: {sorted(EXTRA_VIEWS)}")
     if config.corrections and init is None:
         raise ValueError("corrections label the mistakes of the model the stage starts from: pass --init")
     if (action_objective is not None or pixel_cameras or action_frame is not None or motion) \
@@ -73,6 +78,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
                          "or give it pixels or motion, in a stage that does")
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
     world = policy.processor.world = policy.processor.world.overridden(camera_size, card_layout)
+    if add_views:
+        policy.processor = policy.processor.with_added_views(add_views)
     if action_objective is not None:
         policy.config.action_expert.objective = action_objective
     new_frame = action_frame is not None and action_frame != policy.config.action_expert.action_frame

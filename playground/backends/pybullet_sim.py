@@ -23,7 +23,7 @@ class Verdict:
 
 
 class SimBackend:
-    """A sim env of the scenario's task, kept across episodes of the same task (building one costs ~0.4 s)."""
+    """A sim env of the scenario's task and world, kept across episodes of both (building one costs ~0.4 s)."""
 
     name = "PyBullet sim"
 
@@ -32,17 +32,25 @@ class SimBackend:
         self.env = None
         self.scenario: Scenario | None = None
 
-    def _env_for(self, task: str):
-        import sim
+    @property
+    def world(self):
+        """The sim.world.World of the env now (None before the first scene)."""
+        return None if self.env is None else self.env.world
 
-        if self.env is None or self.env.task.name != task:
+    def _env_for(self, task: str, world):
+        import sim
+        from sim.world import World
+
+        world = world or World()
+        if self.env is None or self.env.task.name != task or self.env.world != world:
             self.close()
-            self.env = sim.make_env(task, "train", cameras=self.cameras)
+            self.env = sim.make_env(task, "train", cameras=self.cameras, world=world)
         return self.env
 
-    def new_scene(self, task: str, build) -> tuple[Scenario, dict]:
-        """Build a scene with `build(env) -> Scenario` in an env of `task`; returns it and the first observation."""
-        env = self._env_for(task)
+    def new_scene(self, task: str, build, world=None) -> tuple[Scenario, dict]:
+        """Build a scene with `build(env) -> Scenario` in an env of `task` in `world` (sim.world.World; None: the
+        default one, 224-px cameras and scattered cards); returns it and the first observation."""
+        env = self._env_for(task, world)
         self.scenario = build(env)
         return self.scenario, self.observe()
 

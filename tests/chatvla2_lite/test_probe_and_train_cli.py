@@ -182,6 +182,13 @@ def test_the_action_objective_switches_only_in_a_stage_that_trains_the_expert(tm
     assert bad.returncode == 2 and "does not train the action expert" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_an_unknown_view_to_add_is_named_with_the_known_ones(tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "train", "--stage", "vlm", "--out", str(tmp_path),
+                          "--add-views", "cards", "top"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "no view ['top'] to add; known: ['cards']" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "stage.json").exists()
+
+
 def test_bench_train_times_a_stage_without_a_simulator():
     timed = _cli("bench", "train", "--stage", "action", "--steps", "2", "--warmup", "1", "--batch-size", "4",
                  "--threads", "1")

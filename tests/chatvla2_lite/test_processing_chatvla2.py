@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from chatvla2_lite.errors import InvalidInstructionError, InvalidObservationError
-from chatvla2_lite.processing_chatvla2 import IGNORE_INDEX, ChatVLA2Processor, collate
+from chatvla2_lite.processing_chatvla2 import IGNORE_INDEX, ChatVLA2Processor, collate, crop_view
 from chatvla2_lite.tokenizer_nano import build_nano_tokenizer
 
 
@@ -180,6 +180,28 @@ def test_with_views_refuses_unknown_views(processor):
         processor.with_views(["top"])
     with pytest.raises(ValueError, match="no views"):
         ChatVLA2Processor.nano(views=None).with_views(["board"])
+
+
+def test_an_added_view_is_fed_after_the_others_saved_kept_when_named_again_and_refused_when_unknown(processor, obs,
+                                                                                                    tmp_path):
+    from chatvla2_lite.processing_chatvla2 import EXTRA_VIEWS
+
+    with_cards = processor.with_added_views(["cards"])
+    enc = with_cards(obs, "pick the 7")
+    # the cards view is 280x140: 10x20 patches, 50 tokens after the 2x2 merge, and the image processor keeps its size
+    assert enc["image_grid_thw"].tolist() == [[1, 8, 16], [1, 10, 16], [1, 8, 8], [1, 10, 20]]
+    assert (enc["input_ids"][0] == processor.special["<|image_pad|>"]).sum() == 32 + 40 + 16 + 50
+    box = EXTRA_VIEWS["cards"]["box"]
+    front = obs["observation.images.front"]
+    assert np.array_equal(with_cards.model_images(obs)[3], crop_view(front, box, (280, 140)))
+    assert [v["name"] for v in processor.views] == ["board", "table", "wrist"]  # the original keeps its own
+    with_cards.save_pretrained(tmp_path)
+    assert ChatVLA2Processor.from_pretrained(tmp_path).views == with_cards.views
+    with pytest.raises(ValueError, match=r"no view \['top'\] to add; known: \['cards'\]"):
+        processor.with_added_views(["top"])
+    assert with_cards.with_added_views(["cards"]).views == with_cards.views
+    with pytest.raises(ValueError, match="feeds whole cameras"):
+        ChatVLA2Processor.nano(views=None).with_added_views(["cards"])
 
 
 def test_the_nano_prompt_has_no_system_turn_and_others_keep_theirs(processor, obs):

@@ -217,10 +217,11 @@ def test_a_stage_learns_in_the_world_it_is_given_saves_it_and_refuses_demos_from
 
     monkeypatch.setattr(streams, "cached_image_text_stream", spied)
     run_training("vlm", tmp_path / "vlm", steps=1, batch_size=2, probe_every=0, kinds={"card_list": 1.0},
-                 camera_size=448, card_layout="row", progress=False)  # fmt: skip
+                 camera_size=448, card_layout="row", add_views=["cards"], progress=False)  # fmt: skip
     from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
 
-    assert ChatVLA2Processor.from_pretrained(tmp_path / "vlm" / "model").world == World(448, "row")
+    saved = ChatVLA2Processor.from_pretrained(tmp_path / "vlm" / "model")
+    assert saved.world == World(448, "row") and [v["name"] for v in saved.views][-1] == "cards"
     assert shapes and set(shapes) == {(448, 448, 3)}
     writer = LeRobotV3Writer(tmp_path / "demos", {"front": (224, 224), "wrist": (224, 224)}, use_videos=False)
     frames = np.zeros((2, 224, 224, 3), np.uint8)

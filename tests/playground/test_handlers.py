@@ -55,6 +55,27 @@ def test_random_spatial_scene_fills_the_instruction_and_run_acts_on_it(playgroun
     assert "1 chunks" in outputs[-1][3]
 
 
+def test_scenes_are_built_in_the_world_of_the_model_and_run_rebuilds_one_made_before_it_loaded(playground, tmp_path):
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from sim.world import World
+
+    policy = ChatVLA2.from_config(seed=0)
+    policy.processor.world = World(448, "row")
+    policy.save_pretrained(tmp_path / "row-model")
+    req, inputs = FakeRequest("w"), (WHITEBOARD, None, "3 + 4", "", "", 2, "PyBullet sim")
+    playground.new_scene(*inputs, request=req)  # no model loaded yet: the default world
+    session = playground.sessions.get("w")
+    assert session.backend.world == World()
+    assert session.observation["observation.images.front"].shape == (224, 224, 3)
+    outputs = list(playground.run(*inputs, str(tmp_path / "row-model"), "none", request=req))
+    assert any("rebuilt the scene in the model's world: 448 px cameras, row cards" in o[3] for o in outputs)
+    env = session.backend.env
+    assert env.world == World(448, "row") and session.scenario.truth["equation"] == "3 + 4 = ?"
+    assert session.observation["observation.images.front"].shape == (448, 448, 3)
+    playground.new_scene(*inputs, request=req)  # now the model is loaded: its world straight away
+    assert session.backend.env is env and session.backend.world == World(448, "row")
+
+
 def test_errors_reach_the_page_as_gr_error(playground):
     with pytest.raises(gr.Error, match="one digit"):
         playground.new_scene(WHITEBOARD, None, "9 x 9", "", "", 0, "PyBullet sim", request=FakeRequest("d"))
