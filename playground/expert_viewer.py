@@ -11,11 +11,12 @@ from playground.control_loop import side_by_side
 FRAME_EVERY = 2  # control steps between streamed frames (30 Hz control -> 15 fps view)
 
 
-def run_expert_stream(task: str, split: str, seed: int):
-    """Yield (frame, status markdown) while the scripted expert runs one episode."""
+def run_expert_stream(task: str, split: str, seed: int, world=None):
+    """Yield (frame, status markdown) while the scripted expert runs one episode in `world` (sim.world.World; None:
+    the default one)."""
     import sim
 
-    env = sim.make_env(task, split, cameras=("front", "wrist"))
+    env = sim.make_env(task, split, cameras=("front", "wrist"), world=world)
     try:
         obs, info = env.reset(seed=int(seed))
         truth = ", ".join(f"{k}: {info[k]}" for k in ("equation", "answer", "relation", "target", "object") if k in info)
@@ -34,8 +35,9 @@ def run_expert_stream(task: str, split: str, seed: int):
         env.close()
 
 
-def build_expert_tab():
-    """The expert-viewer controls and outputs, inside the caller's gr.Blocks."""
+def build_expert_tab(world_now=None):
+    """The expert-viewer controls and outputs, inside the caller's gr.Blocks; `world_now()` gives the world to run
+    in at each click (the playground's: the loaded model's), None the default one."""
     import gradio as gr
 
     with gr.Row():
@@ -45,7 +47,10 @@ def build_expert_tab():
         run = gr.Button("Run the scripted expert", variant="primary")
     view = gr.Image(label="front | wrist", type="numpy", height=300)
     status = gr.Markdown()
-    run.click(run_expert_stream, inputs=[task, split, seed], outputs=[view, status])
+    def stream(task, split, seed):
+        yield from run_expert_stream(task, split, seed, world_now() if world_now else None)
+
+    run.click(stream, inputs=[task, split, seed], outputs=[view, status])
     return run
 
 

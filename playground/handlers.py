@@ -97,7 +97,7 @@ class Playground:
             return (mode, text, seed), "math_matching", lambda env: episodes.typed_math(env, seed, text, answer)
         return (mode, None, seed), "math_matching", lambda env: episodes.random_math(env, seed)
 
-    def _scene_world(self, loaded=None):
+    def scene_world(self, loaded=None):
         """The sim world scenes are built in: the one the model was trained in (its processor says), so a model of
         the row world at 448 px sees its own cards and frame size; the default world before any model is loaded."""
         loaded = loaded or self.models.loaded
@@ -112,7 +112,7 @@ class Playground:
             if session.backend is not None:
                 session.backend.close()
             session.backend = make_backend(backend_name)
-        scenario, obs = session.backend.new_scene(task, build, world or self._scene_world())
+        scenario, obs = session.backend.new_scene(task, build, world or self.scene_world())
         session.start_scene(scenario, obs)
         session.scene_key = request_key
         session.chat = [{"role": "user", "content": scenario.instruction}]
@@ -169,7 +169,7 @@ class Playground:
                 yield (side_by_side(obs), _board(scenario), scenario.describe(), "_loading the model..._", session.chat,
                        gr.skip(), self._action_plot(session), gr.skip(), gr.skip())
                 loaded = self.models.get(model_id, quantization)
-                world = self._scene_world(loaded)
+                world = self.scene_world(loaded)
                 if session.backend.world != world:  # built before this model (of another world) was loaded
                     scenario, obs = self._scene_for_run(session, mode, photo, equation, expected, instruction, seed,
                                                         backend_name, world)

@@ -92,8 +92,9 @@ def build_app(playground: Playground | None = None):
             probe_plot = gr.Plot()
             probe_table = gr.Dataframe(headers=["suite", "expected", "answer", "correct", "question"], wrap=True)
         with gr.Tab("Scripted expert"):
-            gr.Markdown("The scripted expert that makes the training demos, in the same simulator.")
-            build_expert_tab()
+            gr.Markdown("The scripted expert that makes the training demos, in the same simulator and the loaded "
+                        "model's world.")
+            build_expert_tab(pg.scene_world)
         with gr.Tab("Settings"):
             model_id = gr.Textbox(value=s.model_id, label="Model: 'nano' (the shipped one) or a Hub id"
                                   + ("" if s.public else " or a local folder"), elem_id="model-id")

@@ -14,6 +14,13 @@ def test_stream_yields_changing_frames_and_a_verdict():
     assert "**success**" in updates[-1][1]
 
 
+def test_the_expert_runs_in_the_world_it_is_given():
+    from sim.world import World
+
+    updates = list(run_expert_stream("math_matching", "train", 2, World(336, "row")))
+    assert updates[0][0].shape == (336, 672, 3) and "**success**" in updates[-1][1]
+
+
 def test_app_builds():
     from playground.expert_viewer import build_app
 
