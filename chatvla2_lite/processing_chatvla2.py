@@ -53,6 +53,13 @@ def check_views(views, camera_names) -> tuple[dict, ...]:
     return tuple(out)
 
 
+def check_added_views(names) -> None:
+    """Refuse names that are not EXTRA_VIEWS (or none at all), naming the known ones."""
+    unknown = [n for n in names if n not in EXTRA_VIEWS]
+    if unknown or not names:
+        raise ValueError(f"no view {unknown or list(names)} to add; known: {sorted(EXTRA_VIEWS)}")
+
+
 def views_image_processor(views):
     """The Qwen2-VL image processor for these views: they are already sized in whole tokens, so its pixel range
     spans exactly their areas and it never resizes one again."""
@@ -172,9 +179,7 @@ class ChatVLA2Processor:
         kept where it is, so every stage of a recipe can name the same views."""
         if self.views is None:
             raise ValueError("this processor feeds whole cameras; views can be added only to a processor with views")
-        unknown = [n for n in names if n not in EXTRA_VIEWS]
-        if unknown or not names:
-            raise ValueError(f"no view {unknown or list(names)} to add; known: {sorted(EXTRA_VIEWS)}")
+        check_added_views(names)
         have = {v["name"] for v in self.views}
         new = [EXTRA_VIEWS[n] for n in dict.fromkeys(names) if n not in have]
         views = check_views(list(self.views) + new, self.camera_names)

@@ -47,6 +47,7 @@ def build_expert_tab(world_now=None):
         run = gr.Button("Run the scripted expert", variant="primary")
     view = gr.Image(label="front | wrist", type="numpy", height=300)
     status = gr.Markdown()
+
     def stream(task, split, seed):
         yield from run_expert_stream(task, split, seed, world_now() if world_now else None)
 

@@ -59,7 +59,7 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
 
     from chatvla2_lite.data.record import check_demos_world
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
-    from chatvla2_lite.processing_chatvla2 import EXTRA_VIEWS
+    from chatvla2_lite.processing_chatvla2 import check_added_views
     from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream,
                                                 cached_correction_feature_stream, cached_image_text_stream,
                                                 cached_near_miss_feature_stream, cached_robot_feature_stream,
@@ -68,8 +68,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     image_text_config(config.kinds)  # an unknown kind or a bad weight fails here, before the model loads
-    if add_views and not set(add_views) <= set(EXTRA_VIEWS):
-        raise ValueError(f"no view {sorted(set(add_views) - set(EXTRA_VIEWS))} to add; known: {sorted(EXTRA_VIEWS)}")
+    if add_views:
+        check_added_views(add_views)  # before the model loads
     if config.corrections and init is None:
         raise ValueError("corrections label the mistakes of the model the stage starts from: pass --init")
     if (action_objective is not None or pixel_cameras or action_frame is not None or motion) \
