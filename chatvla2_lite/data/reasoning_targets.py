@@ -30,6 +30,9 @@ _PHRASE_TO_RELATION = {phrase: rel for rel, phrase in RELATION_PHRASES.items()}
 _EQUATION_TOKEN = re.compile(r"\d+|[+\-−×x*÷/:=?]")
 _BOARD = re.compile(r"the board says\s*([^.]*)", re.IGNORECASE)  # an equation holds no full stop
 _CARD = re.compile(r"i pick the card\s*(\d+)", re.IGNORECASE)
+_RESULT = re.compile(r"=\s*(\d+)")  # the solution's "= 7"; the board's own equation ends "= ?"
+_CARD_LIST = re.compile(r"the cards are\s*([^.]*)", re.IGNORECASE)
+_PLACE = re.compile(r"i pick the card\s*\d+\s*,\s*the (\w+) from the left", re.IGNORECASE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth")  # math_matching lays out at most five cards
 _NAME = r"[a-z][a-z ]*?[a-z]"
 _TOY_PLACE = re.compile(
@@ -85,6 +88,22 @@ def parse_math_reasoning(text: str) -> tuple[str | None, int | None]:
     card = _CARD.search(clean)
     equation = canonical_equation(board.group(1)) if board else None
     return (equation or None), (int(card.group(1)) if card else None)
+
+
+def parse_math_parts(text: str) -> dict:
+    """Every part a math reasoning says, for scoring them one by one: the board's equation, the solution's result,
+    the cards listed from left to right and the pick's place among them (row world), and the card picked; None
+    for a part not found."""
+    clean = _squash(text)
+    equation, card = parse_math_reasoning(clean)
+    board = _BOARD.search(clean)
+    result = _RESULT.search(clean, board.end() if board else 0)
+    listed = _CARD_LIST.search(clean)
+    place = _PLACE.search(clean)
+    ordinal = place.group(1).lower() if place else None
+    return {"equation": equation, "result": int(result.group(1)) if result else None,
+            "cards": [int(d) for d in re.findall(r"\d+", listed.group(1))] if listed else None,
+            "card": card, "place": ORDINALS.index(ordinal) if ordinal in ORDINALS else None}
 
 
 def table_location(xy) -> tuple[str, str]:

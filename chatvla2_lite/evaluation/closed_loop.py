@@ -4,11 +4,17 @@ Per episode the policy reasons once on the first observation (as ChatVLA-2 does)
 after chunk on fresh observations with that reasoning, until the sim's success check holds or the
 step budget is spent. Scores:
 - math_matching: ocr_acc (the reasoning reads the board's equation), math_acc (its card is the
-  answer), success_rate.
-- toy_placement: recognition_acc (it names the object), spatial_acc (the relation and the target),
-  success_rate.
+  answer), success_rate. The steps between, so a wrong pick says where it went wrong: solve_acc (the
+  solution's result is the answer), arithmetic_acc (the result is what the equation it read comes to),
+  consistent_acc (it picks the card of its own result); in the row world card_list_acc (it lists the
+  cards as they stand) and place_acc (it says where the answer card stands among them).
+  named_lift_rate: the share of episodes where the arm lifted the card the reasoning picked, right or
+  wrong: whether the arm follows its own reasoning.
+- toy_placement: recognition_acc (it names the object), location_acc (where the object stands),
+  spatial_acc (the relation and the target), success_rate.
 - --counterfactual (math_matching): the reasoning is replaced by one that names another card on the
-  table; follow_rate is the share of episodes whose tray ends up holding that card.
+  table; follow_rate is the share of episodes whose tray ends up holding that card, named_lift_rate
+  those where the arm lifted it.
 - lift_rate (both tasks): the share of episodes where the object the task moves (the answer card, the toy)
   stood at least LIFT_M above its start after some chunk; closest_approach_m: the median over episodes of the
   gripper's closest horizontal distance to it at a chunk's end. Together they say whether the arm fails at
@@ -29,9 +35,12 @@ from tqdm.auto import tqdm
 
 from chatvla2_lite.data.reasoning_targets import (
     canonical_equation,
-    parse_math_reasoning,
+    cards_left_to_right,
+    parse_math_parts,
+    parse_toy_location,
     parse_toy_reasoning,
     pick_sentences,
+    table_location,
 )
 from chatvla2_lite.policy_chatvla2 import MotionHistory
 
@@ -58,15 +67,18 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, mo
     included) giving one. `motion` False withholds the earlier look's joints, so every look reads "nothing moved".
     """
     obs, info = env.reset(seed=seed)
+    start_info = dict(info)  # the scene as it was laid out: where each object stood, before anything moved
     policy.reset()
     if callable(reasoning):
         reasoning = reasoning(info)
     text = reasoning if reasoning is not None else policy.reason(obs).text
-    body = env.scene.bodies[env.episode.pick]  # what the task asks the arm to move: the answer card, or the toy
-    rest_z = env.scene.pose(body)[0][2]
+    pick = env.episode.pick  # what the task asks the arm to move: the answer card, or the toy
+    body = env.scene.bodies[pick]
     place = np.asarray(env.task.expert_plan(env.scene, env.episode).place_xy)  # before anything is pushed
-    others = {b: env.scene.pose(b)[0][2] for b in same_kind(env.scene.bodies, env.episode.pick)}
-    steps, done, lifted, lifted_other, closest, plays = 0, False, False, False, float("inf"), 0
+    # resting heights of the object and the others of its kind ("tile_7" and the other cards), by name
+    names = {b: name for name, b in env.scene.bodies.items()}
+    rest = {names[b]: env.scene.pose(b)[0][2] for b in [body, *same_kind(env.scene.bodies, pick)]}
+    steps, done, raised, closest, plays = 0, False, set(), float("inf"), 0
     history = MotionHistory(policy.config.action_expert.motion_every)
     while not done and steps < max_steps:
         obs = history.look(obs, steps) if motion else obs
@@ -75,14 +87,13 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, mo
         obs, _, terminated, truncated, info, ran = env.step_chunk(chunk)
         steps += ran
         done = terminated or truncated
+        raised |= {name for name, z in rest.items() if env.scene.pose(env.scene.bodies[name])[0][2] > z + LIFT_M}
         position = env.scene.pose(body)[0]
-        lifted |= bool(position[2] > rest_z + LIFT_M)
-        lifted_other |= any(env.scene.pose(b)[0][2] > z + LIFT_M for b, z in others.items())
         closest = min(closest, float(np.linalg.norm(env.scene.arm.tcp_world()[:2] - position[:2])))
     place_off = float(np.linalg.norm(env.scene.pose(body)[0][:2] - place))
-    return {"reasoning": text, "info": info, "steps": steps, "start_info": env.episode.ground_truth,
-            "lifted": lifted, "lifted_other": lifted_other, "closest_m": closest, "place_off_m": place_off,
-            "action_steps": plays}
+    return {"reasoning": text, "info": info, "steps": steps, "start_info": start_info,
+            "lifted": pick in raised, "lifted_other": bool(raised - {pick}),
+            "lifted_names": sorted(raised), "closest_m": closest, "place_off_m": place_off, "action_steps": plays}
 
 
 def same_kind(bodies: dict[str, int], pick: str) -> list[int]:
@@ -92,15 +103,40 @@ def same_kind(bodies: dict[str, int], pick: str) -> list[int]:
 
 
 def score_math(reasoning: str, truth: dict) -> dict:
-    """Whether a math reasoning read the board right and picked the answer."""
-    equation, card = parse_math_reasoning(reasoning)
-    return {"ocr": equation == canonical_equation(truth["equation"]), "math": card == int(truth["answer"])}
+    """Whether a math reasoning read the board right and picked the answer, and each step between (truth: the
+    episode's reset info): solve (its result is the answer), arithmetic (its result is what the board it read
+    gives, read right or not), consistent (it picks the card of its own result); in the row world also card_list
+    (it lists the cards as they stand) and place (it says where the answer card stands among them)."""
+    parts = parse_math_parts(reasoning)
+    answer = int(truth["answer"])
+    read = _value(parts["equation"])
+    scores = {"ocr": parts["equation"] == canonical_equation(truth["equation"]), "math": parts["card"] == answer,
+              "solve": parts["result"] == answer,
+              "arithmetic": read is not None and parts["result"] == read,
+              "consistent": parts["card"] is not None and parts["card"] == parts["result"]}
+    if truth.get("card_layout") == "row":
+        order = cards_left_to_right(truth)
+        scores["card_list"] = parts["cards"] == order
+        scores["place"] = parts["place"] == order.index(answer)
+    return scores
+
+
+def _value(equation: str | None) -> int | None:
+    """What an equation a reasoning read comes to, or None where it is no problem the sim can pose."""
+    from sim.tasks.math_problems import solve
+
+    try:
+        return solve(equation) if equation else None
+    except ValueError:
+        return None
 
 
 def score_toy(reasoning: str, truth: dict) -> dict:
-    """Whether a toy reasoning named the object, and the relation and target the instruction asked for."""
+    """Whether a toy reasoning named the object, where it stands (location), and the relation and target the
+    instruction asked for."""
     obj, relation, target = parse_toy_reasoning(reasoning)
     return {"recognition": obj == truth["object"].lower(),
+            "location": parse_toy_location(reasoning) == table_location(truth["positions"]["toy_0"]),
             "spatial": relation == truth["relation"] and target == str(truth["target"]).lower()}
 
 
@@ -141,24 +177,29 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
             if counterfactual:
                 row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(env.scene, int(truth["answer"]))
             elif not true_reasoning:  # with the true reasoning only the arm is scored
-                row.update(score_math(out["reasoning"], truth) if task == "math_matching" else score_toy(out["reasoning"], truth))
+                scores = score_math if task == "math_matching" else score_toy
+                row["scores"] = scores(out["reasoning"], truth)
+                named = [parse_math_parts(out["reasoning"])["card"]] if task == "math_matching" else []
+            if named:  # the card the reasoning picked, right or wrong: did the arm go for it?
+                row["named_lifted"] = f"tile_{named[0]}" in out["lifted_names"]
             rows.append(row)
     finally:
         env.close()
     result = {"task": task, "split": split, "episodes": episodes, "seed": seed, "world": env.world.to_dict(),
               "action_steps": max((r["action_steps"] for r in rows), default=0),  # actions played a chunk
               "seconds_per_episode": round((time.perf_counter() - started) / max(1, episodes), 2)}
+    if any("named_lifted" in r for r in rows):
+        result["named_lift_rate"] = float(np.mean([r.get("named_lifted", False) for r in rows]))
     if counterfactual:
         result["follow_rate"] = float(np.mean([r["followed"] for r in rows]))
         result["followed_seeds"] = [r["seed"] for r in rows if r["followed"]]
         return result
-    keys = () if true_reasoning else ("ocr", "math") if task == "math_matching" else ("recognition", "spatial")
     if true_reasoning:
         result["reasoning"] = "true"
     if not motion:
         result["motion"] = "withheld"
-    for key in keys:
-        result[f"{key}_acc"] = float(np.mean([r[key] for r in rows]))
+    for key in rows[0].get("scores", {}) if rows else ():  # the reasoning's parts: ocr_acc, math_acc, ...
+        result[f"{key}_acc"] = float(np.mean([r["scores"][key] for r in rows]))
     result["success_rate"] = float(np.mean([r["success"] for r in rows]))
     result["lift_rate"] = float(np.mean([r["lifted"] for r in rows]))
     result["other_lift_rate"] = float(np.mean([r["lifted_other"] for r in rows]))

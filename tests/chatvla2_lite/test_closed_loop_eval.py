@@ -13,12 +13,32 @@ from sim.world import World
 
 def test_scorers_accept_the_ground_truth_reasoning_and_reject_others():
     truth = {"equation": "3 + 4 = ?", "solution": "3 + 4 = 7", "answer": 7, "candidates": [1, 7, 9]}
-    assert score_math(math_reasoning(truth), truth) == {"ocr": True, "math": True}
-    assert score_math("The board says 3 + 1 = ?. 3 + 1 = 4. I pick the card 4.", truth) == {"ocr": False, "math": False}
-    assert score_math("gibberish", truth) == {"ocr": False, "math": False}
+    right = {"ocr": True, "math": True, "solve": True, "arithmetic": True, "consistent": True}
+    assert score_math(math_reasoning(truth), truth) == right
+    misread = score_math("The board says 3 + 1 = ?. 3 + 1 = 4. I pick the card 4.", truth)  # misread, then sound
+    assert misread == {"ocr": False, "math": False, "solve": False, "arithmetic": True, "consistent": True}
+    # read right, added wrong, and picked the right card all the same
+    slip = score_math("The board says 3 + 4 = ?. 3 + 4 = 8. I pick the card 7.", truth)
+    assert slip == {"ocr": True, "math": True, "solve": False, "arithmetic": False, "consistent": False}
+    assert not any(score_math("gibberish", truth).values())
     toy = {"object": "red cube", "relation": "left", "target": "blue duck", "positions": {"toy_0": [0.2, 0.1, 0.0]}}
-    assert score_toy(toy_reasoning(toy), toy) == {"recognition": True, "spatial": True}
-    assert score_toy(toy_reasoning(dict(toy, relation="right")), toy) == {"recognition": True, "spatial": False}
+    assert score_toy(toy_reasoning(toy), toy) == {"recognition": True, "location": True, "spatial": True}
+    assert score_toy(toy_reasoning(dict(toy, relation="right")), toy) == {"recognition": True, "location": True,
+                                                                         "spatial": False}
+    moved = dict(toy, positions={"toy_0": [0.3, 0.1, 0.0]})  # the reasoning says front left; it stood at the back
+    assert score_toy(toy_reasoning(moved), toy)["location"] is False
+
+
+def test_row_world_math_scores_the_list_and_the_place():
+    positions = {"tile_1": [0.26, -0.1, 0.01], "tile_7": [0.26, 0.1, 0.01], "tile_9": [0.26, 0.0, 0.01]}
+    truth = {"equation": "3 + 4 = ?", "solution": "3 + 4 = 7", "answer": 7, "candidates": [1, 7, 9],
+             "card_layout": "row", "positions": positions}
+    assert score_math(math_reasoning(truth), truth) == {"ocr": True, "math": True, "solve": True, "arithmetic": True,
+                                                        "consistent": True, "card_list": True, "place": True}
+    wrong = ("The board says 3 + 4 = ?. 3 + 4 = 7. The cards are 7, 1 and 9. "
+             "I pick the card 7, the third from the left.")
+    scores = score_math(wrong, truth)  # the right card, in a list out of order, said to stand where it does not
+    assert scores["math"] and not scores["card_list"] and not scores["place"]
 
 
 class OraclePolicy:
@@ -75,6 +95,10 @@ def test_oracle_scores_full_marks(oracle, layout):
     assert result["lift_rate"] == 1.0 and result["closest_approach_m"] < 0.01  # it held the answer card
     assert result["other_lift_rate"] == 0.0  # and no other
     assert result["place_miss_m"] < 0.01  # and set it down where the expert puts it: in the tray
+    parts = ["solve_acc", "arithmetic_acc", "consistent_acc", "named_lift_rate"]
+    parts += ["card_list_acc", "place_acc"] if layout == "row" else []
+    assert {key: result[key] for key in parts} == dict.fromkeys(parts, 1.0)
+    assert layout == "row" or "card_list_acc" not in result  # scattered cards stand in no order to list
 
 
 @pytest.mark.slow
@@ -86,6 +110,7 @@ def test_other_lift_rate_counts_an_arm_that_lifts_another_card(oracle, monkeypat
     monkeypatch.setattr(oracle, "reason", wrong_card)
     result = evaluate(oracle, "math_matching", "heldout", episodes=2, progress=False)
     assert result["other_lift_rate"] == 1.0 and result["lift_rate"] == 0.0 and result["success_rate"] == 0.0
+    assert result["math_acc"] == 0.0 and result["named_lift_rate"] == 1.0  # a wrong pick, followed all the same
 
 
 @pytest.mark.slow
@@ -127,6 +152,7 @@ def test_same_kind_names_the_other_cards_and_toys():
 def test_counterfactual_follow_rate_counts_the_named_card(oracle):
     result = evaluate(oracle, "math_matching", "heldout", episodes=2, counterfactual=True, progress=False)
     assert result["follow_rate"] == 1.0 and result["followed_seeds"] == [10_000, 10_001]
+    assert result["named_lift_rate"] == 1.0
 
 
 @pytest.mark.slow
@@ -141,6 +167,7 @@ def test_true_reasoning_scores_the_arm_alone(oracle, monkeypatch):
                         right.append(text == math_reasoning(oracle.env.episode.ground_truth)) or act(obs, text, seed))
     result = evaluate(oracle, "math_matching", "heldout", episodes=2, true_reasoning=True, progress=False)
     assert result["success_rate"] == 1.0 and result["reasoning"] == "true" and "ocr_acc" not in result
+    assert "named_lift_rate" not in result  # the card named is the answer: lift_rate already says it
     assert right and all(right)
     with pytest.raises(ValueError, match="pick one"):
         evaluate(oracle, "math_matching", episodes=1, true_reasoning=True, counterfactual=True, progress=False)
@@ -163,7 +190,7 @@ def test_untrained_nano_runs_closed_loop():
 
     policy = ChatVLA2.from_config()
     result = evaluate(policy, "toy_placement", "heldout", episodes=1, max_steps=32, progress=False)
-    assert set(result) >= {"recognition_acc", "spatial_acc", "success_rate"}
+    assert set(result) >= {"recognition_acc", "location_acc", "spatial_acc", "success_rate"}
     assert result["success_rate"] == 0.0 and result["solved_seeds"] == []  # random weights do not solve the task
     assert result["lift_rate"] == 0.0 and 0.02 < result["closest_approach_m"] < 1.0  # nor pick the toy up
     assert result["place_miss_m"] is None  # nothing carried, nothing to measure

@@ -11,6 +11,7 @@ from chatvla2_lite.data.reasoning_targets import (
     canonical_equation,
     cards_left_to_right,
     math_reasoning,
+    parse_math_parts,
     parse_math_reasoning,
     parse_toy_location,
     parse_toy_reasoning,
@@ -58,6 +59,21 @@ def test_math_parser_reports_missing_parts_as_none():
     assert parse_math_reasoning("I pick the card 3.") == (None, 3)
     assert parse_math_reasoning("The board says 2 + 2 = ?. Hmm.") == ("2 + 2 = ?", None)
     assert parse_math_reasoning("") == (None, None)
+
+
+def test_math_parts_read_every_step_of_the_reasoning():
+    row = {"equation": "3 + 4 = ?", "solution": "3 + 4 = 7", "answer": 7, "candidates": [1, 7, 9],
+           "card_layout": "row",
+           "positions": {"tile_1": [0.26, -0.1, 0.01], "tile_7": [0.26, 0.1, 0.01], "tile_9": [0.26, 0.0, 0.01]}}
+    assert parse_math_parts(math_reasoning(row)) == {"equation": "3 + 4 = ?", "result": 7, "cards": [7, 9, 1],
+                                                      "card": 7, "place": 0}
+    del row["card_layout"]  # scattered: no list, no place
+    assert parse_math_parts(math_reasoning(row)) == {"equation": "3 + 4 = ?", "result": 7, "cards": None, "card": 7,
+                                                      "place": None}
+    # a model's slips: the board said "= 7" instead of "= ?" (its result is still the solution's), an unknown place
+    slip = parse_math_parts("The board says 3 + 4 = 7. 3 + 4 = 8. The cards are 1,7. I pick the card 8, the tenth")
+    assert slip == {"equation": "3 + 4 = 7", "result": 8, "cards": [1, 7], "card": 8, "place": None}
+    assert parse_math_parts("") == dict.fromkeys(("equation", "result", "cards", "card", "place"))
 
 
 def test_table_location_follows_the_front_camera():
