@@ -115,8 +115,15 @@ class Playground:
         scenario, obs = session.backend.new_scene(task, build, world or self.scene_world())
         session.start_scene(scenario, obs)
         session.scene_key = request_key
+        session.scene_build = (task, build, backend_name)
         session.chat = [{"role": "user", "content": scenario.instruction}]
         return scenario, obs
+
+    def _rebuild_in_world(self, session, world):
+        """The session's scene made again by the same seeded build, in `world`: a scene built before a model of
+        another world was loaded would show it frames of a size and cards in places it never saw."""
+        task, build, backend_name = session.scene_build
+        return self._build_scene(session, session.scene_key, task, build, backend_name, world)
 
     def new_scene(self, mode, photo, equation, expected, instruction, seed, backend_name, request: gr.Request = None):
         """Outputs for a freshly built scene (nothing run yet); a random spatial scene fills the instruction box."""
@@ -137,12 +144,12 @@ class Playground:
                     session.chat, "", self._action_plot(session), self._routing_plot(None), "",
                     gr.skip() if mode != SPATIAL else instruction)
 
-    def _scene_for_run(self, session, mode, photo, equation, expected, instruction, seed, backend_name, world=None):
-        """The scene Run acts on: the one New scene just built for these inputs, else a new one from them (in
-        `world`; None: the loaded model's)."""
+    def _scene_for_run(self, session, request, backend_name):
+        """The scene Run acts on: the one New scene just built for these inputs, else a new one from them (in the
+        loaded model's world). `request`: _scene_request's (key, task, build)."""
         from playground import episodes
 
-        key, task, build = self._scene_request(mode, photo, equation, expected, instruction, seed, False)
+        key, task, build = request
         if session.scene_key == key and session.scenario is not None:
             if session.fresh:
                 session.fresh = False
@@ -150,8 +157,8 @@ class Playground:
                 return session.scenario, session.observation
             if session.scenario.source == "random":  # Run again on a random scene: the same scene, not a look-alike
                 random_seed = session.scenario.seed
-                build = (lambda env: episodes.random_spatial(env, random_seed)) if mode == SPATIAL else build
-        scenario, obs = self._build_scene(session, key, task, build, backend_name, world)
+                build = (lambda env: episodes.random_spatial(env, random_seed)) if task == "toy_placement" else build
+        scenario, obs = self._build_scene(session, key, task, build, backend_name)
         session.fresh = False
         return scenario, obs
 
@@ -164,18 +171,12 @@ class Playground:
             if not session.busy.acquire(blocking=False):
                 raise gr.Error("an episode is already running in this tab; press Stop first")
             try:
-                scenario, obs = self._scene_for_run(session, mode, photo, equation, expected, instruction, seed,
-                                                    backend_name)
+                request_ = self._scene_request(mode, photo, equation, expected, instruction, seed, False)
+                scenario, obs = self._scene_for_run(session, request_, backend_name)
                 yield (side_by_side(obs), _board(scenario), scenario.describe(), "_loading the model..._", session.chat,
                        gr.skip(), self._action_plot(session), gr.skip(), gr.skip())
                 loaded = self.models.get(model_id, quantization)
-                world = self.scene_world(loaded)
-                if session.backend.world != world:  # built before this model (of another world) was loaded
-                    scenario, obs = self._scene_for_run(session, mode, photo, equation, expected, instruction, seed,
-                                                        backend_name, world)
-                    status = f"_rebuilt the scene in the model's world: {world.describe()}_"
-                    yield (side_by_side(obs), _board(scenario), scenario.describe(), status, session.chat, gr.skip(),
-                           self._action_plot(session), gr.skip(), gr.skip())
+                yield from self._rebuilt_for(session, loaded)
                 updates = run_episode(session, loaded.policy, self.models.run_lock, self.budget, seed=check_seed(seed))
                 yield from self._stream(session, updates, loaded)
             finally:
@@ -197,12 +198,24 @@ class Playground:
             try:
                 session.stop.clear()
                 loaded = self.models.get(model_id, quantization)
+                yield from self._rebuilt_for(session, loaded)
                 session.chat = session.chat + [{"role": "user", "content": f"(edited reasoning) {text}"}]
                 updates = act_on_text(session, loaded.policy, self.models.run_lock, text, self.budget,
                                       seed=check_seed(seed))
                 yield from self._stream(session, updates, loaded, edited=text)
             finally:
                 session.busy.release()
+
+    def _rebuilt_for(self, session, loaded):
+        """Outputs (none, or one) for the session's scene rebuilt in the loaded model's world when it was built in
+        another; the arm starts over there."""
+        world = self.scene_world(loaded)
+        if session.backend.world == world:
+            return
+        scenario, obs = self._rebuild_in_world(session, world)
+        status = f"_rebuilt the scene in the model's world: {world.describe()}; the arm starts over_"
+        yield (side_by_side(obs), _board(scenario), scenario.describe(), status, session.chat, gr.skip(),
+               self._action_plot(session), gr.skip(), gr.skip())
 
     def _stream(self, session, updates, loaded, edited: str | None = None):
         """Turn control-loop Updates into the outputs tuple, skipping what did not change."""

@@ -25,6 +25,7 @@ class Session:
     backend: object = None  # playground.backends.pybullet_sim.SimBackend
     scenario: object = None  # playground.episodes.Scenario
     scene_key: tuple | None = None  # the inputs the scene was built from, so Run knows whether to rebuild
+    scene_build: tuple | None = None  # (task, build, backend name) that made it, to make it again in another world
     fresh: bool = False  # built by New scene and not run yet: Run acts on it as it is
     observation: dict | None = None
     reasoning: object = None  # chatvla2_lite.policy_chatvla2.Reasoning of the last chunk

@@ -4,6 +4,7 @@ Space refuses local paths and (offline) unknown Hub ids with a clear message."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -74,6 +75,37 @@ def test_scenes_are_built_in_the_world_of_the_model_and_run_rebuilds_one_made_be
     assert session.observation["observation.images.front"].shape == (448, 448, 3)
     playground.new_scene(*inputs, request=req)  # now the model is loaded: its world straight away
     assert session.backend.env is env and session.backend.world == World(448, "row")
+
+
+def test_a_rebuild_reads_an_uploaded_photo_once_and_act_rebuilds_too(playground, tmp_path, monkeypatch):
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from playground import uploads
+    from sim.world import World
+
+    policy = ChatVLA2.from_config(seed=0)
+    policy.processor.world = World(448, "row")
+    policy.save_pretrained(tmp_path / "row-model")
+    reads = []
+    load = uploads.load_board_photo
+    monkeypatch.setattr(uploads, "load_board_photo", lambda *a: reads.append(a[0]) or load(*a))
+    photo = str(Path(__file__).parents[2] / "playground" / "examples" / "board_3_plus_4.png")
+    req, inputs = FakeRequest("p"), (WHITEBOARD, photo, "", "7", "", 2, "PyBullet sim")
+    outputs = list(playground.run(*inputs, str(tmp_path / "row-model"), "none", request=req))
+    assert any("rebuilt the scene in the model's world" in o[3] for o in outputs)
+    assert reads == [photo], "the rebuild read the uploaded photo again"
+    session = playground.sessions.get("p")
+    assert session.scenario.source == "photo" and session.backend.world == World(448, "row")
+
+    # Act on a scene built in the default world, with the row world's model: the same scene, rebuilt in its world
+    req, inputs = FakeRequest("q"), (WHITEBOARD, None, "3 + 4", "", "", 2, "PyBullet sim")
+    playground.models.get("nano", "none")  # a model of the default world is the loaded one
+    playground.new_scene(*inputs, request=req)
+    session = playground.sessions.get("q")
+    assert session.backend.world == World()
+    outputs = list(playground.act("I pick the card 7.", 2, str(tmp_path / "row-model"), "none", request=req))
+    assert "the arm starts over" in outputs[0][3]
+    assert session.backend.world == World(448, "row") and session.scenario.truth["equation"] == "3 + 4 = ?"
+    assert session.observation["observation.images.front"].shape == (448, 448, 3)
 
 
 def test_errors_reach_the_page_as_gr_error(playground):
