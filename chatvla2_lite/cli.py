@@ -114,10 +114,11 @@ def _eval(args: argparse.Namespace) -> dict:
 
     from chatvla2_lite.configuration_chatvla2 import check_action_steps
     from chatvla2_lite.defaults import load_policy
-    from chatvla2_lite.evaluation.closed_loop import evaluate
 
     torch.set_num_threads(args.threads)
+    _check_world(args)
     policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
+    _move_to_world(policy, args)
     if args.action_steps is not None:  # a shorter horizon: the policy looks again sooner, at more calls an episode
         try:
             check_action_steps(args.action_steps, policy.config.action_expert.chunk_size, "--action-steps")
@@ -132,27 +133,35 @@ def _eval(args: argparse.Namespace) -> dict:
     if args.wrong_card and args.task != "math_matching":
         raise ChatVLA2Error("--wrong-card hovers over another card: use --task math_matching")
     try:
-        if args.first_chunk:
-            from chatvla2_lite.evaluation.first_chunk import first_chunk_scores
-
-            return first_chunk_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
-        if args.aim:
-            from chatvla2_lite.evaluation.aim import aim_scores
-
-            return aim_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
-        if args.wrong_card:
-            from chatvla2_lite.evaluation.wrong_card import wrong_card_scores
-
-            return wrong_card_scores(policy, args.split, args.episodes, seed=args.seed)
-        if args.place:
-            from chatvla2_lite.evaluation.place_probe import place_scores
-
-            return place_scores(policy, args.split, args.episodes, seed=args.seed)
-        return evaluate(policy, args.task, args.split, args.episodes, seed=args.seed, counterfactual=args.counterfactual,
-                        max_steps=args.max_steps, true_reasoning=args.true_reasoning,
-                        motion=not args.withhold_motion)  # fmt: skip
+        result = _eval_mode(policy, args)
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
+    return {"world": policy.processor.world.to_dict(), **result}  # the open-loop modes say where they ran too
+
+
+def _eval_mode(policy, args: argparse.Namespace) -> dict:
+    """The scores of the eval mode args ask for: one of the open-loop probes, else the closed loop."""
+    from chatvla2_lite.evaluation.closed_loop import evaluate
+
+    if args.first_chunk:
+        from chatvla2_lite.evaluation.first_chunk import first_chunk_scores
+
+        return first_chunk_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
+    if args.aim:
+        from chatvla2_lite.evaluation.aim import aim_scores
+
+        return aim_scores(policy, args.task, args.split, args.episodes, seed=args.seed)
+    if args.wrong_card:
+        from chatvla2_lite.evaluation.wrong_card import wrong_card_scores
+
+        return wrong_card_scores(policy, args.split, args.episodes, seed=args.seed)
+    if args.place:
+        from chatvla2_lite.evaluation.place_probe import place_scores
+
+        return place_scores(policy, args.split, args.episodes, seed=args.seed)
+    return evaluate(policy, args.task, args.split, args.episodes, seed=args.seed, counterfactual=args.counterfactual,
+                    max_steps=args.max_steps, true_reasoning=args.true_reasoning,
+                    motion=not args.withhold_motion)  # fmt: skip
 
 
 def _probe(args: argparse.Namespace) -> dict:
@@ -164,7 +173,9 @@ def _probe(args: argparse.Namespace) -> dict:
     if args.blind < 0:  # before the model loads
         raise ChatVLA2Error(f"--blind takes a number of train questions, 0 or more, not {args.blind}")
     torch.set_num_threads(args.threads)
+    _check_world(args)
     policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
+    _move_to_world(policy, args)
     if args.views:
         try:
             policy.processor = policy.processor.with_views(args.views)
@@ -172,6 +183,22 @@ def _probe(args: argparse.Namespace) -> dict:
             raise ChatVLA2Error(str(exc)) from exc
     result = probe(policy, args.suite, questions=args.questions, split=args.split, seed=args.seed, blind=args.blind)
     return {**result, "views": [v["name"] for v in policy.processor.views or ()]}
+
+
+def _check_world(args: argparse.Namespace) -> None:
+    """--camera-size and --card-layout checked before a model loads: a bad one fails at once."""
+    from sim.world import World
+
+    try:
+        World().overridden(args.camera_size, args.card_layout)
+    except ValueError as exc:
+        raise ChatVLA2Error(str(exc)) from exc
+
+
+def _move_to_world(policy, args: argparse.Namespace) -> None:
+    """Put a loaded policy in the world --camera-size and --card-layout ask for (unset: the one it was trained in),
+    to see how it does zero-shot where it never learnt."""
+    policy.processor.world = policy.processor.world.overridden(args.camera_size, args.card_layout)
 
 
 def _train(args: argparse.Namespace) -> dict:
@@ -303,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--action-steps", type=int, default=None,
                     help="actions played of each chunk before the policy looks again (default: the model's, else all)")
     ev.add_argument("--threads", type=int, default=1, help="torch threads (the sim uses the other core)")
+    _add_world_options(ev, "run the model with the cameras at this frame side (default: the model's world)",
+                       "run the model with math_matching's cards laid out so (default: the model's world)")
     ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     ev.set_defaults(func=_eval)
 
@@ -320,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", default=None, help="Hub id or local folder (default: the nano checkpoint)")
     pr.add_argument("--quantization", choices=["4bit", "8bit", "none"], default="none", help="load the backbone so")
     pr.add_argument("--threads", type=int, default=1, help="torch threads")
+    _add_world_options(pr, "ask about scenes with the cameras at this frame side (default: the model's world)",
+                       "ask about math_matching's cards laid out so (default: the model's world)")
     pr.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     pr.set_defaults(func=_probe)
 

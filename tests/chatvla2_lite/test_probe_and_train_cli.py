@@ -142,7 +142,9 @@ def test_train_and_probe_from_the_command_line(tmp_path):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [row["step"] for row in rows if "loss" in row]
     assert steps[-1] == 3 and steps.count(3) == 1
-    scores = _cli("probe", "--suite", "cards", "--questions", "2", "--blind", "3", "--model", str(out / "model"))
+    scores = _cli("probe", "--suite", "cards", "--questions", "2", "--blind", "3", "--model", str(out / "model"),
+                  "--card-layout", "row")  # asked zero-shot in a world it never learnt in
+    assert scores["world"] == {"camera_size": 224, "card_layout": "row"}
     assert 0.0 <= scores["cards"] <= 1.0 and scores["questions_per_suite"] == 2 and "ocr" not in scores
     assert sum(asked for _, asked in scores["cards_by_question"].values()) == 2
     assert 0.0 <= scores["cards_blind"] <= 1.0 and scores["blind_questions"] == 3
@@ -168,6 +170,14 @@ def test_the_read_stage_trains_on_the_board_view_and_probes_reading(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "probe", "--views", "top", "--questions", "1",
                           "--model", str(out / "model")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown views" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("command", ["eval --task math_matching", "probe"])
+def test_eval_and_probe_refuse_a_world_they_cannot_render_before_loading_a_model(command):
+    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", *command.split(), "--camera-size", "50",
+                          "--model", "/nonexistent/model"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "camera size must be a whole number of pixels from 112 to 1024, not 50" in bad.stderr
 
 
 def test_train_without_robot_data_says_what_to_pass(tmp_path):
