@@ -54,6 +54,7 @@ NANO_BUDGET = $(if $(NANO_INIT),NANO_INIT=$(NANO_INIT),NANO_READ_STEPS=$(NANO_RE
 	$(if $(NANO_CORRECTIONS),NANO_CORRECTIONS=$(NANO_CORRECTIONS)) $(if $(NANO_ACTION_INIT),NANO_ACTION_INIT=$(NANO_ACTION_INIT)) \
 	$(if $(NANO_NEAR_MISSES),NANO_NEAR_MISSES=$(NANO_NEAR_MISSES)) $(if $(NANO_PIXELS),NANO_PIXELS=$(NANO_PIXELS)) \
 	$(if $(NANO_WRONG_PICKS),NANO_WRONG_PICKS=$(NANO_WRONG_PICKS)) $(if $(NANO_RECOVER_PICKS),NANO_RECOVER_PICKS=$(NANO_RECOVER_PICKS)) \
+	$(if $(NANO_FOLLOW_PICKS),NANO_FOLLOW_PICKS=$(NANO_FOLLOW_PICKS)) \
 	$(if $(NANO_MOTION),NANO_MOTION=$(NANO_MOTION)) $(if $(NANO_CAMERA_SIZE),NANO_CAMERA_SIZE=$(NANO_CAMERA_SIZE)) \
 	$(if $(NANO_CARD_LAYOUT),NANO_CARD_LAYOUT=$(NANO_CARD_LAYOUT)) $(if $(NANO_ADD_VIEWS),NANO_ADD_VIEWS="$(NANO_ADD_VIEWS)") \
 	NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
@@ -87,6 +88,9 @@ NEAR_MISSES_FLAG := $(if $(NANO_NEAR_MISSES),--near-misses $(NANO_NEAR_MISSES))
 # share of those near misses' math scenes whose decoy heads for another card (empty: none)
 NANO_WRONG_PICKS ?=
 WRONG_PICKS_FLAG := $(if $(NANO_WRONG_PICKS),--wrong-picks $(NANO_WRONG_PICKS))
+# share of the rollouts' math scenes whose expert takes another card, with a reasoning that comes to it (empty: none)
+NANO_FOLLOW_PICKS ?=
+FOLLOW_PICKS_FLAG := $(if $(NANO_FOLLOW_PICKS),--follow-picks $(NANO_FOLLOW_PICKS))
 # any value: the true expert takes the answer card on from where a wrong pick's decoy stopped (empty: no)
 NANO_RECOVER_PICKS ?=
 RECOVER_PICKS_FLAG := $(if $(NANO_RECOVER_PICKS),--recover-picks)
@@ -128,7 +132,7 @@ $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_
 
 $(NANO_OUT)/action/model/config.json: $(ACTION_INIT)/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
 	$(TRAIN) --stage action --init $(ACTION_INIT) --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) \
-		$(ROLLOUTS_FLAG) $(CORRECTIONS_FLAG) $(NEAR_MISSES_FLAG) $(WRONG_PICKS_FLAG) $(RECOVER_PICKS_FLAG) $(PIXELS_FLAG) $(FRAME_FLAG) \
+		$(ROLLOUTS_FLAG) $(CORRECTIONS_FLAG) $(NEAR_MISSES_FLAG) $(WRONG_PICKS_FLAG) $(RECOVER_PICKS_FLAG) $(FOLLOW_PICKS_FLAG) $(PIXELS_FLAG) $(FRAME_FLAG) \
 		$(MOTION_FLAG) --json
 
 # the naive baseline: same demos and step budget, whole model on robot data only, no MoE, nothing frozen

@@ -213,7 +213,7 @@ def _train(args: argparse.Namespace) -> dict:
                             seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                             cache=args.cache, rollouts=args.rollouts, corrections=args.corrections,
                             near_misses=args.near_misses, wrong_picks=args.wrong_picks,
-                            recover_picks=args.recover_picks, rename=args.rename,
+                            recover_picks=args.recover_picks, follow_picks=args.follow_picks, rename=args.rename,
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
                             pixel_size=args.pixel_size, action_frame=args.action_frame, motion=args.motion,
                             camera_size=args.camera_size, card_layout=args.card_layout, add_views=args.add_views,
@@ -376,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--wrong-picks", type=float, default=None, metavar="SHARE",
                        help="share of the near misses' math scenes whose decoy heads for another card, each look "
                             "labelled with the way to the answer card (default 0)")
+    train.add_argument("--follow-picks", type=float, default=None, metavar="SHARE",
+                       help="share of the rollouts' math scenes where the expert takes another card than the "
+                            "answer, with a reasoning that comes to that card: the arm learns to follow the "
+                            "reasoning (default 0)")
     train.add_argument("--recover-picks", action="store_true",
                        help="the wrong picks' decoy, stopped over the other card, hands over to the true expert, which "
                             "takes the answer card to its place, its looks labelled too (kept where it places it)")

@@ -21,12 +21,23 @@ ROLLOUT_TASKS = ("math_matching", "toy_placement")
 # Rollout seeds start far above the demos' (record counts up from 0) and the eval seeds (10,000 on): new scenes.
 ROLLOUT_SEED = 1_000_000
 ROLLOUT_EVERY = 16  # control steps between looks: the action chunk's length, where a chunked policy looks again
+FOLLOW_SALT = 7  # seeds the follow picks' draws apart from the scene's own
 
 
-def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY) -> dict | None:
+def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY, follow_picks: float = 0.0) -> dict | None:
     """One expert episode on `seed`, observed at steps 0, every, 2*every, ...: {"looks": [(step, observation)],
-    "action": (T, 6) every action that ran, "info": the reset info}; None when the expert did not succeed."""
+    "action": (T, 6) every action that ran, "info": the reset info, "reasoning": the reasoning it acts on (None:
+    the ground truth's)}; None when the expert did not do what its reasoning says. A `follow_picks` share of the math
+    scenes (drawn from the seed) take another card than the answer, with a reasoning that comes to that card."""
+    from chatvla2_lite.data.reasoning_targets import followed_math_reasoning
+
     obs, info = env.reset(seed=seed)
+    card, reasoning = None, None
+    rng = np.random.default_rng([seed, FOLLOW_SALT])
+    if env.task.name == "math_matching" and rng.random() < follow_picks:
+        card = int(rng.choice([d for d in info["candidates"] if d != info["answer"]]))
+        env.episode.pick = f"tile_{card}"  # the expert plans for the episode's pick
+        reasoning = followed_math_reasoning(info, card)
     expert = env.expert()
     planned = []
     while not expert.done and len(planned) < env.max_steps:
@@ -38,31 +49,37 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY) -> dict | None:
         previous = obs
         obs, _, success, truncated, _, n = env.step_chunk(planned[ran:ran + every])
         ran += n
-        if success or truncated:
+        if success or truncated or (card is not None and ran >= len(planned)):  # the sim's success never comes
             break
         looks.append((ran, with_previous_state(obs, previous)))
+    if card is not None:
+        from sim.tasks.math_matching import tile_in_tray
+
+        success = tile_in_tray(env.scene, card)
     if not success:
         return None
-    return {"looks": looks, "action": np.stack(planned[:ran]), "info": info}
+    return {"looks": looks, "action": np.stack(planned[:ran]), "info": info, "reasoning": reasoning}
 
 
 def expert_rollout_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16,
                            every: int = ROLLOUT_EVERY, reword: float = 0.0, rename: float = 0.0,
-                           tasks: tuple[str, ...] = ROLLOUT_TASKS, world=None) -> Iterator[Sample]:  # fmt: skip
+                           tasks: tuple[str, ...] = ROLLOUT_TASKS, world=None,
+                           follow_picks: float = 0.0) -> Iterator[Sample]:  # fmt: skip
     """Robot samples from `scenes` expert rollouts in `world` (sim.world.World, None the default), the tasks taking
     turns, scene seeds counting up from ROLLOUT_SEED + 100,000 * `seed`: each look's images and state, the episode's
-    instruction and reasoning target (a `rename` share with made-up toy names, then a `reword` share said another
-    way) and the next `chunk` actions. A scene the expert fails gives no samples."""
+    instruction and reasoning (a `rename` share with made-up toy names, then a `reword` share said another way) and
+    the next `chunk` actions. A `follow_picks` share of the math scenes take the card a reasoning that is not the
+    ground truth's comes to (expert_rollout). A scene the expert fails gives no samples."""
     from functools import partial
 
     from chatvla2_lite.training.streams import action_chunk
 
     rng = np.random.default_rng(seed)
-    for episode in scene_episodes(partial(expert_rollout, every=every), scenes, tasks, split,
-                                  ROLLOUT_SEED + 100_000 * seed, world=world):  # fmt: skip
+    for episode in scene_episodes(partial(expert_rollout, every=every, follow_picks=follow_picks), scenes, tasks,
+                                  split, ROLLOUT_SEED + 100_000 * seed, world=world):  # fmt: skip
         if episode is not None:
             looks = ((obs, action_chunk(episode["action"], step, chunk)) for step, obs in episode["looks"])
-            yield from episode_samples(episode["info"], looks, rng, reword, rename)
+            yield from episode_samples(episode["info"], looks, rng, reword, rename, episode["reasoning"])
 
 
 def scene_episodes(episode, scenes: int, tasks: tuple[str, ...], split: str, base_seed: int,
@@ -87,15 +104,16 @@ def scene_episodes(episode, scenes: int, tasks: tuple[str, ...], split: str, bas
 
 
 def episode_samples(info: dict, looks: Iterable[tuple[dict, np.ndarray]], rng: np.random.Generator,
-                    reword: float = 0.0, rename: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+                    reword: float = 0.0, rename: float = 0.0, reasoning: str | None = None) -> Iterator[Sample]:
     """One episode's (observation, action chunk) looks as robot samples: the look's images and state, the episode's
-    instruction and reasoning target (with probability `rename` its toys given made-up names, once for the episode,
-    then with probability `reword` the instruction said another way, at each look) and the chunk."""
+    instruction and `reasoning` (None: its reasoning target; with probability `rename` its toys given made-up names,
+    once for the episode, then with probability `reword` the instruction said another way, at each look) and the
+    chunk."""
     from chatvla2_lite.data.paraphrase import renamed, reworded
     from chatvla2_lite.data.reasoning_targets import reasoning_target
     from chatvla2_lite.policy_chatvla2 import STATE_KEYS
 
-    instruction, reasoning = info["instruction"], reasoning_target(info)
+    instruction, reasoning = info["instruction"], reasoning or reasoning_target(info)
     if rename:
         instruction, reasoning = renamed(instruction, reasoning, rng, rename)
     for obs, actions in looks:

@@ -59,6 +59,13 @@ def math_reasoning(info: dict) -> str:
     return f"The board says {info['equation']}. {info['solution']}. {pick_sentences(info, int(info['answer']))}"
 
 
+def followed_math_reasoning(info: dict, card: int) -> str:
+    """A math reasoning that comes to `card`, the answer or not: the board as it reads, a result of `card` and the
+    pick of it, as a model that misread or miscounted writes it (its pick follows its result)."""
+    solution = info["equation"].replace("= ?", f"= {card}")
+    return f"The board says {info['equation']}. {solution}. {pick_sentences(info, card)}"
+
+
 def pick_sentences(info: dict, card: int) -> str:
     """How a math reasoning ends when it picks `card`: "I pick the card 7."; where the cards stand in a row
     (info's card_layout), first every card from left to right and then the pick's place among them, so the arm is

@@ -67,6 +67,10 @@ class StageConfig:
     # the wrong picks' decoy, stopped over the other card, hands over to the true expert, which takes the answer card
     # to its place: steering and grasping in one scene, where the wrong picks alone taught no grasp (round 11)
     recover_picks: bool = False
+    # share of the rollouts' math scenes where the expert takes another card than the answer, with a reasoning that
+    # comes to that card (data.expert_rollouts): in the demos the named card is always the answer the board gives,
+    # so an expert can take it from the board and never read the reasoning (round 15: follow_rate 0.10)
+    follow_picks: float = 0.0
 
     def __post_init__(self):
         if self.trainable not in TRAINABLE:
@@ -74,7 +78,9 @@ class StageConfig:
         total = sum(self.mix.values())
         if total <= 0 or any(v < 0 for v in self.mix.values()):
             raise ValueError(f"the data mix needs non-negative shares that add up to more than 0, got {self.mix}")
-        for share, of in (("reword", "the demos"), ("rename", "the demos"), ("wrong_picks", "the near misses' math scenes")):
+        shares = (("reword", "the demos"), ("rename", "the demos"), ("wrong_picks", "the near misses' math scenes"),
+                  ("follow_picks", "the rollouts' math scenes"))
+        for share, of in shares:
             if not 0.0 <= getattr(self, share) <= 1.0:
                 raise ValueError(f"{share} is a share of {of}, between 0 and 1, got {getattr(self, share)}")
 
@@ -124,6 +130,8 @@ def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None
                          f"{sorted(config.mix)})")
     if config.wrong_picks and not config.near_misses:
         raise ValueError("wrong_picks is a share of the near-miss scenes: pass --near-misses N too")
+    if config.follow_picks and not config.rollouts:
+        raise ValueError("follow_picks is a share of the rollout scenes: pass --rollouts N too")
     if config.recover_picks and not config.wrong_picks:
         raise ValueError("recover_picks goes on from the wrong picks: pass --wrong-picks SHARE too")
     return config

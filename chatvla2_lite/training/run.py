@@ -125,7 +125,7 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     if new_frame or (draws_robot and (init is None or stage == "cotrain")):
         fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
     # scenes the sim plays for the action stage, each look read once through the frozen backbone
-    scenes = {"rollouts": cached_rollout_feature_stream,
+    scenes = {"rollouts": partial(cached_rollout_feature_stream, follow_picks=config.follow_picks),
               "corrections": partial(cached_correction_feature_stream, policy_dir=init),
               "near_misses": partial(cached_near_miss_feature_stream, wrong_picks=config.wrong_picks,
                                      recover_picks=config.recover_picks)}  # fmt: skip

@@ -285,15 +285,17 @@ def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path]
 
 
 def cached_rollout_feature_stream(model, processor, scenes: int, chunk: int, seed: int = 0, reword: float = 0.0,
-                                  rename: float = 0.0, batch_size: int = 32, progress: bool = True) -> Iterator[Sample]:
-    """Samples of `scenes` expert rollouts (data.expert_rollouts), run in the sim by a worker on the second core
-    while this one reads them through the frozen backbone, then served as cached_robot_feature_stream serves."""
+                                  rename: float = 0.0, batch_size: int = 32, progress: bool = True,
+                                  follow_picks: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+    """Samples of `scenes` expert rollouts (data.expert_rollouts; a `follow_picks` share of the math ones taking the
+    card another reasoning names), run in the sim by a worker on the second core while this one reads them through
+    the frozen backbone, then served as cached_robot_feature_stream serves."""
     from functools import partial
 
     from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY, expert_rollout_samples
 
     looks = prefetched(partial(expert_rollout_samples, scenes, "train", seed, chunk, ROLLOUT_EVERY, reword, rename,
-                               world=processor.world))  # fmt: skip
+                               world=processor.world, follow_picks=follow_picks))  # fmt: skip
     yield from _read_once(model, processor, looks, None, f"rollout features ({scenes} scenes)", batch_size, seed,
                           progress, f"the scripted expert finished none of {scenes} rollout scenes")
 

@@ -84,3 +84,34 @@ def test_the_action_stage_reads_rollouts_once_through_the_frozen_backbone():
     for s in first:
         assert set(s.observation) <= {"observation.state", "observation.previous_state"}  # no images: features instead
         assert s.features["hidden"].dtype == torch.float16 and s.features["obs_grid"].any()
+
+
+@pytest.mark.slow
+def test_a_follow_pick_takes_the_card_its_reasoning_comes_to(math_env):
+    from chatvla2_lite.data.reasoning_targets import parse_math_parts, reasoning_target
+    from sim.tasks.math_matching import tile_in_tray
+
+    rollout = expert_rollout(math_env, seed=3, every=16, follow_picks=1.0)
+    info = rollout["info"]
+    parts = parse_math_parts(rollout["reasoning"])
+    assert parts["card"] != info["answer"] and parts["card"] in info["candidates"]
+    assert parts["equation"] == info["equation"] and parts["result"] == parts["card"]  # a wrong sum, followed
+    assert tile_in_tray(math_env.scene, parts["card"]) and not tile_in_tray(math_env.scene, info["answer"])
+    assert len(rollout["looks"]) > 5 and all(step < len(rollout["action"]) for step, _ in rollout["looks"])
+    same = expert_rollout(math_env, seed=3, every=16, follow_picks=1.0)  # the draw is the seed's: the same card
+    assert same["reasoning"] == rollout["reasoning"]
+    assert expert_rollout(math_env, seed=3, every=16)["reasoning"] is None  # none asked: the true reasoning
+    samples = list(expert_rollout_samples(2, seed=0, chunk=16, follow_picks=1.0))
+    math = expert_rollout(math_env, ROLLOUT_SEED, every=16, follow_picks=1.0)
+    assert samples[0].target == math["reasoning"] != reasoning_target(math["info"])
+    assert "I place it" in samples[-1].target  # the second scene, a toy placement, keeps its true reasoning
+
+
+def test_follow_picks_are_a_share_of_the_rollouts():
+    from chatvla2_lite.training.recipe import recipe_stage
+
+    assert recipe_stage("chatvla2", "action", rollouts=10, follow_picks=0.5).follow_picks == 0.5
+    with pytest.raises(ValueError, match="pass --rollouts N too"):
+        recipe_stage("chatvla2", "action", follow_picks=0.5)
+    with pytest.raises(ValueError, match="follow_picks is a share"):
+        recipe_stage("chatvla2", "action", rollouts=10, follow_picks=2)
