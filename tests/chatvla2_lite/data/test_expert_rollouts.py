@@ -115,3 +115,19 @@ def test_follow_picks_are_a_share_of_the_rollouts():
         recipe_stage("chatvla2", "action", follow_picks=0.5)
     with pytest.raises(ValueError, match="follow_picks is a share"):
         recipe_stage("chatvla2", "action", rollouts=10, follow_picks=2)
+
+
+@pytest.mark.slow
+def test_the_action_stages_rollout_stream_hands_on_the_follow_picks(math_env):
+    from itertools import islice
+
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.training.streams import cached_rollout_feature_stream
+
+    policy = ChatVLA2.from_config()
+    stream = cached_rollout_feature_stream(policy.model.eval(), policy.processor, scenes=2, chunk=16, progress=False,
+                                           follow_picks=1.0)
+    math = [s for s in islice(stream, 40) if "board" in s.target]
+    followed = expert_rollout(math_env, ROLLOUT_SEED, every=16, follow_picks=1.0)["reasoning"]
+    assert math and {s.target for s in math} == {followed}  # the card another reasoning comes to, not the answer
+    assert all(s.features is not None for s in math)  # read through the frozen backbone
