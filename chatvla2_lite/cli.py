@@ -31,7 +31,7 @@ def _bench_cards(args: argparse.Namespace) -> dict:
     from sim.card_visibility import run_card_visibility
 
     try:
-        return run_card_visibility(scenes=args.scenes, split=args.split, seed=args.seed, side=args.side)
+        return run_card_visibility(scenes=args.scenes, split=args.split, seed=args.seed, world=_world(args))
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -43,13 +43,15 @@ def _bench_digits(args: argparse.Namespace) -> dict:
     from chatvla2_lite.evaluation.tower_digits import check_settings, tower_digit_scores
 
     try:
-        check_settings(args.scenes, args.heldout_scenes, args.side)  # before the model loads
+        check_settings(args.scenes, args.heldout_scenes)  # before the model loads, as the world is
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
+    _check_world(args)
     torch.set_num_threads(args.threads)
     policy = load_policy(args.model, None)
+    _move_to_world(policy, args)
     try:
-        return tower_digit_scores(policy, args.scenes, args.heldout_scenes, side=args.side)
+        return tower_digit_scores(policy, args.scenes, args.heldout_scenes, world=policy.processor.world)
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 
@@ -229,9 +231,11 @@ def _bench_app(args: argparse.Namespace) -> dict:
     return run_app_benchmark(model=args.model, quantization=args.quantization, episodes=args.episodes)
 
 
-def _add_world_options(parser: argparse.ArgumentParser, size_help: str, layout_help: str) -> None:
-    """--camera-size and --card-layout: the sim world (sim/world.py)."""
-    parser.add_argument("--camera-size", type=int, default=None, metavar="PX", help=size_help)
+def _add_world_options(parser: argparse.ArgumentParser, size_help: str, layout_help: str,
+                       size_aliases: tuple[str, ...] = ()) -> None:  # fmt: skip
+    """--camera-size (also spelled as `size_aliases`) and --card-layout: the sim world (sim/world.py)."""
+    parser.add_argument("--camera-size", *size_aliases, dest="camera_size", type=int, default=None, metavar="PX",
+                        help=size_help)
     # sim.world.CARD_LAYOUTS, spelled out so that the CLI starts without importing the sim
     parser.add_argument("--card-layout", choices=("scattered", "row"), default=None, help=layout_help)
 
@@ -255,13 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cards.add_argument("--scenes", type=int, default=200, help="math scenes, one per seed")
     bench_cards.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
     bench_cards.add_argument("--seed", type=int, default=20_000, help="first scene seed")
-    bench_cards.add_argument("--side", type=int, default=224, help="the front camera's image side in pixels")
+    # --side: these two benches' name for it before they took the whole world; the README's commands use it
+    _add_world_options(bench_cards, "the cameras' frame side (default 224)", "how the cards are laid out "
+                       "(default scattered)", size_aliases=("--side",))
     bench_cards.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_cards.set_defaults(func=_bench_cards)
     bench_digits = bench_sub.add_parser("digits", help="a linear read of each card's digit from the vision tower")
     bench_digits.add_argument("--scenes", type=int, default=600, help="train-split math scenes the read is fitted on")
     bench_digits.add_argument("--heldout-scenes", type=int, default=200, help="heldout math scenes it is scored on")
-    bench_digits.add_argument("--side", type=int, default=224, help="the front camera's image side in pixels")
+    _add_world_options(bench_digits, "render the scenes at this frame side (default: the model's world)",
+                       "lay the cards out so (default: the model's world)", size_aliases=("--side",))
     bench_digits.add_argument("--model", default=None, help="Hub id or local folder (default: the nano checkpoint)")
     bench_digits.add_argument("--threads", type=int, default=2, help="torch threads")
     bench_digits.add_argument("--json", action="store_true", help="print one JSON object as the last line")

@@ -12,12 +12,11 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from sim.cameras import CameraConfig
 from sim.env import make_env
 from sim.tasks.math_matching import tile_name
+from sim.world import World
 
 ARM_OUT_OF_VIEW = (0.0, 0.0, -10.0)  # m: the arm's base is moved here for the unhidden count, then put back
-MIN_SIDE = 28  # px: below it a card is a pixel or two
 HIDDEN_SHARE = 0.5  # a card is hidden when the arm covers more than this share of its pixels
 
 
@@ -47,13 +46,14 @@ def hidden_by_arm(now: int, free: int) -> bool:
     return now < (1 - HIDDEN_SHARE) * free
 
 
-def run_card_visibility(scenes: int = 200, split: str = "heldout", seed: int = 20_000, side: int = 224,
-                        progress: bool = True) -> dict:
-    """Over `scenes` math scenes of `split`: cards the arm hides at the start, and a card's size in pixels when the
-    front camera renders `side` x `side`."""
-    if scenes < 1 or side < MIN_SIDE:
-        raise ValueError(f"--scenes must be at least 1 and --side at least {MIN_SIDE} px (got {scenes} and {side})")
-    env = make_env("math_matching", split, cameras=("front",), camera_config=CameraConfig(width=side, height=side))
+def run_card_visibility(scenes: int = 200, split: str = "heldout", seed: int = 20_000,
+                        world: World | None = None, progress: bool = True) -> dict:
+    """Over `scenes` math scenes of `split` in `world` (its camera size and card layout; None: the default): cards
+    the arm hides at the start, and a card's size in pixels in the front camera."""
+    if scenes < 1:
+        raise ValueError(f"--scenes must be at least 1 (got {scenes})")
+    world = world or World()
+    env = make_env("math_matching", split, cameras=("front",), world=world)
     hidden, answer_hidden, scenes_hiding, sides, cards = 0, 0, 0, [], 0
     wall = time.perf_counter()
     try:
@@ -69,7 +69,7 @@ def run_card_visibility(scenes: int = 200, split: str = "heldout", seed: int = 2
     finally:
         env.close()
     return {
-        "scenes": scenes, "split": split, "seed": seed, "side": side, "cards": cards,
+        "scenes": scenes, "split": split, "seed": seed, "world": world.to_dict(), "cards": cards,
         "cards_hidden_by_arm": hidden, "scenes_with_a_hidden_card": scenes_hiding, "answer_card_hidden": answer_hidden,
         # a card's face seen whole is about a square: the root of its pixel count is its side
         "card_side_px_median": round(float(np.median(sides)), 1), "card_side_px_min": round(float(np.min(sides)), 1),

@@ -18,14 +18,15 @@ CROP = 56  # px: 4x4 patches of 14, 2x2 tokens after the merge
 HEAD_STEPS, HEAD_LR = 500, 1e-2  # full-batch AdamW on standardised features: a few seconds, and it has converged
 
 
-def card_crops(split: str, seed: int, scenes: int, side: int = 224, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 (N, CROP, CROP, 3) crops of the front camera about each card the arm does not hide, (N,) digits)."""
-    from sim.cameras import CameraConfig
+def card_crops(split: str, seed: int, scenes: int, world=None,
+               progress: bool = True) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(uint8 (N, CROP, CROP, 3) crops of the front camera about each card the arm does not hide, (N,) digits), the
+    scenes laid out and rendered as `world` (sim.world.World; None: the default) says."""
     from sim.card_visibility import arm_masks, card_pixels, hidden_by_arm
     from sim.env import make_env
     from sim.tasks.math_matching import tile_name
 
-    env = make_env("math_matching", split, cameras=("front",), camera_config=CameraConfig(width=side, height=side))
+    env = make_env("math_matching", split, cameras=("front",), world=world)
     crops, digits = [], []
     try:
         for s in tqdm(range(seed, seed + scenes), desc=f"crop cards ({split})", disable=not progress):
@@ -88,29 +89,28 @@ def linear_read(train_x, train_y: np.ndarray, test_x) -> tuple[np.ndarray, np.nd
         return head(train_x).argmax(1).numpy(), head(test_x).argmax(1).numpy()
 
 
-def check_settings(scenes: int, heldout_scenes: int, side: int) -> None:
+def check_settings(scenes: int, heldout_scenes: int) -> None:
     """ValueError naming the flags, for settings that leave nothing to fit or score."""
-    from sim.card_visibility import MIN_SIDE
-
-    if scenes < 1 or heldout_scenes < 1 or side < MIN_SIDE:
-        raise ValueError(f"--scenes and --heldout-scenes must be at least 1 and --side at least {MIN_SIDE} px "
-                         f"(got {scenes}, {heldout_scenes} and {side})")  # fmt: skip
+    if scenes < 1 or heldout_scenes < 1:
+        raise ValueError(f"--scenes and --heldout-scenes must be at least 1 (got {scenes} and {heldout_scenes})")
 
 
-def tower_digit_scores(policy, scenes: int = 600, heldout_scenes: int = 200, side: int = 224, seed: int = 0,
+def tower_digit_scores(policy, scenes: int = 600, heldout_scenes: int = 200, world=None, seed: int = 0,
                        heldout_seed: int = 20_000, progress: bool = True) -> dict:  # fmt: skip
     """A linear read of each visible card's digit from the frozen vision tower: fitted on `scenes` train scenes,
-    scored on `heldout_scenes` heldout ones, the front camera rendered at `side` px."""
-    check_settings(scenes, heldout_scenes, side)
+    scored on `heldout_scenes` heldout ones, laid out and rendered in `world` (None: the model's own)."""
+    check_settings(scenes, heldout_scenes)
+    world = world or policy.processor.world
     wall = time.perf_counter()
-    train_crops, train_y = card_crops("train", seed, scenes, side, progress)
-    test_crops, test_y = card_crops("heldout", heldout_seed, heldout_scenes, side, progress)
+    train_crops, train_y = card_crops("train", seed, scenes, world, progress)
+    test_crops, test_y = card_crops("heldout", heldout_seed, heldout_scenes, world, progress)
     if len(train_y) == 0 or len(test_y) == 0:
         raise ValueError("no card in view in those scenes: take more of them")
     train_read, test_read = linear_read(tower_features(policy, train_crops), train_y, tower_features(policy, test_crops))
     commonest = np.bincount(train_y, minlength=10).argmax()
     return {
-        "side": side, "scenes": scenes, "heldout_scenes": heldout_scenes, "seed": seed, "heldout_seed": heldout_seed,
+        "world": world.to_dict(), "scenes": scenes, "heldout_scenes": heldout_scenes, "seed": seed,
+        "heldout_seed": heldout_seed,
         "cards": int(len(train_y)), "heldout_cards": int(len(test_y)),
         "train_acc": round(float((train_read == train_y).mean()), 3),
         "heldout_acc": round(float((test_read == test_y).mean()), 3),

@@ -44,7 +44,7 @@ def test_the_cli_prints_one_json_line_and_refuses_no_scenes():
     out = cli("--scenes", "3", "--heldout-scenes", "2")
     assert out.returncode == 0, out.stderr[-2000:]
     scores = json.loads(out.stdout.strip().splitlines()[-1])
-    assert scores["cards"] >= 3 and scores["heldout_cards"] >= 2 and scores["side"] == 224
+    assert scores["cards"] >= 3 and scores["heldout_cards"] >= 2 and scores["world"]["camera_size"] == 224
     assert 0.0 <= scores["heldout_acc"] <= 1.0 and 0.0 <= scores["commonest_digit_acc"] <= 1.0
     refused = cli("--scenes", "0")
     assert refused.returncode != 0 and "--scenes" in refused.stderr and "Traceback" not in refused.stderr

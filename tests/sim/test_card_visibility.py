@@ -8,6 +8,7 @@ import numpy as np
 
 import sim
 from sim.card_visibility import card_pixels, run_card_visibility
+from sim.world import World
 
 
 def test_the_arm_at_home_hides_the_card_behind_the_gripper_and_is_put_back():
@@ -29,23 +30,39 @@ def test_the_arm_at_home_hides_the_card_behind_the_gripper_and_is_put_back():
 
 
 def test_a_card_spans_twice_the_pixels_at_twice_the_side():
-    small = run_card_visibility(scenes=2, seed=20_000, side=224, progress=False)
-    large = run_card_visibility(scenes=2, seed=20_000, side=448, progress=False)
+    small = run_card_visibility(scenes=2, seed=20_000, world=World(224), progress=False)
+    large = run_card_visibility(scenes=2, seed=20_000, world=World(448), progress=False)
     assert small["cards"] == large["cards"] > 0
     assert 1.8 < large["card_side_px_median"] / small["card_side_px_median"] < 2.2
     assert small["cards_hidden_by_arm"] == large["cards_hidden_by_arm"]
+    assert large["world"] == {"camera_size": 448, "card_layout": "scattered"}
+
+
+def test_the_row_layout_shows_the_same_cards_whole_and_upright():
+    # the row stands at the back of the band, behind the arm's home pose: it hides none of seed 20,001's cards,
+    # where the scattered layout puts card 5 behind the gripper; upright to the camera, each shows more of its face
+    scattered = run_card_visibility(scenes=1, seed=20_001, progress=False)
+    row = run_card_visibility(scenes=1, seed=20_001, world=World(224, "row"), progress=False)
+    assert row["cards"] == scattered["cards"] == 5 and row["world"]["card_layout"] == "row"
+    assert scattered["cards_hidden_by_arm"] == 1 and row["cards_hidden_by_arm"] == 0
 
 
 def test_bench_cards_prints_one_json_line():
     out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", "--scenes", "2", "--seed",
                           "20001", "--json"], capture_output=True, text=True, timeout=120, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["scenes"] == 2 and result["side"] == 224
+    assert result["scenes"] == 2 and result["world"] == {"camera_size": 224, "card_layout": "scattered"}
     assert result["cards_hidden_by_arm"] >= 1 and result["scenes_with_a_hidden_card"] >= 1  # seed 20,001's card 5
 
 
-def test_bench_cards_refuses_no_scenes_with_a_message():
-    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", "--scenes", "0"],
-                         capture_output=True, text=True, timeout=60)
+def test_bench_cards_refuses_no_scenes_and_a_camera_too_small_with_a_message():
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", *args],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    out = cli("--scenes", "0")
     assert out.returncode == 2
     assert "--scenes must be at least 1" in out.stderr and "Traceback" not in out.stderr
+    out = cli("--side", "56")  # the old name of --camera-size
+    assert out.returncode == 2
+    assert "camera size must be a whole number of pixels from 112" in out.stderr and "Traceback" not in out.stderr
