@@ -51,7 +51,7 @@ def _bench_digits(args: argparse.Namespace) -> dict:
     policy = load_policy(args.model, None)
     _move_to_world(policy, args)
     try:
-        return tower_digit_scores(policy, args.scenes, args.heldout_scenes, world=policy.processor.world)
+        return tower_digit_scores(policy, args.scenes, args.heldout_scenes)  # in the world set just above
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
 

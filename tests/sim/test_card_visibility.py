@@ -38,9 +38,9 @@ def test_a_card_spans_twice_the_pixels_at_twice_the_side():
     assert large["world"] == {"camera_size": 448, "card_layout": "scattered"}
 
 
-def test_the_row_layout_shows_the_same_cards_whole_and_upright():
+def test_the_row_layout_shows_the_same_cards_and_the_arm_hides_none():
     # the row stands at the back of the band, behind the arm's home pose: it hides none of seed 20,001's cards,
-    # where the scattered layout puts card 5 behind the gripper; upright to the camera, each shows more of its face
+    # where the scattered layout puts card 5 behind the gripper
     scattered = run_card_visibility(scenes=1, seed=20_001, progress=False)
     row = run_card_visibility(scenes=1, seed=20_001, world=World(224, "row"), progress=False)
     assert row["cards"] == scattered["cards"] == 5 and row["world"]["card_layout"] == "row"
