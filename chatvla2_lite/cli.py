@@ -219,6 +219,7 @@ def _train(args: argparse.Namespace) -> dict:
                             action_objective=args.action_objective, pixel_cameras=args.pixel_cameras,
                             pixel_size=args.pixel_size, action_frame=args.action_frame, motion=args.motion,
                             camera_size=args.camera_size, card_layout=args.card_layout, add_views=args.add_views,
+                            export=args.export,
                             kinds=_shares(args.kinds, "--kinds", "KIND=WEIGHT pairs such as cards=4"),
                             shares=_shares(args.mix))  # fmt: skip
     except ValueError as exc:
@@ -416,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--action-frame", choices=("absolute", "relative"), default=None,
                        help="the action expert's targets: absolute joint poses, or the arm joints' offsets from the "
                             "state (default: keep the model's)")
+    train.add_argument("--export", action="store_true",
+                       help="write OUT/model from OUT/state as it stands (a run stopped early), training nothing; "
+                            "give the run's own --init and model options")
     train.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")

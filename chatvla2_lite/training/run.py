@@ -11,7 +11,7 @@ from chatvla2_lite.data.image_text import BOARD_KINDS, DEFAULT_KINDS
 from chatvla2_lite.evaluation.probe import ALL_SUITES as PROBE_SUITES, SUITES as RETENTION_SUITES
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
-from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
+from chatvla2_lite.training.trainer import export_state, fit_action_normalizers, stage_processor, train_stage
 
 PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap next to 250 steps
 
@@ -44,7 +44,7 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
                  robot_data: list[str] | None = None, seed: int = 0, progress: bool = True,
                  action_objective: str | None = None, pixel_cameras: list[str] | None = None, pixel_size: int = 64,
                  action_frame: str | None = None, motion: bool = False, camera_size: int | None = None,
-                 card_layout: str | None = None, add_views: list[str] | None = None,
+                 card_layout: str | None = None, add_views: list[str] | None = None, export: bool = False,
                  **overrides) -> dict:  # fmt: skip
     """Train one stage and return its last metrics plus where the model went. For a stage that trains the action
     expert, `action_objective` switches its objective first (flow matching, DDIM or one-pass regression) and
@@ -54,7 +54,8 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     the joints' move since the previous look (ActionExpertConfig.motion; new weights at zero, if it has none yet).
     `camera_size` and `card_layout` set the sim world the model learns in and is saved with (sim/world.py); each
     left None keeps the starting model's. `add_views` gives the backbone more views of the cameras
-    (processing_chatvla2.EXTRA_VIEWS, e.g. the row world's cards), learnt from this stage on."""
+    (processing_chatvla2.EXTRA_VIEWS, e.g. the row world's cards), learnt from this stage on. `export` writes
+    out/model from out/state as it stands (a run stopped early) instead of training, making no data."""
     from functools import partial
 
     from chatvla2_lite.data.record import check_demos_world
@@ -93,6 +94,9 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
             policy.model.action_expert.add_pixel_encoder(pixel_cameras, pixel_size)
     if motion and not policy.config.action_expert.motion:
         policy.model.action_expert.add_motion()
+    if export:  # the model as the run built it, its weights from the saved state: no data to make
+        step = export_state(policy, out)
+        return {"stage": stage, "step": step, "exported": True, "recipe": recipe, "model": str(Path(out) / "model")}
     chunk, processor = policy.config.action_expert.chunk_size, stage_processor(policy, config)
     # image-text sources: rendered once up front and kept (config.cache), or rendered on the fly beside training
     image_text = {

@@ -110,6 +110,28 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
     return last
 
 
+def export_state(policy, out_dir: str | Path) -> int:
+    """Write out_dir/model from the weights saved in out_dir/state (a run stopped before its last step), training
+    nothing; `policy` must be built as the run built its model (its --init and model options). Returns the state's
+    step."""
+    from accelerate import Accelerator
+
+    out = Path(out_dir)
+    state_dir = out / "state"
+    if not (state_dir / "trainer.json").is_file():
+        raise ValueError(f"no saved training state in {state_dir}: a stage writes one every save_every steps")
+    accelerator = Accelerator()
+    accelerator.prepare(policy.model)
+    try:
+        accelerator.load_state(str(state_dir))
+    except RuntimeError as exc:  # missing or unexpected weights: another model than the run's
+        raise ValueError(f"the state in {state_dir} holds another model's weights; give the run's own --init and "
+                         f"model options ({str(exc).splitlines()[0]})") from exc
+    policy.model.eval()
+    policy.save_pretrained(out / "model")
+    return int(json.loads((state_dir / "trainer.json").read_text())["step"])
+
+
 def stage_processor(policy, stage: StageConfig):
     """The processor a stage trains through: the policy's, narrowed to the stage's views when it names some."""
     return policy.processor.with_views(stage.views) if stage.views else policy.processor

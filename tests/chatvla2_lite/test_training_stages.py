@@ -232,3 +232,31 @@ def test_a_stage_learns_in_the_world_it_is_given_saves_it_and_refuses_demos_from
                                          "448 px cameras, row cards"):
         run_training("action", tmp_path / "action", init=str(tmp_path / "vlm" / "model"),
                      robot_data=[str(tmp_path / "demos")], steps=1, progress=False)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_export_writes_the_model_of_a_stopped_run_from_its_state(policy, tmp_path):
+    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.training.run import run_training
+
+    stage = recipe_stage("chatvla2", "vlm", steps=2, batch_size=2, warmup_steps=1, lr=2e-3, save_every=1)
+    train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
+    trained = {n: p.detach().clone() for n, p in policy.model.named_parameters()}
+    fresh = ChatVLA2.from_config(seed=0)
+    assert _changed(trained, fresh.model)  # the export must bring the trained weights, not keep the fresh ones
+    (tmp_path / "model" / "model.safetensors").unlink()
+    result = run_training("vlm", tmp_path, export=True, progress=False)
+    assert result["step"] == 2 and result["exported"]
+    exported = ChatVLA2.from_pretrained(tmp_path / "model")
+    assert not _changed(trained, exported.model)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2]  # nothing more was trained or logged
+    with pytest.raises(ValueError, match="holds another model's weights; give the run's own --init and model"):
+        run_training("action", tmp_path, export=True, pixel_cameras=["wrist"], progress=False)
+
+
+def test_export_says_what_is_missing(tmp_path):
+    from chatvla2_lite.training.run import run_training
+
+    with pytest.raises(ValueError, match="no saved training state in"):
+        run_training("vlm", tmp_path, export=True, progress=False)
