@@ -58,10 +58,9 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
     accelerator = Accelerator()
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
-    state_dir, step = out / "state", 0
-    if (state_dir / "trainer.json").is_file():
-        accelerator.load_state(str(state_dir))
-        step = json.loads((state_dir / "trainer.json").read_text())["step"]
+    state_dir = out / "state"
+    step = _load_saved_state(accelerator, state_dir)
+    if step:
         log.info("resuming stage %s at step %d", stage.name, step)
     (out / "stage.json").write_text(json.dumps(stage.to_dict(), indent=2))
 
@@ -118,17 +117,25 @@ def export_state(policy, out_dir: str | Path) -> int:
 
     out = Path(out_dir)
     state_dir = out / "state"
-    if not (state_dir / "trainer.json").is_file():
-        raise ValueError(f"no saved training state in {state_dir}: a stage writes one every save_every steps")
     accelerator = Accelerator()
     accelerator.prepare(policy.model)
     try:
-        accelerator.load_state(str(state_dir))
+        step = _load_saved_state(accelerator, state_dir)
     except RuntimeError as exc:  # missing or unexpected weights: another model than the run's
         raise ValueError(f"the state in {state_dir} holds another model's weights; give the run's own --init and "
                          f"model options ({str(exc).splitlines()[0]})") from exc
+    if not step:
+        raise ValueError(f"no saved training state in {state_dir}: a stage writes one every save_every steps")
     policy.model.eval()
     policy.save_pretrained(out / "model")
+    return step
+
+
+def _load_saved_state(accelerator, state_dir: Path) -> int:
+    """Load the state saved in `state_dir` into what `accelerator` prepared; the step it was saved at, 0 if none."""
+    if not (state_dir / "trainer.json").is_file():
+        return 0
+    accelerator.load_state(str(state_dir))
     return int(json.loads((state_dir / "trainer.json").read_text())["step"])
 
 
