@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cards.add_argument("--scenes", type=int, default=200, help="math scenes, one per seed")
     bench_cards.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
     bench_cards.add_argument("--seed", type=int, default=20_000, help="first scene seed")
-    # --side: these two benches' name for it before they took the whole world; the README's commands use it
+    # --side: these two benches' name for it before they took the whole world; the training log's commands use it
     _add_world_options(bench_cards, "the cameras' frame side (default 224)", "how the cards are laid out "
                        "(default scattered)", size_aliases=("--side",))
     bench_cards.add_argument("--json", action="store_true", help="print one JSON object as the last line")
