@@ -5,6 +5,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The browser test drives Debian's chromium through Playwright's Python package (never `playwright install`).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: setup run test bench clean
 
@@ -20,8 +22,17 @@ $(STAMP): requirements.txt pyproject.toml
 run: setup
 	$(PY) app.py
 
-test: setup
+test: setup $(CHROMIUM)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "make test needs Debian's chromium for its browser test: run 'sudo apt-get install chromium'" >&2; exit 1; \
+	fi
 
 bench: setup
 	$(VENV)/bin/chatvla2-lite bench sim --episodes 100 --json

@@ -109,7 +109,9 @@ class ActionExpert(nn.Module):
         self.motion_in = None
         if config.motion:
             self.add_motion()
-        self.blocks = nn.ModuleList(ExpertBlock(d, config.num_heads, config.mlp_ratio) for _ in range(config.num_layers))
+        self.blocks = nn.ModuleList(
+            ExpertBlock(d, config.num_heads, config.mlp_ratio) for _ in range(config.num_layers)
+        )
         self.norm_out = nn.LayerNorm(d)
         self.action_out = nn.Linear(d, config.action_dim)
 
@@ -128,15 +130,19 @@ class ActionExpert(nn.Module):
         self.config.motion = True
 
     def _contexts(self, cond: Condition):
-        """The state vector (B, D), the shallow layers' context (state + observation) and the deep layers' (+ reasoning)."""
+        """The state vector (B, D), the shallow layers' context (state + observation), the deep ones' (+ reasoning)."""
         state = self.state_in(cond.state.to(self.state_in.weight.dtype))[:, None]  # (B, 1, D)
         if self.motion_in is not None and cond.motion is not None:  # no motion given: the first look, nothing moved
             state = state + self.motion_in(cond.motion.to(state.dtype))[:, None]
         obs = self.obs_in(cond.obs.to(self.state_in.weight.dtype))  # (B, P, D)
         if cond.obs_grid is not None:
             grid = cond.obs_grid.long()
-            obs = obs + self.obs_view(grid[..., 0].clamp(0, MAX_VIEWS)) + self.obs_row(grid[..., 1].clamp(0, MAX_GRID)) \
+            obs = (
+                obs
+                + self.obs_view(grid[..., 0].clamp(0, MAX_VIEWS))
+                + self.obs_row(grid[..., 1].clamp(0, MAX_GRID))
                 + self.obs_col(grid[..., 2].clamp(0, MAX_GRID))
+            )
         ones = torch.ones(state.shape[0], 1, dtype=torch.bool, device=state.device)
         shallow = torch.cat([state, obs], dim=1), torch.cat([ones, cond.obs_mask.bool()], dim=1)
         if self.pixel_encoder is not None:

@@ -38,9 +38,13 @@ def _footprint_mb(policy) -> float:
 
 
 def run_model_benchmark(
-    model: str | None = None, quantization: str | None = None, revision: str | None = None, repeats: int = 3,
-    seed: int = 0, threads: int | None = None,
-) -> dict:  # fmt: skip
+    model: str | None = None,
+    quantization: str | None = None,
+    revision: str | None = None,
+    repeats: int = 3,
+    seed: int = 0,
+    threads: int | None = None,
+) -> dict:
     """Measure a model on this machine (CPU, torch's one intra-op thread pool), after one warm-up call each.
 
     `model`: a Hub id or local folder; None is the nano config with random weights. `quantization` picks the

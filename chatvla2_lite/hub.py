@@ -43,7 +43,12 @@ class HubSettings:
     def from_env(cls) -> HubSettings:
         env = os.environ
         cache = env.get("HF_HUB_CACHE") or (os.path.join(env["HF_HOME"], "hub") if env.get("HF_HOME") else None)
-        offline = (env.get("HF_HUB_OFFLINE") or env.get("TRANSFORMERS_OFFLINE") or "").upper() in ("1", "ON", "YES", "TRUE")
+        offline = (env.get("HF_HUB_OFFLINE") or env.get("TRANSFORMERS_OFFLINE") or "").upper() in (
+            "1",
+            "ON",
+            "YES",
+            "TRUE",
+        )
         return cls(endpoint=env.get("HF_ENDPOINT") or None, cache_dir=cache, offline=offline, token=env.get("HF_TOKEN"))
 
 
@@ -104,8 +109,10 @@ def _download(repo_id: str, revision: str | None, settings: HubSettings) -> str:
             "connection and HF_ENDPOINT, then retry"
         ) from exc
     except EntryNotFoundError as exc:
-        raise CheckpointError(f"{where}: a file listed by the repository is missing on the server ({exc}); retry later "
-                              "or pin another revision") from exc  # fmt: skip
+        raise CheckpointError(
+            f"{where}: a file listed by the repository is missing on the server ({exc}); retry later "
+            "or pin another revision"
+        ) from exc
     except HfHubHTTPError as exc:
         raise CheckpointError(f"{where}: the Hub answered with an error ({exc}); retry later") from exc
 
@@ -155,8 +162,11 @@ def check_checkpoint(folder: Path, in_cache: bool) -> None:
                 _evict(path)
             raise CorruptCheckpointError(
                 f"{path.name} is damaged ({problem}). "
-                + ("It was removed from the cache: retry, and if it fails again the file on the Hub is broken."
-                   if in_cache else "Replace the file with a good copy.")  # fmt: skip
+                + (
+                    "It was removed from the cache: retry, and if it fails again the file on the Hub is broken."
+                    if in_cache
+                    else "Replace the file with a good copy."
+                )
             )
 
 

@@ -6,15 +6,19 @@ import string
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "hub_cards" / "chatvla2" / "README.md"
-FALLBACK = "---\nlibrary_name: chatvla2-lite\npipeline_tag: robotics\n---\n\n# $name\n\nA ChatVLA-2-style model ($params parameters).\n"
+FALLBACK = (
+    "---\nlibrary_name: chatvla2-lite\npipeline_tag: robotics\n---\n\n"
+    "# $name\n\nA ChatVLA-2-style model ($params parameters).\n"
+)
 DEFAULT_LIMITATIONS = (
     "Trained on a simulated tabletop only; the reasoning and the actions have not been checked on a real arm. "
     "Random-weight checkpoints (no training) produce meaningless text and actions."
 )
 
 
-def render_model_card(policy, name: str = "ChatVLA2", repo_hint: str = "user/chatvla2", limitations: str | None = None,
-                      scores: str = "") -> str:
+def render_model_card(
+    policy, name: str = "ChatVLA2", repo_hint: str = "user/chatvla2", limitations: str | None = None, scores: str = ""
+) -> str:
     """The card's text for a `ChatVLA2` policy, numbers taken from its config; `scores` is a Markdown section."""
     config = policy.config
     text, expert = config.text_config, config.action_expert
@@ -30,9 +34,12 @@ def render_model_card(policy, name: str = "ChatVLA2", repo_hint: str = "user/cha
         "moe_layers": ", ".join(map(str, config.moe_layers)),
         "expert_layers": expert.num_layers,
         "expert_hidden": expert.hidden_size,
-        "objective": expert.objective.replace("_", " ") + (
+        "objective": expert.objective.replace("_", " ")
+        + (
             f"; its own conv net over the {', '.join(expert.pixel_cameras)} camera at {expert.pixel_size} px"
-            if expert.pixel_cameras else ""),
+            if expert.pixel_cameras
+            else ""
+        ),
         "chunk_size": expert.chunk_size,
         "cameras": ", ".join(config.camera_names),
         "joints": ", ".join(config.joint_names),

@@ -22,8 +22,14 @@ register()
 
 VLM_INPUT_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids", "pixel_values", "image_grid_thw")
 # Small or precision-critical modules that stay in full precision when the backbone loads in 4-bit or 8-bit.
-MODULES_NOT_TO_QUANTIZE = ["router", "reasoning_following", "action_expert", "state_normalizer", "action_normalizer",
-                           "lm_head"]  # fmt: skip
+MODULES_NOT_TO_QUANTIZE = [
+    "router",
+    "reasoning_following",
+    "action_expert",
+    "state_normalizer",
+    "action_normalizer",
+    "lm_head",
+]
 
 
 def vlm_class(model_type: str) -> type[PreTrainedModel]:
@@ -52,8 +58,9 @@ class Encoding:
     obs_grid: torch.Tensor | None = None  # (B, T, 3) (view, row, col) of image tokens, see image_token_grid
 
 
-def image_token_grid(input_ids: torch.Tensor, image_grid_thw: torch.Tensor | None, image_token_id: int,
-                     merge: int) -> torch.Tensor:  # fmt: skip
+def image_token_grid(
+    input_ids: torch.Tensor, image_grid_thw: torch.Tensor | None, image_token_id: int, merge: int
+) -> torch.Tensor:
     """(B, T, 3) long: for each image token its view (the n-th image of its sample), row and column in the merged
     token grid, all 1-based; zeros on text tokens. Images are in `image_grid_thw` in the order of their tokens."""
     grid = torch.zeros(*input_ids.shape, 3, dtype=torch.long, device=input_ids.device)
@@ -155,12 +162,21 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             routing=routing,
             lm_loss=out.loss,
             aux_loss=torch.stack(aux).mean() if aux else out.logits.new_zeros(()),
-            obs_grid=image_token_grid(batch["input_ids"], batch.get("image_grid_thw"), vlm_config.image_token_id,
-                                      vlm_config.vision_config.spatial_merge_size),
+            obs_grid=image_token_grid(
+                batch["input_ids"],
+                batch.get("image_grid_thw"),
+                vlm_config.image_token_id,
+                vlm_config.vision_config.spatial_merge_size,
+            ),
         )
 
-    def condition(self, encoding: Encoding, state: torch.Tensor, pixels: torch.Tensor | None = None,
-                  previous_state: torch.Tensor | None = None) -> Condition:  # fmt: skip
+    def condition(
+        self,
+        encoding: Encoding,
+        state: torch.Tensor,
+        pixels: torch.Tensor | None = None,
+        previous_state: torch.Tensor | None = None,
+    ) -> Condition:
         """The action expert's condition; state (B, state_dim) in radians, normalized here; pixels (B, V, S, S, 3)
         uint8 for an expert with a pixel encoder (pixel_encoder.action_pixels); previous_state (B, state_dim) the
         joints at the previous look, for an expert that reads the motion (None: nothing moved yet)."""
@@ -168,8 +184,11 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
         state = self.state_normalizer.normalize(state.to(hidden.dtype))
         motion = None
         if self.config.action_expert.motion:
-            motion = torch.zeros_like(state) if previous_state is None else \
-                state - self.state_normalizer.normalize(previous_state.to(state.device, hidden.dtype))
+            motion = (
+                torch.zeros_like(state)
+                if previous_state is None
+                else state - self.state_normalizer.normalize(previous_state.to(state.device, hidden.dtype))
+            )
         return Condition(
             state=state,
             motion=motion,
@@ -181,21 +200,29 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             pixels=pixels,
         )
 
-    def forward(
-        self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None
-    ) -> ChatVLA2Output:
+    def forward(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> ChatVLA2Output:
         """Training loss: reasoning LM loss (if `labels`) + action loss (if `action` (B, H, A)) + MoE balancing.
 
         A batch that carries `hidden` (B, T, D) skips the backbone: with the backbone frozen (the action stage) its
         hidden states are computed once per sample and reused (see training.streams.cached_robot_feature_stream)."""
-        encoding = self.encode(batch, with_lm_loss="labels" in batch) if "hidden" not in batch else Encoding(
-            hidden=batch["hidden"], prompt_mask=batch["prompt_mask"].bool(), reasoning_mask=batch["reasoning_mask"].bool(),
-            routing={}, lm_loss=None, aux_loss=batch["hidden"].new_zeros((), dtype=torch.float32),
-            obs_grid=batch.get("obs_grid"))
+        encoding = (
+            self.encode(batch, with_lm_loss="labels" in batch)
+            if "hidden" not in batch
+            else Encoding(
+                hidden=batch["hidden"],
+                prompt_mask=batch["prompt_mask"].bool(),
+                reasoning_mask=batch["reasoning_mask"].bool(),
+                routing={},
+                lm_loss=None,
+                aux_loss=batch["hidden"].new_zeros((), dtype=torch.float32),
+                obs_grid=batch.get("obs_grid"),
+            )
+        )
         action_loss = None
         if batch.get("action") is not None:
-            cond = self.condition(encoding, batch["observation.state"], batch.get("pixels"),
-                                  batch.get("observation.previous_state"))
+            cond = self.condition(
+                encoding, batch["observation.state"], batch.get("pixels"), batch.get("observation.previous_state")
+            )
             action = self.actions_to_frame(batch["action"].to(cond.state.dtype), batch["observation.state"])
             target = self.action_normalizer.normalize(action)
             action_loss = self.action_expert.loss(target, cond, generator=generator)
@@ -217,8 +244,10 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             return None
         names, expert = self.config.joint_names, self.config.action_expert
         if not len(names) == expert.action_dim == expert.state_dim:
-            raise ValueError(f"a relative action frame needs one action and one state per joint {names}, "
-                             f"got action_dim {expert.action_dim} and state_dim {expert.state_dim}")
+            raise ValueError(
+                f"a relative action frame needs one action and one state per joint {names}, "
+                f"got action_dim {expert.action_dim} and state_dim {expert.state_dim}"
+            )
         return torch.tensor([name != "gripper" for name in names], dtype=like.dtype, device=like.device)
 
     def actions_to_frame(self, action: torch.Tensor, state: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Dynamic mixture-of-experts: the backbone's original MLP stays as the shared path, a router adds top-k of E experts."""
+"""Dynamic mixture-of-experts: the backbone's MLP stays as the shared path, a router adds top-k of E experts."""
 
 from __future__ import annotations
 

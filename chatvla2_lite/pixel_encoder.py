@@ -37,8 +37,15 @@ class PixelEncoder(nn.Module):
         if size % STRIDE:
             raise ValueError(f"the pixel encoder's image size must be a multiple of {STRIDE}, got {size}")
         self.convs = nn.Sequential(
-            nn.Conv2d(3, width // 2, 5, 2, 2), nn.GELU(), nn.Conv2d(width // 2, width, 3, 2, 1), nn.GELU(),
-            nn.Conv2d(width, width, 3, 2, 1), nn.GELU(), nn.Conv2d(width, width, 3, 2, 1), nn.GELU())  # fmt: skip
+            nn.Conv2d(3, width // 2, 5, 2, 2),
+            nn.GELU(),
+            nn.Conv2d(width // 2, width, 3, 2, 1),
+            nn.GELU(),
+            nn.Conv2d(width, width, 3, 2, 1),
+            nn.GELU(),
+            nn.Conv2d(width, width, 3, 2, 1),
+            nn.GELU(),
+        )
         self.out = nn.Linear(width, dim)
         self.place = nn.Parameter(torch.randn(cameras * (size // STRIDE) ** 2, dim) * 0.02)
 

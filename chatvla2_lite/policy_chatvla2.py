@@ -32,8 +32,11 @@ _SUPPRESSED = ("<|im_start|>", "<|vision_start|>", "<|vision_end|>", "<|image_pa
 def with_previous_state(observation: dict, previous: dict | None) -> dict:
     """`observation` with `previous`'s joints as its PREVIOUS_STATE_KEY (a new dict); as it is when `previous` is None
     (an episode's first look)."""
-    return observation if previous is None or STATE_KEY not in previous else \
-        {**observation, PREVIOUS_STATE_KEY: previous[STATE_KEY]}
+    return (
+        observation
+        if previous is None or STATE_KEY not in previous
+        else {**observation, PREVIOUS_STATE_KEY: previous[STATE_KEY]}
+    )
 
 
 def look_back(looks: list[tuple[int, np.ndarray]], step: int, every: int) -> dict | None:
@@ -55,7 +58,7 @@ class MotionHistory:
         self.every, self.looks = every, []
 
     def look(self, observation: dict, step: int) -> dict:
-        """`observation`, the look at control step `step`, noted and given the earlier look's joints (with_previous_state)."""
+        """`observation`, the look at control step `step`, noted and given the earlier look's joints."""
         self.looks.append((step, observation[STATE_KEY]))
         return with_previous_state(observation, look_back(self.looks, step, self.every))
 
@@ -125,7 +128,10 @@ class ChatVLA2:
 
     @classmethod
     def from_pretrained(
-        cls, id_or_path: str | Path | None = None, revision: str | None = None, quantization: str | None = None,
+        cls,
+        id_or_path: str | Path | None = None,
+        revision: str | None = None,
+        quantization: str | None = None,
         device: str = "cpu",
     ) -> ChatVLA2:
         """Load a ChatVLA2 checkpoint, or wrap a Qwen2-VL-family backbone with fresh MoE and action expert.
@@ -140,8 +146,10 @@ class ChatVLA2:
 
         if id_or_path is None:
             if not (NANO_CHECKPOINT / "config.json").is_file():
-                raise CheckpointError(f"the nano checkpoint is not at {NANO_CHECKPOINT} yet; `make nano` trains and ships "
-                                      "it, or name a model (a Hub id or a folder)")  # fmt: skip
+                raise CheckpointError(
+                    f"the nano checkpoint is not at {NANO_CHECKPOINT} yet; `make nano` trains and ships "
+                    "it, or name a model (a Hub id or a folder)"
+                )
             id_or_path = NANO_CHECKPOINT
         quantization = normalize_quantization(quantization)
         bnb = bitsandbytes_config(quantization, device, MODULES_NOT_TO_QUANTIZE)  # fails fast, before downloading
@@ -192,10 +200,14 @@ class ChatVLA2:
         }
         tokens = self.processor.tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
         images = self.processor.images_from(observation)
-        return Reasoning(reasoning_text.strip(), instruction, tokens, routing, encoding, _fingerprint(images, instruction))
+        return Reasoning(
+            reasoning_text.strip(), instruction, tokens, routing, encoding, _fingerprint(images, instruction)
+        )
 
     @torch.no_grad()
-    def reason(self, observation: dict, instruction: str | None = None, streamer=None, max_new_tokens=None) -> Reasoning:
+    def reason(
+        self, observation: dict, instruction: str | None = None, streamer=None, max_new_tokens=None
+    ) -> Reasoning:
         """Generate the reasoning (greedy), streaming it token by token to `streamer` (a callable or a HF streamer)."""
         instruction = observation.get("task") if instruction is None and isinstance(observation, dict) else instruction
         max_new_tokens = max_new_tokens or self.config.max_reasoning_tokens
@@ -205,7 +217,10 @@ class ChatVLA2:
             streamer = _CallbackStreamer(self.processor, streamer)
         im_end = vocab["<|im_end|>"]
         generated = self.model.vlm.generate(
-            **{k: batch[k] for k in ("input_ids", "attention_mask", "mm_token_type_ids", "pixel_values", "image_grid_thw")},
+            **{
+                k: batch[k]
+                for k in ("input_ids", "attention_mask", "mm_token_type_ids", "pixel_values", "image_grid_thw")
+            },
             max_new_tokens=max_new_tokens,
             do_sample=False,
             eos_token_id=[im_end, self.processor.pad_token_id],

@@ -40,8 +40,12 @@ def check_views(views, camera_names) -> tuple[dict, ...]:
     """The views as validated dicts: a known camera, a box of fractions inside the image, a size in whole tokens."""
     out = []
     for view in views:
-        view = {"name": str(view["name"]), "camera": str(view["camera"]), "box": tuple(float(v) for v in view["box"]),
-                "size": tuple(int(v) for v in view["size"])}  # fmt: skip
+        view = {
+            "name": str(view["name"]),
+            "camera": str(view["camera"]),
+            "box": tuple(float(v) for v in view["box"]),
+            "size": tuple(int(v) for v in view["size"]),
+        }
         x0, y0, x1, y1 = view["box"]
         if view["camera"] not in camera_names:
             raise ValueError(f"view {view['name']!r} uses camera {view['camera']!r}; cameras are {list(camera_names)}")
@@ -75,7 +79,12 @@ def crop_view(image: np.ndarray, box, size) -> np.ndarray:
 
     h, w = image.shape[:2]
     x0, y0, x1, y1 = box
-    pixels = (round(x0 * w), round(y0 * h), max(round(x1 * w), round(x0 * w) + 1), max(round(y1 * h), round(y0 * h) + 1))
+    pixels = (
+        round(x0 * w),
+        round(y0 * h),
+        max(round(x1 * w), round(x0 * w) + 1),
+        max(round(y1 * h), round(y0 * h) + 1),
+    )
     return np.asarray(Image.fromarray(image).crop(pixels).resize(tuple(size), Image.BILINEAR))
 
 
@@ -170,8 +179,9 @@ class ChatVLA2Processor:
             raise ValueError(f"unknown views {unknown or list(names)}; this processor has {known}")
         views = [v for v in self.views if v["name"] in names]
         cameras = [c for c in self.camera_names if any(v["camera"] == c for v in views)]
-        return type(self)(self.tokenizer, self.image_processor, cameras, self.system_prompt, self.max_length, views,
-                          self.world)
+        return type(self)(
+            self.tokenizer, self.image_processor, cameras, self.system_prompt, self.max_length, views, self.world
+        )
 
     def with_added_views(self, names) -> ChatVLA2Processor:
         """A copy that also feeds the backbone the named EXTRA_VIEWS, after its own: the backbone reads them as more
@@ -183,8 +193,15 @@ class ChatVLA2Processor:
         have = {v["name"] for v in self.views}
         new = [EXTRA_VIEWS[n] for n in dict.fromkeys(names) if n not in have]
         views = check_views(list(self.views) + new, self.camera_names)
-        return type(self)(self.tokenizer, views_image_processor(views), self.camera_names, self.system_prompt,
-                          self.max_length, views, self.world)
+        return type(self)(
+            self.tokenizer,
+            views_image_processor(views),
+            self.camera_names,
+            self.system_prompt,
+            self.max_length,
+            views,
+            self.world,
+        )
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> ChatVLA2Processor:
@@ -212,7 +229,9 @@ class ChatVLA2Processor:
             "camera_names": list(self.camera_names),
             "system_prompt": self.system_prompt,
             "max_length": self.max_length,
-            "views": None if self.views is None else [dict(v, box=list(v["box"]), size=list(v["size"])) for v in self.views],
+            "views": None
+            if self.views is None
+            else [dict(v, box=list(v["box"]), size=list(v["size"])) for v in self.views],
             "world": self.world.to_dict(),
         }
         (directory / PROCESSOR_CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
@@ -318,8 +337,14 @@ class ChatVLA2Processor:
 def collate(samples: list[dict[str, torch.Tensor]], pad_token_id: int) -> dict[str, torch.Tensor]:
     """Right-pad a list of single-sample encodings into one batch (images concatenated in order)."""
     length = max(s["input_ids"].shape[1] for s in samples)
-    fill = {"input_ids": pad_token_id, "attention_mask": 0, "mm_token_type_ids": 0, "prompt_mask": False, "reasoning_mask": False,
-            "labels": IGNORE_INDEX}  # fmt: skip
+    fill = {
+        "input_ids": pad_token_id,
+        "attention_mask": 0,
+        "mm_token_type_ids": 0,
+        "prompt_mask": False,
+        "reasoning_mask": False,
+        "labels": IGNORE_INDEX,
+    }
     batch = {}
     for key, value in fill.items():
         rows = [torch.nn.functional.pad(s[key][0], (0, length - s[key].shape[1]), value=value) for s in samples]

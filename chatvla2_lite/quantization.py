@@ -12,7 +12,7 @@ MIN_BITSANDBYTES_CPU = (0, 48)  # first releases whose 4-bit and 8-bit kernels r
 
 
 def normalize_quantization(quantization: str | None) -> str | None:
-    """"4bit", "8bit" or None; accepts "none", "nf4", "int8" and the like."""
+    """ "4bit", "8bit" or None; accepts "none", "nf4", "int8" and the like."""
     if quantization is None:
         return None
     q = str(quantization).lower().replace("-", "").replace("_", "")

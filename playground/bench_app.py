@@ -56,10 +56,11 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> float
 
 
 def time_episode(client, equation: str, seed: int, model: str = "nano", quantization: str = "none") -> dict:
-    """Run one whiteboard episode through the API; first-token, episode and frame-rate figures as the client saw them."""
+    """Run one whiteboard episode through the API; first-token, episode and frame-rate figures as the client saw."""
     start = time.perf_counter()
-    job = client.submit("Whiteboard", None, equation, "", "", seed, "PyBullet sim", model, quantization,
-                        api_name="/run")
+    job = client.submit(
+        "Whiteboard", None, equation, "", "", seed, "PyBullet sim", model, quantization, api_name="/run"
+    )
     first_token = None
     frames: dict[str, list[float]] = {}  # chunk status prefix -> arrival times of its frames
     for out in job:
@@ -76,26 +77,37 @@ def time_episode(client, equation: str, seed: int, model: str = "nano", quantiza
     final = job.outputs()[-1][VERDICT]
     intervals = sum(len(t) - 1 for t in frames.values())
     span = sum(t[-1] - t[0] for t in frames.values())
-    return {"first_token_ms": None if first_token is None else first_token * 1000, "episode_s": episode_s,
-            "frames_per_s": intervals / span if span > 0 else 0.0, "chunks": len(frames), "verdict": final}
+    return {
+        "first_token_ms": None if first_token is None else first_token * 1000,
+        "episode_s": episode_s,
+        "frames_per_s": intervals / span if span > 0 else 0.0,
+        "chunks": len(frames),
+        "verdict": final,
+    }
 
 
-def run_app_benchmark(model: str | None = None, quantization: str | None = None, episodes: int = 3,
-                      timeout: float = 120.0) -> dict:
+def run_app_benchmark(
+    model: str | None = None, quantization: str | None = None, episodes: int = 3, timeout: float = 120.0
+) -> dict:
     """Start app.py in a subprocess, time `episodes` math-matching episodes through the API, stop it."""
     from gradio_client import Client
 
     port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
     if model:
         env["MODEL_ID"] = model
     if quantization:
         env["QUANTIZATION"] = quantization
     url = f"http://127.0.0.1:{port}"
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         wait_ready(url, proc, timeout)
         ready_s = time.perf_counter() - start

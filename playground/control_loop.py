@@ -120,8 +120,9 @@ def run_episode(session, policy, run_lock: threading.Lock, budget: Budget, seed:
             break
         chunk_index += 1
         observation = history.look(session.observation, timing["steps"])
-        yield from _one_chunk(session, policy, run_lock, budget, deadline, timing, chunk_index, seed + chunk_index,
-                              observation)
+        yield from _one_chunk(
+            session, policy, run_lock, budget, deadline, timing, chunk_index, seed + chunk_index, observation
+        )
         verdict = session.backend.verdict()
     timing["episode_s"] = time.perf_counter() - start
     yield Update("done", chunk_index, verdict=_ending(session, verdict, chunk_index, budget), timing=timing)

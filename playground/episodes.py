@@ -67,8 +67,9 @@ def _reset_with_answer(env, answer: int, seed: int) -> dict:
 def random_math(env, seed: int) -> Scenario:
     """The math_matching episode of `seed`, as the dataset has it."""
     _, info = env.reset(seed=int(seed))
-    return Scenario("math_matching", info["instruction"], "random", info["seed"], _math_truth(info),
-                    board=_board_of(info, seed))
+    return Scenario(
+        "math_matching", info["instruction"], "random", info["seed"], _math_truth(info), board=_board_of(info, seed)
+    )
 
 
 def _board_of(info: dict, seed: int):
@@ -136,7 +137,8 @@ def resolve_toy(words: str, rng: np.random.Generator, taken: set[str]) -> tuple[
     if kind not in OBJECT_KINDS or len(parts) > 2 or (len(parts) == 2 and parts[0] not in COLOURS):
         raise InvalidInstructionError(
             f"there is no toy called {words!r}; use a toy ({', '.join(OBJECT_KINDS)}), optionally with a colour "
-            f"({', '.join(COLOURS)}), e.g. 'Put the red duck to the left of the bowl'")
+            f"({', '.join(COLOURS)}), e.g. 'Put the red duck to the left of the bowl'"
+        )
     if len(parts) == 2:
         return kind, parts[0]
     free = [c for c in COLOURS if f"{c} {kind}" not in taken]
@@ -152,7 +154,8 @@ def parse_spatial(instruction: str) -> dict:
     except ValueError as exc:
         raise InvalidInstructionError(
             f"cannot read {instruction!r} as a placement; write e.g. 'Put the duck to the left of the bowl' or "
-            "'Pick the red cube and place it in the tray'") from exc
+            "'Pick the red cube and place it in the tray'"
+        ) from exc
     if reading["task"] != "toy_placement":
         raise InvalidInstructionError("that is the whiteboard task; use the Whiteboard mode for it")
     return reading
@@ -168,7 +171,9 @@ def typed_spatial(env, seed: int, instruction: str) -> Scenario:
     reading = parse_spatial(instruction)
     relation, target_words = reading["relation"], reading["target"]
     if relation == IN and target_words not in CONTAINERS:
-        raise InvalidInstructionError(f"only a container ({', '.join(CONTAINERS)}) can hold a toy, not {target_words!r}")
+        raise InvalidInstructionError(
+            f"only a container ({', '.join(CONTAINERS)}) can hold a toy, not {target_words!r}"
+        )
     rng = np.random.default_rng(int(seed))
     toys: list[tuple[str, str]] = []  # (kind, colour) in body order: toy_0 is the object
     obj = resolve_toy(reading["object"], rng, set())
@@ -209,8 +214,18 @@ def typed_spatial(env, seed: int, instruction: str) -> Scenario:
     for i, ((kind, col), xy) in enumerate(zip(toys, positions)):
         scene.add_toy(f"toy_{i}", kind, COLOURS[col].rgba, tuple(xy), float(rng.uniform(-np.pi, np.pi)))
     scene.settle(0.2)
-    env.episode = Episode(instruction=instruction, pick="toy_0", ground_truth={
-        "object": display_name(*obj), "object_kind": obj[0], "relation": relation, "target": target_label,
-        "target_body": target_body, "toys": [display_name(*t) for t in toys],
-    })
-    return Scenario("toy_placement", instruction, "typed instruction", int(seed), _spatial_truth(env.episode.ground_truth))
+    env.episode = Episode(
+        instruction=instruction,
+        pick="toy_0",
+        ground_truth={
+            "object": display_name(*obj),
+            "object_kind": obj[0],
+            "relation": relation,
+            "target": target_label,
+            "target_body": target_body,
+            "toys": [display_name(*t) for t in toys],
+        },
+    )
+    return Scenario(
+        "toy_placement", instruction, "typed instruction", int(seed), _spatial_truth(env.episode.ground_truth)
+    )

@@ -19,7 +19,9 @@ def run_expert_stream(task: str, split: str, seed: int, world=None):
     env = sim.make_env(task, split, cameras=("front", "wrist"), world=world)
     try:
         obs, info = env.reset(seed=int(seed))
-        truth = ", ".join(f"{k}: {info[k]}" for k in ("equation", "answer", "relation", "target", "object") if k in info)
+        truth = ", ".join(
+            f"{k}: {info[k]}" for k in ("equation", "answer", "relation", "target", "object") if k in info
+        )
         header = f"**Instruction:** {info['instruction']}  \n**Ground truth:** {truth}"
         yield side_by_side(obs), header + "  \n_running the scripted expert..._"
         expert = env.expert()
@@ -30,7 +32,10 @@ def run_expert_stream(task: str, split: str, seed: int, world=None):
             if terminated or truncated:
                 break
         verdict = "success" if info["is_success"] else "not solved"
-        yield side_by_side(obs), header + f"  \n**{verdict}** after {info['step']} control steps ({info['step'] / 30:.1f} s of sim time)"
+        yield (
+            side_by_side(obs),
+            header + f"  \n**{verdict}** after {info['step']} control steps ({info['step'] / 30:.1f} s of sim time)",
+        )
     finally:
         env.close()
 
@@ -60,7 +65,9 @@ def build_app():
     import gradio as gr
 
     with gr.Blocks(title="chatvla2-lite") as demo:
-        gr.Markdown("# chatvla2-lite\nAn SO-100 arm in PyBullet. This tab runs the scripted expert that makes the "
-                    "training demos; pick a task, a split and a seed.")
+        gr.Markdown(
+            "# chatvla2-lite\nAn SO-100 arm in PyBullet. This tab runs the scripted expert that makes the "
+            "training demos; pick a task, a split and a seed."
+        )
         build_expert_tab()
     return demo

@@ -38,8 +38,11 @@ def user_errors():
         raise gr.Error(str(exc), print_exception=False) from exc
     except Exception as exc:  # a bug, not bad input: log it, keep the app up, say what to try
         logger.exception("handler failed")
-        raise gr.Error(f"something went wrong ({exc.__class__.__name__}: {exc}); press New scene and try again, "
-                       "and report it if it happens again", print_exception=False) from exc
+        raise gr.Error(
+            f"something went wrong ({exc.__class__.__name__}: {exc}); press New scene and try again, "
+            "and report it if it happens again",
+            print_exception=False,
+        ) from exc
 
 
 def check_seed(seed) -> int:
@@ -90,8 +93,11 @@ class Playground:
         if photo:
             image = load_board_photo(photo, self.settings.max_upload_bytes, self.settings.max_upload_pixels)
             answer = check_expected_answer(expected)
-            return (mode, str(photo), answer, seed), "math_matching", lambda env: episodes.photo_math(env, seed, image,
-                                                                                                       answer)
+            return (
+                (mode, str(photo), answer, seed),
+                "math_matching",
+                lambda env: episodes.photo_math(env, seed, image, answer),
+            )
         if equation and equation.strip():
             text, answer = check_equation(equation)
             return (mode, text, seed), "math_matching", lambda env: episodes.typed_math(env, seed, text, answer)
@@ -140,9 +146,18 @@ class Playground:
                 session.fresh = True
             finally:
                 session.busy.release()
-            return (side_by_side(obs), _board(scenario), scenario.describe(), "_ready: press **Run the model**_",
-                    session.chat, "", self._action_plot(session), self._routing_plot(None), "",
-                    gr.skip() if mode != SPATIAL else instruction)
+            return (
+                side_by_side(obs),
+                _board(scenario),
+                scenario.describe(),
+                "_ready: press **Run the model**_",
+                session.chat,
+                "",
+                self._action_plot(session),
+                self._routing_plot(None),
+                "",
+                gr.skip() if mode != SPATIAL else instruction,
+            )
 
     def _scene_for_run(self, session, request, backend_name):
         """The scene Run acts on: the one New scene just built for these inputs, else a new one from them (in the
@@ -163,8 +178,19 @@ class Playground:
         return scenario, obs
 
     # ---- episodes --------------------------------------------------------------------------------------------
-    def run(self, mode, photo, equation, expected, instruction, seed, backend_name, model_id, quantization,
-            request: gr.Request = None):
+    def run(
+        self,
+        mode,
+        photo,
+        equation,
+        expected,
+        instruction,
+        seed,
+        backend_name,
+        model_id,
+        quantization,
+        request: gr.Request = None,
+    ):
         """Generator: build the scene, then observe-reason-act until done, streaming reasoning and frames."""
         with user_errors():
             session = self.session(request)
@@ -173,8 +199,17 @@ class Playground:
             try:
                 request_ = self._scene_request(mode, photo, equation, expected, instruction, seed, False)
                 scenario, obs = self._scene_for_run(session, request_, backend_name)
-                yield (side_by_side(obs), _board(scenario), scenario.describe(), "_loading the model..._", session.chat,
-                       gr.skip(), self._action_plot(session), gr.skip(), gr.skip())
+                yield (
+                    side_by_side(obs),
+                    _board(scenario),
+                    scenario.describe(),
+                    "_loading the model..._",
+                    session.chat,
+                    gr.skip(),
+                    self._action_plot(session),
+                    gr.skip(),
+                    gr.skip(),
+                )
                 loaded = self.models.get(model_id, quantization)
                 yield from self._rebuilt_for(session, loaded)
                 updates = run_episode(session, loaded.policy, self.models.run_lock, self.budget, seed=check_seed(seed))
@@ -200,8 +235,9 @@ class Playground:
                 loaded = self.models.get(model_id, quantization)
                 yield from self._rebuilt_for(session, loaded)
                 session.chat = session.chat + [{"role": "user", "content": f"(edited reasoning) {text}"}]
-                updates = act_on_text(session, loaded.policy, self.models.run_lock, text, self.budget,
-                                      seed=check_seed(seed))
+                updates = act_on_text(
+                    session, loaded.policy, self.models.run_lock, text, self.budget, seed=check_seed(seed)
+                )
                 yield from self._stream(session, updates, loaded, edited=text)
             finally:
                 session.busy.release()
@@ -214,8 +250,17 @@ class Playground:
             return
         scenario, obs = self._rebuild_in_world(session, world)
         status = f"_rebuilt the scene in the model's world: {world.describe()}; the arm starts over_"
-        yield (side_by_side(obs), _board(scenario), scenario.describe(), status, session.chat, gr.skip(),
-               self._action_plot(session), gr.skip(), gr.skip())
+        yield (
+            side_by_side(obs),
+            _board(scenario),
+            scenario.describe(),
+            status,
+            session.chat,
+            gr.skip(),
+            self._action_plot(session),
+            gr.skip(),
+            gr.skip(),
+        )
 
     def _stream(self, session, updates, loaded, edited: str | None = None):
         """Turn control-loop Updates into the outputs tuple, skipping what did not change."""
@@ -231,26 +276,52 @@ class Playground:
                 # costs the reasoning thread more than the text is worth
                 if time.perf_counter() - last_text_yield >= TEXT_REFRESH_S:
                     last_text_yield = time.perf_counter()
-                    yield (gr.skip(), gr.skip(), gr.skip(), f"_reasoning: chunk {u.chunk}_", session.chat, gr.skip(),
-                           gr.skip(), gr.skip(), gr.skip())
+                    yield (
+                        gr.skip(),
+                        gr.skip(),
+                        gr.skip(),
+                        f"_reasoning: chunk {u.chunk}_",
+                        session.chat,
+                        gr.skip(),
+                        gr.skip(),
+                        gr.skip(),
+                        gr.skip(),
+                    )
             elif u.phase == "acting":
                 status = f"_acting: chunk {u.chunk}, step {u.timing.get('steps', 0)}_"
                 new_chunk = u.chunk != acting_chunk
                 acting_chunk = u.chunk
                 if new_chunk:  # show the chunk's whole reasoning, in the chat and the edit box, and its routing
                     text = edited if edited is not None else (session.reasoning.text if session.reasoning else "")
-                    yield (u.frame, gr.skip(), gr.skip(), status, session.chat, text, gr.skip(),
-                           self._routing_plot(session.reasoning, loaded), gr.skip())
+                    yield (
+                        u.frame,
+                        gr.skip(),
+                        gr.skip(),
+                        status,
+                        session.chat,
+                        text,
+                        gr.skip(),
+                        self._routing_plot(session.reasoning, loaded),
+                        gr.skip(),
+                    )
                 else:
-                    yield (u.frame, gr.skip(), gr.skip(), status, gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-                           gr.skip())
+                    yield (u.frame, gr.skip(), gr.skip(), status, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
             else:
                 stats = self._stats(u.timing, loaded)
                 verdict = _verdict_markdown(u.verdict, u.timing)
                 text = edited if edited is not None else (session.reasoning.text if session.reasoning else "")
                 scene = session.scenario.describe() if session.scenario else gr.skip()
-                yield (side_by_side(session.observation), gr.skip(), scene, verdict, session.chat, text,
-                       self._action_plot(session), self._routing_plot(session.reasoning, loaded), stats)
+                yield (
+                    side_by_side(session.observation),
+                    gr.skip(),
+                    scene,
+                    verdict,
+                    session.chat,
+                    text,
+                    self._action_plot(session),
+                    self._routing_plot(session.reasoning, loaded),
+                    stats,
+                )
 
     def stop(self, request: gr.Request = None) -> str:
         """Ask the visitor's running episode to stop after the current step."""
@@ -283,10 +354,13 @@ class Playground:
                 raise InvalidInstructionError(f"questions per suite must be 1-20, got {n}")
             loaded = self.models.get(model_id, quantization)
             scores = run_probes(loaded.policy, self.models.run_lock, n=n)
-            rows = [[suite, expected, answer, "yes" if ok else "no", q]
-                    for suite, s in scores.items() for q, expected, answer, ok in s["rows"]]
+            rows = [
+                [suite, expected, answer, "yes" if ok else "no", q]
+                for suite, s in scores.items()
+                for q, expected, answer, ok in s["rows"]
+            ]
             summary = " · ".join(f"{k}: {v['correct']}/{v['total']}" for k, v in scores.items())
-            note = (" An untrained model scores about 0: these are exact answers." if "random" in loaded.label else "")
+            note = " An untrained model scores about 0: these are exact answers." if "random" in loaded.label else ""
             return probe_figure(scores), rows, f"**{loaded.label}** — {summary}.{note}"
 
     def _action_plot(self, session):
@@ -295,7 +369,7 @@ class Playground:
         predicted = session.predicted[-1] if session.predicted else None
         executed = session.executed_array()
         if predicted is not None:
-            executed = executed[-len(predicted):]  # the steps the last chunk ran
+            executed = executed[-len(predicted) :]  # the steps the last chunk ran
         return action_figure(predicted, executed)
 
     def _routing_plot(self, reasoning, loaded=None):
@@ -313,8 +387,10 @@ class Playground:
             ("reason per chunk", f"{timing.get('reason_s', 0) / chunks * 1000:.0f} ms"),
             ("act per chunk", f"{timing.get('act_s', 0) / chunks * 1000:.0f} ms"),
             ("sim steps", f"{steps} ({steps / timing['step_s']:.1f}/s)" if timing.get("step_s") else str(steps)),
-            ("frames streamed", f"{frames} ({frames / timing['step_s']:.1f}/s while acting)" if timing.get("step_s")
-             else str(frames)),
+            (
+                "frames streamed",
+                f"{frames} ({frames / timing['step_s']:.1f}/s while acting)" if timing.get("step_s") else str(frames),
+            ),
             ("episode", f"{timing.get('episode_s', 0):.1f} s, {timing.get('chunks', 0)} chunk(s)"),
             ("model memory", f"{loaded.policy.get_memory_footprint() / 2**20:.1f} MB ({loaded.key[1]})"),
             ("process memory", f"{rss:.0f} MB" if rss else "—"),
@@ -334,8 +410,10 @@ def _board(scenario):
 
 
 def _verdict_markdown(verdict, timing: dict) -> str:
-    return (f"### {verdict.text}\n{timing.get('episode_s', 0):.1f} s, {timing.get('chunks', 0)} chunk(s), "
-            f"{timing.get('steps', 0)} control steps")
+    return (
+        f"### {verdict.text}\n{timing.get('episode_s', 0):.1f} s, {timing.get('chunks', 0)} chunk(s), "
+        f"{timing.get('steps', 0)} control steps"
+    )
 
 
 def _rss_mb() -> float | None:

@@ -45,15 +45,27 @@ def build_app(playground: Playground | None = None):
                 with gr.Column(scale=1, min_width=300):
                     mode = gr.Radio(list(MODES), value=WHITEBOARD, label="Task", elem_id="mode")
                     with gr.Group(visible=True) as board_inputs:
-                        photo = gr.File(label=f"Whiteboard photo (PNG/JPEG, up to {s.max_upload_mb:.0f} MB)",
-                                        file_types=["image"], type="filepath", elem_id="photo")
-                        equation = gr.Textbox(label="...or type an equation to draw on the sim's board",
-                                              placeholder="3 + 4 = ?", elem_id="equation")
-                        expected = gr.Textbox(label="Expected answer for a photo (optional, 0-9)", max_lines=1,
-                                              placeholder="leave empty: no ground truth", elem_id="expected")
+                        photo = gr.File(
+                            label=f"Whiteboard photo (PNG/JPEG, up to {s.max_upload_mb:.0f} MB)",
+                            file_types=["image"],
+                            type="filepath",
+                            elem_id="photo",
+                        )
+                        equation = gr.Textbox(
+                            label="...or type an equation to draw on the sim's board",
+                            placeholder="3 + 4 = ?",
+                            elem_id="equation",
+                        )
+                        expected = gr.Textbox(
+                            label="Expected answer for a photo (optional, 0-9)",
+                            max_lines=1,
+                            placeholder="leave empty: no ground truth",
+                            elem_id="expected",
+                        )
                     with gr.Group(visible=False) as spatial_inputs:
-                        instruction = gr.Textbox(label="Instruction", placeholder=EXAMPLE_INSTRUCTIONS[0],
-                                                 elem_id="instruction")
+                        instruction = gr.Textbox(
+                            label="Instruction", placeholder=EXAMPLE_INSTRUCTIONS[0], elem_id="instruction"
+                        )
                     seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, elem_id="seed")
                     with gr.Row():
                         new_btn = gr.Button("New scene", elem_id="new-scene")
@@ -65,12 +77,17 @@ def build_app(playground: Playground | None = None):
                         gr.Examples([[e] for e in EXAMPLE_EQUATIONS], inputs=[equation], label="Equations")
                         gr.Examples([[e] for e in EXAMPLE_INSTRUCTIONS], inputs=[instruction], label="Instructions")
                 with gr.Column(scale=2):
-                    view = gr.Image(label="sim: front | wrist camera", type="numpy", format="jpeg", height=300,
-                                    interactive=False, elem_id="sim-view")
+                    view = gr.Image(
+                        label="sim: front | wrist camera",
+                        type="numpy",
+                        format="jpeg",
+                        height=300,
+                        interactive=False,
+                        elem_id="sim-view",
+                    )
                     verdict = gr.Markdown("_press **New scene** or **Run the model**_", elem_id="verdict")
                     scene_md = gr.Markdown(elem_id="scene")
-                    board = gr.Image(label="the whiteboard", type="pil", height=120, interactive=False,
-                                     elem_id="board")
+                    board = gr.Image(label="the whiteboard", type="pil", height=120, interactive=False, elem_id="board")
             with gr.Row():
                 with gr.Column(scale=1):
                     chat = gr.Chatbot(label="Reasoning (streams token by token)", height=260, elem_id="chat")
@@ -92,37 +109,74 @@ def build_app(playground: Playground | None = None):
             probe_plot = gr.Plot()
             probe_table = gr.Dataframe(headers=["suite", "expected", "answer", "correct", "question"], wrap=True)
         with gr.Tab("Scripted expert"):
-            gr.Markdown("The scripted expert that makes the training demos, in the same simulator and the loaded "
-                        "model's world.")
+            gr.Markdown(
+                "The scripted expert that makes the training demos, in the same simulator and the loaded model's world."
+            )
             build_expert_tab(pg.scene_world)
         with gr.Tab("Settings"):
-            model_id = gr.Textbox(value=s.model_id, label="Model: 'nano' (the shipped one) or a Hub id"
-                                  + ("" if s.public else " or a local folder"), elem_id="model-id")
+            model_id = gr.Textbox(
+                value=s.model_id,
+                label="Model: 'nano' (the shipped one) or a Hub id" + ("" if s.public else " or a local folder"),
+                elem_id="model-id",
+            )
             quantization = gr.Radio(list(QUANTIZATIONS), value=s.quantization, label="Quantization")
             backend = gr.Radio(list(BACKENDS), value=SIM, label="Robot backend")
-            gr.Markdown(f"_{REAL_ARM_NOTE}_  \nDevice: `{s.device}`" + (" · public Space: Hub ids only, "
-                        f"at most {s.max_model_gb:g} GB of safetensors" if s.public else ""))
+            gr.Markdown(
+                f"_{REAL_ARM_NOTE}_  \nDevice: `{s.device}`"
+                + (f" · public Space: Hub ids only, at most {s.max_model_gb:g} GB of safetensors" if s.public else "")
+            )
             load_btn = gr.Button("Load the model")
 
         scene_inputs = [mode, photo, equation, expected, instruction, seed, backend]
         episode_outputs = [view, board, scene_md, verdict, chat, edit, action_plot, routing_plot, stats]
-        mode.change(lambda m: (gr.update(visible=m == WHITEBOARD), gr.update(visible=m == SPATIAL)),
-                    inputs=[mode], outputs=[board_inputs, spatial_inputs], api_name=False)
+        mode.change(
+            lambda m: (gr.update(visible=m == WHITEBOARD), gr.update(visible=m == SPATIAL)),
+            inputs=[mode],
+            outputs=[board_inputs, spatial_inputs],
+            api_name=False,
+        )
         backend.change(_only_sim, inputs=[backend], outputs=[backend], api_name=False)
-        new_btn.click(pg.new_scene, inputs=scene_inputs, outputs=episode_outputs + [instruction],
-                      api_name="new_scene", concurrency_limit=4, concurrency_id="sim")
-        run_event = run_btn.click(pg.run, inputs=scene_inputs + [model_id, quantization], outputs=episode_outputs,
-                                  api_name="run", concurrency_limit=s.concurrency, concurrency_id="model")
-        act_event = act_btn.click(pg.act, inputs=[edit, seed, model_id, quantization], outputs=episode_outputs,
-                                  api_name="act", concurrency_id="model")
+        new_btn.click(
+            pg.new_scene,
+            inputs=scene_inputs,
+            outputs=episode_outputs + [instruction],
+            api_name="new_scene",
+            concurrency_limit=4,
+            concurrency_id="sim",
+        )
+        run_event = run_btn.click(
+            pg.run,
+            inputs=scene_inputs + [model_id, quantization],
+            outputs=episode_outputs,
+            api_name="run",
+            concurrency_limit=s.concurrency,
+            concurrency_id="model",
+        )
+        act_event = act_btn.click(
+            pg.act,
+            inputs=[edit, seed, model_id, quantization],
+            outputs=episode_outputs,
+            api_name="act",
+            concurrency_id="model",
+        )
         # Stop must not wait in the episodes' queue: it has its own unlimited lane
         stop_btn.click(pg.stop, outputs=[verdict], api_name="stop", concurrency_limit=None)
         for event in (run_event, act_event):
             event.then(pg.model_banner, outputs=[banner], api_name=False)
-        load_btn.click(pg.load_model, inputs=[model_id, quantization], outputs=[banner], api_name="load_model",
-                       concurrency_id="model")
-        probe_btn.click(pg.probe, inputs=[model_id, quantization, per_suite], outputs=[probe_plot, probe_table, probe_md],
-                        api_name="probe", concurrency_id="model")
+        load_btn.click(
+            pg.load_model,
+            inputs=[model_id, quantization],
+            outputs=[banner],
+            api_name="load_model",
+            concurrency_id="model",
+        )
+        probe_btn.click(
+            pg.probe,
+            inputs=[model_id, quantization, per_suite],
+            outputs=[probe_plot, probe_table, probe_md],
+            api_name="probe",
+            concurrency_id="model",
+        )
         demo.load(pg.model_banner, outputs=[banner], api_name=False)
         demo.unload(pg.unload)
     demo.playground = pg  # the bench and tests reach the shared state through the app

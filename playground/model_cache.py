@@ -27,8 +27,10 @@ class LoadedModel:
 
     def describe(self) -> str:
         p = self.policy
-        return (f"**Model:** {self.label} · quantization {self.key[1]} · {p.num_parameters() / 1e6:.1f} M parameters · "
-                f"{p.get_memory_footprint() / 2**20:.1f} MB · loaded in {self.load_s:.1f} s")
+        return (
+            f"**Model:** {self.label} · quantization {self.key[1]} · {p.num_parameters() / 1e6:.1f} M parameters · "
+            f"{p.get_memory_footprint() / 2**20:.1f} MB · loaded in {self.load_s:.1f} s"
+        )
 
 
 def default_model_label() -> str:
@@ -94,8 +96,10 @@ class ModelCache:
                 try:
                     check_hub_id(model_id)
                 except CheckpointError as exc:
-                    raise CheckpointError(f"there is no folder {model_id!r} and it is not a Hub id either; give an "
-                                          "existing local folder or a Hub id like 'owner/model-name'") from exc
+                    raise CheckpointError(
+                        f"there is no folder {model_id!r} and it is not a Hub id either; give an "
+                        "existing local folder or a Hub id like 'owner/model-name'"
+                    ) from exc
             label = model_id
             policy = ChatVLA2.from_pretrained(model_id, quantization=quant, device=device)
         loaded = LoadedModel(policy, key, label, time.perf_counter() - start)

@@ -16,17 +16,40 @@ def action_figure(predicted: np.ndarray | None, executed: np.ndarray | None, hor
     for j in range(6):
         row, col = j // 3 + 1, j % 3 + 1
         if predicted is not None and len(predicted):
-            fig.add_trace(go.Scatter(y=predicted[:, j], mode="lines+markers", name="predicted",
-                                     line=dict(color="#1f77b4", dash="dash"), marker=dict(size=4),
-                                     showlegend=j == 0, legendgroup="predicted"), row=row, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    y=predicted[:, j],
+                    mode="lines+markers",
+                    name="predicted",
+                    line=dict(color="#1f77b4", dash="dash"),
+                    marker=dict(size=4),
+                    showlegend=j == 0,
+                    legendgroup="predicted",
+                ),
+                row=row,
+                col=col,
+            )
         if executed is not None and len(executed):
-            fig.add_trace(go.Scatter(y=executed[:, j], mode="lines", name="executed (measured)",
-                                     line=dict(color="#d62728"), showlegend=j == 0, legendgroup="executed"),
-                          row=row, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    y=executed[:, j],
+                    mode="lines",
+                    name="executed (measured)",
+                    line=dict(color="#d62728"),
+                    showlegend=j == 0,
+                    legendgroup="executed",
+                ),
+                row=row,
+                col=col,
+            )
     fig.update_xaxes(title_text="step of the chunk", row=2)
     fig.update_yaxes(title_text="rad", col=1)
-    fig.update_layout(height=360, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.2),
-                      title=f"action chunk: {horizon} steps x 6 joints")
+    fig.update_layout(
+        height=360,
+        margin=dict(l=40, r=10, t=40, b=40),
+        legend=dict(orientation="h", y=-0.2),
+        title=f"action chunk: {horizon} steps x 6 joints",
+    )
     return fig
 
 
@@ -61,10 +84,21 @@ def routing_figure(reasoning, num_experts: int):
         mask[-32:] = True
     z, labels = routing_matrix(reasoning.routing, mask, num_experts)
     tokens = [t for t, m in zip(reasoning.tokens, mask) if m]
-    fig = go.Figure(go.Heatmap(z=z, y=labels, x=[f"{i}:{t}" for i, t in enumerate(tokens)], colorscale="Viridis",
-                               colorbar=dict(title="weight")))
-    fig.update_layout(title="MoE routing of the reasoning tokens (rows: layer, expert)", height=360,
-                      margin=dict(l=60, r=10, t=40, b=60), xaxis=dict(tickangle=-60))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            y=labels,
+            x=[f"{i}:{t}" for i, t in enumerate(tokens)],
+            colorscale="Viridis",
+            colorbar=dict(title="weight"),
+        )
+    )
+    fig.update_layout(
+        title="MoE routing of the reasoning tokens (rows: layer, expert)",
+        height=360,
+        margin=dict(l=60, r=10, t=40, b=60),
+        xaxis=dict(tickangle=-60),
+    )
     return fig
 
 
@@ -73,8 +107,18 @@ def probe_figure(scores: dict):
     import plotly.graph_objects as go
 
     suites = list(scores)
-    fig = go.Figure(go.Bar(x=suites, y=[scores[s]["accuracy"] for s in suites],
-                           text=[f"{scores[s]['correct']}/{scores[s]['total']}" for s in suites], textposition="outside"))
-    fig.update_layout(title="probe accuracy (exact answers)", yaxis=dict(range=[0, 1.05], title="accuracy"),
-                      height=320, margin=dict(l=40, r=10, t=40, b=40))
+    fig = go.Figure(
+        go.Bar(
+            x=suites,
+            y=[scores[s]["accuracy"] for s in suites],
+            text=[f"{scores[s]['correct']}/{scores[s]['total']}" for s in suites],
+            textposition="outside",
+        )
+    )
+    fig.update_layout(
+        title="probe accuracy (exact answers)",
+        yaxis=dict(range=[0, 1.05], title="accuracy"),
+        height=320,
+        margin=dict(l=40, r=10, t=40, b=40),
+    )
     return fig

@@ -11,6 +11,10 @@ def run_probes(policy, run_lock, n: int = 4, seed: int = 20_000, suites=SUITES) 
     for suite in suites:
         rows = probe_rows(policy, suite, questions=n, seed=seed, lock=run_lock, progress=False)
         correct = sum(ok for *_, ok in rows)
-        scores[suite] = {"accuracy": correct / len(rows) if rows else 0.0, "correct": correct, "total": len(rows),
-                         "rows": rows}
+        scores[suite] = {
+            "accuracy": correct / len(rows) if rows else 0.0,
+            "correct": correct,
+            "total": len(rows),
+            "rows": rows,
+        }
     return scores

@@ -61,12 +61,17 @@ def measure_speed(seed: int, control_steps: int = 150, world: World | None = Non
             physics_rate = n / (time.perf_counter() - start)
     finally:
         env.close()
-    return {"control_hz": control_hz, "render_ms_front": render_ms["front"], "render_ms_wrist": render_ms["wrist"],
-            "physics_steps_per_s": physics_rate}
+    return {
+        "control_hz": control_hz,
+        "render_ms_front": render_ms["front"],
+        "render_ms_wrist": render_ms["wrist"],
+        "physics_steps_per_s": physics_rate,
+    }
 
 
-def run_sim_benchmark(episodes: int = 20, seed: int = 0, split: str = "train", progress: bool = True,
-                      world: World | None = None) -> dict:  # fmt: skip
+def run_sim_benchmark(
+    episodes: int = 20, seed: int = 0, split: str = "train", progress: bool = True, world: World | None = None
+) -> dict:
     """Expert success per task over `episodes` seeded episodes in `world` (None: the default), then the speed
     figures; one flat dict."""
     world = world or World()

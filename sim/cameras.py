@@ -87,16 +87,25 @@ class Cameras:
         pb, cfg = self.scene.pb, self.config
         view, proj = self._matrices(name)
         _, _, rgba, _, _ = pb.getCameraImage(
-            cfg.width, cfg.height, view, proj, shadow=0, lightDirection=cfg.light_direction,
-            renderer=self.renderer, flags=pb.ER_NO_SEGMENTATION_MASK, physicsClientId=self.scene.client)
+            cfg.width,
+            cfg.height,
+            view,
+            proj,
+            shadow=0,
+            lightDirection=cfg.light_direction,
+            renderer=self.renderer,
+            flags=pb.ER_NO_SEGMENTATION_MASK,
+            physicsClientId=self.scene.client,
+        )
         return np.asarray(rgba, dtype=np.uint8).reshape(cfg.height, cfg.width, 4)[:, :, :3].copy()
 
     def body_mask(self, name: str) -> np.ndarray:
         """Which body each pixel of the named camera shows: int (H, W) of body ids, -1 for none."""
         pb, cfg = self.scene.pb, self.config
         view, proj = self._matrices(name)
-        _, _, _, _, seg = pb.getCameraImage(cfg.width, cfg.height, view, proj, shadow=0, renderer=self.renderer,
-                                            physicsClientId=self.scene.client)
+        _, _, _, _, seg = pb.getCameraImage(
+            cfg.width, cfg.height, view, proj, shadow=0, renderer=self.renderer, physicsClientId=self.scene.client
+        )
         seg = np.asarray(seg, dtype=np.int64).reshape(cfg.height, cfg.width)
         # PyBullet packs the link index above bit 24; the body id is what a visibility count needs
         return np.where(seg < 0, -1, seg & ((1 << 24) - 1))

@@ -46,8 +46,9 @@ def hidden_by_arm(now: int, free: int) -> bool:
     return now < (1 - HIDDEN_SHARE) * free
 
 
-def run_card_visibility(scenes: int = 200, split: str = "heldout", seed: int = 20_000,
-                        world: World | None = None, progress: bool = True) -> dict:
+def run_card_visibility(
+    scenes: int = 200, split: str = "heldout", seed: int = 20_000, world: World | None = None, progress: bool = True
+) -> dict:
     """Over `scenes` math scenes of `split` in `world` (its camera size and card layout; None: the default): cards
     the arm hides at the start, and a card's size in pixels in the front camera."""
     if scenes < 1:
@@ -69,9 +70,16 @@ def run_card_visibility(scenes: int = 200, split: str = "heldout", seed: int = 2
     finally:
         env.close()
     return {
-        "scenes": scenes, "split": split, "seed": seed, "world": world.to_dict(), "cards": cards,
-        "cards_hidden_by_arm": hidden, "scenes_with_a_hidden_card": scenes_hiding, "answer_card_hidden": answer_hidden,
+        "scenes": scenes,
+        "split": split,
+        "seed": seed,
+        "world": world.to_dict(),
+        "cards": cards,
+        "cards_hidden_by_arm": hidden,
+        "scenes_with_a_hidden_card": scenes_hiding,
+        "answer_card_hidden": answer_hidden,
         # a card's face seen whole is about a square: the root of its pixel count is its side
-        "card_side_px_median": round(float(np.median(sides)), 1), "card_side_px_min": round(float(np.min(sides)), 1),
+        "card_side_px_median": round(float(np.median(sides)), 1),
+        "card_side_px_min": round(float(np.min(sides)), 1),
         "wall_s": round(time.perf_counter() - wall, 1),
-    }  # fmt: skip
+    }

@@ -102,16 +102,31 @@ COLOURS: dict[str, Colour] = {
 
 # Scales chosen so the longest horizontal side is about 3.5 cm and the height 2.5-4 cm.
 _DUCK = MeshSpec(
-    visual_obj="duck.obj", collision_obj="duck_vhacd.obj", urdf="duck_vhacd.urdf", urdf_mesh_scale=0.05,
-    native_min=(-0.962, 0.099, -0.539), native_max=(0.693, 1.640, 0.613), mesh_scale=0.021,
+    visual_obj="duck.obj",
+    collision_obj="duck_vhacd.obj",
+    urdf="duck_vhacd.urdf",
+    urdf_mesh_scale=0.05,
+    native_min=(-0.962, 0.099, -0.539),
+    native_max=(0.693, 1.640, 0.613),
+    mesh_scale=0.021,
 )
 _TEDDY = MeshSpec(
-    visual_obj="teddy2_VHACD_CHs.obj", collision_obj="teddy2_VHACD_CHs.obj", urdf="teddy_vhacd.urdf",
-    urdf_mesh_scale=0.1, native_min=(0.298, 0.195, 0.009), native_max=(1.059, 1.127, 0.637), mesh_scale=0.042,
+    visual_obj="teddy2_VHACD_CHs.obj",
+    collision_obj="teddy2_VHACD_CHs.obj",
+    urdf="teddy_vhacd.urdf",
+    urdf_mesh_scale=0.1,
+    native_min=(0.298, 0.195, 0.009),
+    native_max=(1.059, 1.127, 0.637),
+    mesh_scale=0.042,
 )
 _BUNNY = MeshSpec(
-    visual_obj="bunny.obj", collision_obj="bunny.obj", urdf=None, urdf_mesh_scale=1.0,
-    native_min=(-0.459, -0.667, -0.959), native_max=(0.467, 0.777, 1.016), mesh_scale=0.0175,
+    visual_obj="bunny.obj",
+    collision_obj="bunny.obj",
+    urdf=None,
+    urdf_mesh_scale=1.0,
+    native_min=(-0.459, -0.667, -0.959),
+    native_max=(0.467, 0.777, 1.016),
+    mesh_scale=0.0175,
 )
 
 
@@ -167,12 +182,18 @@ def bowl_parts(diameter: float = 0.11, segments: int = BOWL_SEGMENTS) -> tuple[P
 
 CONTAINERS: dict[str, ContainerKind] = {
     "tray": ContainerKind(
-        "tray", tray_parts(), (0.12, 0.10, FLOOR_THICKNESS + WALL_HEIGHT),
-        (0.12 - 2 * WALL_THICKNESS, 0.10 - 2 * WALL_THICKNESS, WALL_HEIGHT), (0.55, 0.45, 0.35, 1.0),
+        "tray",
+        tray_parts(),
+        (0.12, 0.10, FLOOR_THICKNESS + WALL_HEIGHT),
+        (0.12 - 2 * WALL_THICKNESS, 0.10 - 2 * WALL_THICKNESS, WALL_HEIGHT),
+        (0.55, 0.45, 0.35, 1.0),
     ),
     "bowl": ContainerKind(
-        "bowl", bowl_parts(), (0.11, 0.11, FLOOR_THICKNESS + WALL_HEIGHT),
-        (0.11 - 2 * WALL_THICKNESS, 0.11 - 2 * WALL_THICKNESS, WALL_HEIGHT), (0.85, 0.88, 0.92, 1.0),
+        "bowl",
+        bowl_parts(),
+        (0.11, 0.11, FLOOR_THICKNESS + WALL_HEIGHT),
+        (0.11 - 2 * WALL_THICKNESS, 0.11 - 2 * WALL_THICKNESS, WALL_HEIGHT),
+        (0.85, 0.88, 0.92, 1.0),
     ),
 }
 

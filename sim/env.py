@@ -39,10 +39,18 @@ class So100TabletopEnv:
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
-    def __init__(self, task: str = "math_matching", split: str = "train", seed: int | None = None,
-                 cameras: tuple[str, ...] = CAMERA_NAMES, max_steps: int = 450, render_mode: str | None = None,
-                 scene_config: SceneConfig | None = None, camera_config: CameraConfig | None = None,
-                 world: World | None = None):
+    def __init__(
+        self,
+        task: str = "math_matching",
+        split: str = "train",
+        seed: int | None = None,
+        cameras: tuple[str, ...] = CAMERA_NAMES,
+        max_steps: int = 450,
+        render_mode: str | None = None,
+        scene_config: SceneConfig | None = None,
+        camera_config: CameraConfig | None = None,
+        world: World | None = None,
+    ):
         """`world` sets the cameras' frame size and the card layout (sim/world.py); an explicit `camera_config`
         overrides its cameras."""
         import gymnasium as gym
@@ -82,7 +90,7 @@ class So100TabletopEnv:
         return self._observation(), self._info(success=False, clamped=False)
 
     def step(self, action):
-        """Apply one action (6 joint targets) for one control period; returns obs, reward, terminated, truncated, info."""
+        """Apply one action (6 joint targets) for one control period: obs, reward, terminated, truncated, info."""
         if self.episode is None:
             raise RuntimeError("call reset() before step()")
         return self.step_chunk([action])[:5]
@@ -121,7 +129,9 @@ class So100TabletopEnv:
     def expert(self, config: ExpertConfig | None = None) -> ScriptedExpert:
         """A scripted expert for the current episode, starting from the arm's present joints."""
         plan = self.task.expert_plan(self.scene, self.episode)
-        return ScriptedExpert(self.scene.arm, plan, self.scene.config.control_hz, self.scene.arm.joint_positions(), config)
+        return ScriptedExpert(
+            self.scene.arm, plan, self.scene.config.control_hz, self.scene.arm.joint_positions(), config
+        )
 
     def _observation(self) -> dict:
         obs = {f"observation.images.{c}": self.cameras.render(c) for c in self.camera_names}

@@ -101,8 +101,15 @@ def _jacobian(q5: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return jac, tcp
 
 
-def solve_ik(position, rotation, q_init, iterations: int = 80, tol: float = 1e-4,
-             orientation_weight: float = 0.3, damping: float = 1e-3) -> tuple[np.ndarray, float]:
+def solve_ik(
+    position,
+    rotation,
+    q_init,
+    iterations: int = 80,
+    tol: float = 1e-4,
+    orientation_weight: float = 0.3,
+    damping: float = 1e-3,
+) -> tuple[np.ndarray, float]:
     """Arm angles (5,) that put the TCP at `position` with gripper rotation `rotation`, and the residual.
 
     Damped least squares from `q_init`, clamped to the joint limits at each step. The residual is the

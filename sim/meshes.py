@@ -18,8 +18,9 @@ _FULL_UV = [(0, 0), (1, 0), (1, 1), (0, 1)]
 _PLAIN_UV = (0.01, 0.01)
 
 
-def textured_box_obj(half_extents: tuple[float, float, float], textured_face: str,
-                     faces: tuple[str, ...] = tuple(_FACES)) -> str:
+def textured_box_obj(
+    half_extents: tuple[float, float, float], textured_face: str, faces: tuple[str, ...] = tuple(_FACES)
+) -> str:
     """Wavefront OBJ text of a box with the whole texture on `textured_face` and a plain colour elsewhere.
 
     `faces` limits which faces are written: the renderer's cost grows with every large triangle, so

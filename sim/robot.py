@@ -36,16 +36,30 @@ class SimArm:
         self.pb, self.client = pb, client
         self.config = config or ArmConfig()
         quat = pb.getQuaternionFromEuler((0, 0, self.config.base_yaw))
-        self.body = pb.loadURDF(str(URDF_PATH), self.config.base_position, quat, useFixedBase=True,
-                                flags=pb.URDF_USE_INERTIA_FROM_FILE, physicsClientId=client)
-        names = [pb.getJointInfo(self.body, i, physicsClientId=client)[1].decode() for i in
-                 range(pb.getNumJoints(self.body, physicsClientId=client))]
+        self.body = pb.loadURDF(
+            str(URDF_PATH),
+            self.config.base_position,
+            quat,
+            useFixedBase=True,
+            flags=pb.URDF_USE_INERTIA_FROM_FILE,
+            physicsClientId=client,
+        )
+        names = [
+            pb.getJointInfo(self.body, i, physicsClientId=client)[1].decode()
+            for i in range(pb.getNumJoints(self.body, physicsClientId=client))
+        ]
         self.joint_ids = [names.index(n) for n in JOINT_NAMES]
         self.tcp_link = names.index("tcp_joint")
         self.lower, self.upper = joint_limits()
         for link in (self.joint_ids[5], names.index("wrist_roll")):  # the two finger links
-            pb.changeDynamics(self.body, link, lateralFriction=self.config.finger_friction,
-                              spinningFriction=0.05, frictionAnchor=True, physicsClientId=client)
+            pb.changeDynamics(
+                self.body,
+                link,
+                lateralFriction=self.config.finger_friction,
+                spinningFriction=0.05,
+                frictionAnchor=True,
+                physicsClientId=client,
+            )
         self._base_rot = rpy_matrix(0, 0, self.config.base_yaw)
         self._base_pos = np.asarray(self.config.base_position, float)
         self.reset(self.config.home)
@@ -74,15 +88,20 @@ class SimArm:
 
     def tcp_world(self) -> np.ndarray:
         """World position of the tool centre point, from the physics engine."""
-        return np.array(self.pb.getLinkState(self.body, self.tcp_link, computeForwardKinematics=True,
-                                             physicsClientId=self.client)[4])
+        return np.array(
+            self.pb.getLinkState(self.body, self.tcp_link, computeForwardKinematics=True, physicsClientId=self.client)[
+                4
+            ]
+        )
 
     # --- control ------------------------------------------------------------------------------------
     def validate(self, action) -> np.ndarray:
         """The action as a (6,) float array clamped to the joint limits; refuses wrong shapes and NaN."""
         a = np.asarray(action, dtype=np.float64)
         if a.shape != (6,):
-            raise InvalidActionError(f"an action is 6 joint targets in radians ({', '.join(JOINT_NAMES)}); got shape {a.shape}")
+            raise InvalidActionError(
+                f"an action is 6 joint targets in radians ({', '.join(JOINT_NAMES)}); got shape {a.shape}"
+            )
         if not np.all(np.isfinite(a)):
             bad = [JOINT_NAMES[i] for i in np.flatnonzero(~np.isfinite(a))]
             raise InvalidActionError(f"action has NaN or infinite targets for {', '.join(bad)}; the arm was not moved")
@@ -93,12 +112,20 @@ class SimArm:
         c = self.config
         for i, (jid, qi) in enumerate(zip(self.joint_ids, q)):
             self.pb.setJointMotorControl2(
-                self.body, jid, self.pb.POSITION_CONTROL, targetPosition=float(qi),
-                force=c.gripper_force if i == 5 else c.arm_force, positionGain=c.position_gain,
-                maxVelocity=c.max_joint_speed, physicsClientId=self.client)
+                self.body,
+                jid,
+                self.pb.POSITION_CONTROL,
+                targetPosition=float(qi),
+                force=c.gripper_force if i == 5 else c.arm_force,
+                positionGain=c.position_gain,
+                maxVelocity=c.max_joint_speed,
+                physicsClientId=self.client,
+            )
 
     # --- kinematics in world terms -------------------------------------------------------------------
-    def ik_top_down(self, position_world, yaw_world: float, q_init, multistart: bool = False) -> tuple[np.ndarray, float]:
+    def ik_top_down(
+        self, position_world, yaw_world: float, q_init, multistart: bool = False
+    ) -> tuple[np.ndarray, float]:
         """Arm angles (5,) for a top-down TCP pose at a world position with fingers closing along yaw.
 
         Warm-started from q_init; with multistart, also from a few seeds, keeping the best.

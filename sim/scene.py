@@ -73,8 +73,12 @@ class Scene:
         pb.resetSimulation(physicsClientId=c)
         self._textures.clear()
         pb.setGravity(0, 0, -9.81, physicsClientId=c)
-        pb.setPhysicsEngineParameter(fixedTimeStep=1.0 / cfg.physics_hz, numSolverIterations=60,
-                                     deterministicOverlappingPairs=1, physicsClientId=c)
+        pb.setPhysicsEngineParameter(
+            fixedTimeStep=1.0 / cfg.physics_hz,
+            numSolverIterations=60,
+            deterministicOverlappingPairs=1,
+            physicsClientId=c,
+        )
         tx, ty, tz = cfg.table_size
         self.table = self._build_table()
         pb.changeDynamics(self.table, -1, lateralFriction=cfg.table_friction, physicsClientId=c)
@@ -119,22 +123,30 @@ class Scene:
         half = (tx / 2, ty / 2, tz / 2)
         col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=c)
         # Only the top and the edge toward the board are drawn: the cameras never see the rest.
-        vis = pb.createVisualShape(pb.GEOM_MESH, fileName=self._mesh_path("table", half, "+z", ("+z", "+x")),
-                                   rgbaColor=(0.78, 0.66, 0.50, 1), physicsClientId=c)
+        vis = pb.createVisualShape(
+            pb.GEOM_MESH,
+            fileName=self._mesh_path("table", half, "+z", ("+z", "+x")),
+            rgbaColor=(0.78, 0.66, 0.50, 1),
+            physicsClientId=c,
+        )
         return pb.createMultiBody(0, col, vis, (*cfg.table_center_xy, -tz / 2), physicsClientId=c)
 
     def _build_board(self) -> int:
         pb, c, cfg = self.pb, self.client, self.config
         half = tuple(s / 2 for s in cfg.board_size)
         col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=c)
-        vis = pb.createVisualShape(pb.GEOM_MESH, fileName=self._mesh_path("board", half, "-x"),
-                                   rgbaColor=(1, 1, 1, 1), physicsClientId=c)
+        vis = pb.createVisualShape(
+            pb.GEOM_MESH, fileName=self._mesh_path("board", half, "-x"), rgbaColor=(1, 1, 1, 1), physicsClientId=c
+        )
         board = pb.createMultiBody(0, col, vis, cfg.board_center, physicsClientId=c)
         # the board's legs, so it does not float
         leg_h = cfg.board_center[2] - half[2]
         for side in (-1, 1):
-            self._static_box((0.006, 0.006, leg_h / 2), (cfg.board_center[0] + 0.01, side * (half[1] - 0.01), leg_h / 2),
-                             (0.35, 0.35, 0.38, 1))
+            self._static_box(
+                (0.006, 0.006, leg_h / 2),
+                (cfg.board_center[0] + 0.01, side * (half[1] - 0.01), leg_h / 2),
+                (0.35, 0.35, 0.38, 1),
+            )
         return board
 
     def load_texture(self, key: str, image) -> int:
@@ -160,10 +172,12 @@ class Scene:
         pb, c, spec = self.pb, self.client, NUMBER_TILE
         half = tuple(s / 2 for s in spec.size)
         col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=c)
-        vis = pb.createVisualShape(pb.GEOM_MESH, fileName=self._mesh_path("tile", half, "+z"),
-                                   rgbaColor=(1, 1, 1, 1), physicsClientId=c)
-        body = pb.createMultiBody(spec.mass_kg, col, vis, (*position_xy, half[2]),
-                                  pb.getQuaternionFromEuler((0, 0, yaw)), physicsClientId=c)
+        vis = pb.createVisualShape(
+            pb.GEOM_MESH, fileName=self._mesh_path("tile", half, "+z"), rgbaColor=(1, 1, 1, 1), physicsClientId=c
+        )
+        body = pb.createMultiBody(
+            spec.mass_kg, col, vis, (*position_xy, half[2]), pb.getQuaternionFromEuler((0, 0, yaw)), physicsClientId=c
+        )
         pb.changeVisualShape(body, -1, textureUniqueId=self.load_texture(name, texture_image), physicsClientId=c)
         self._object_dynamics(body)
         self.bodies[name] = body
@@ -176,7 +190,9 @@ class Scene:
         sx, sy, sz = k.size
         if k.shape == "box":
             col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=(sx / 2, sy / 2, sz / 2), physicsClientId=c)
-            vis = pb.createVisualShape(pb.GEOM_BOX, halfExtents=(sx / 2, sy / 2, sz / 2), rgbaColor=rgba, physicsClientId=c)
+            vis = pb.createVisualShape(
+                pb.GEOM_BOX, halfExtents=(sx / 2, sy / 2, sz / 2), rgbaColor=rgba, physicsClientId=c
+            )
         elif k.shape == "cylinder":
             col = pb.createCollisionShape(pb.GEOM_CYLINDER, radius=sx / 2, height=sz, physicsClientId=c)
             vis = pb.createVisualShape(pb.GEOM_CYLINDER, radius=sx / 2, length=sz, rgbaColor=rgba, physicsClientId=c)
@@ -191,10 +207,23 @@ class Scene:
             # top-heavy meshes (the teddy) stand and every toy offers flat faces to the fingers.
             proxy = (sx * 0.45, sy * 0.45, sz / 2)
             col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=proxy, physicsClientId=c)
-            vis = pb.createVisualShape(pb.GEOM_MESH, fileName=str(mesh_file(k.mesh.visual_obj)), meshScale=scale,
-                                       rgbaColor=rgba, visualFramePosition=pos, visualFrameOrientation=orn, physicsClientId=c)
-        body = pb.createMultiBody(k.mass_kg, col, vis, (*position_xy, sz / 2 + 0.001),
-                                  pb.getQuaternionFromEuler((0, 0, yaw)), physicsClientId=c)
+            vis = pb.createVisualShape(
+                pb.GEOM_MESH,
+                fileName=str(mesh_file(k.mesh.visual_obj)),
+                meshScale=scale,
+                rgbaColor=rgba,
+                visualFramePosition=pos,
+                visualFrameOrientation=orn,
+                physicsClientId=c,
+            )
+        body = pb.createMultiBody(
+            k.mass_kg,
+            col,
+            vis,
+            (*position_xy, sz / 2 + 0.001),
+            pb.getQuaternionFromEuler((0, 0, yaw)),
+            physicsClientId=c,
+        )
         self._object_dynamics(body)
         self.bodies[name] = body
         return body
@@ -212,21 +241,42 @@ class Scene:
             else:
                 r, h = part.size[0] / 2, part.size[2]
                 cols.append(pb.createCollisionShape(pb.GEOM_CYLINDER, radius=r, height=h, physicsClientId=c))
-                viss.append(pb.createVisualShape(pb.GEOM_CYLINDER, radius=r, length=h, rgbaColor=k.rgba, physicsClientId=c))
+                viss.append(
+                    pb.createVisualShape(pb.GEOM_CYLINDER, radius=r, length=h, rgbaColor=k.rgba, physicsClientId=c)
+                )
             poss.append(part.position)
             orns.append(pb.getQuaternionFromEuler((0, 0, part.yaw)))
         n = len(cols)
-        body = pb.createMultiBody(0, -1, -1, (*position_xy, 0.0), pb.getQuaternionFromEuler((0, 0, yaw)),
-                                  linkMasses=[0] * n, linkCollisionShapeIndices=cols, linkVisualShapeIndices=viss,
-                                  linkPositions=poss, linkOrientations=orns, linkInertialFramePositions=[(0, 0, 0)] * n,
-                                  linkInertialFrameOrientations=[(0, 0, 0, 1)] * n, linkParentIndices=[0] * n,
-                                  linkJointTypes=[pb.JOINT_FIXED] * n, linkJointAxis=[(0, 0, 1)] * n, physicsClientId=c)
+        body = pb.createMultiBody(
+            0,
+            -1,
+            -1,
+            (*position_xy, 0.0),
+            pb.getQuaternionFromEuler((0, 0, yaw)),
+            linkMasses=[0] * n,
+            linkCollisionShapeIndices=cols,
+            linkVisualShapeIndices=viss,
+            linkPositions=poss,
+            linkOrientations=orns,
+            linkInertialFramePositions=[(0, 0, 0)] * n,
+            linkInertialFrameOrientations=[(0, 0, 0, 1)] * n,
+            linkParentIndices=[0] * n,
+            linkJointTypes=[pb.JOINT_FIXED] * n,
+            linkJointAxis=[(0, 0, 1)] * n,
+            physicsClientId=c,
+        )
         self.bodies[name] = body
         return body
 
     def _object_dynamics(self, body: int) -> None:
-        self.pb.changeDynamics(body, -1, lateralFriction=self.config.object_friction, spinningFriction=0.05,
-                               rollingFriction=0.0005, physicsClientId=self.client)
+        self.pb.changeDynamics(
+            body,
+            -1,
+            lateralFriction=self.config.object_friction,
+            spinningFriction=0.05,
+            rollingFriction=0.0005,
+            physicsClientId=self.client,
+        )
 
     # --- simulation ---------------------------------------------------------------------------------
     def step_physics(self, n: int | None = None) -> None:
@@ -241,7 +291,9 @@ class Scene:
     def place(self, body: int, position, yaw: float = 0.0) -> None:
         """Teleport a body to a world position and heading, at rest."""
         pb = self.pb
-        pb.resetBasePositionAndOrientation(body, position, pb.getQuaternionFromEuler((0, 0, yaw)), physicsClientId=self.client)
+        pb.resetBasePositionAndOrientation(
+            body, position, pb.getQuaternionFromEuler((0, 0, yaw)), physicsClientId=self.client
+        )
         pb.resetBaseVelocity(body, (0, 0, 0), (0, 0, 0), physicsClientId=self.client)
 
     def pose(self, body: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,9 @@ import numpy as np
 DOCS = Path(__file__).parent / "docs"
 
 
-def episode_strip(task: str, split: str = "train", seed: int = 0, moments: tuple[int, ...] = (0, 45, 75),
-                  world=None) -> np.ndarray:  # fmt: skip
+def episode_strip(
+    task: str, split: str = "train", seed: int = 0, moments: tuple[int, ...] = (0, 45, 75), world=None
+) -> np.ndarray:
     """Front-camera frames of the scripted expert at the given control steps, then its wrist view (both cameras at
     `world`'s size, None the default); (H, W*, 3)."""
     import sim

@@ -122,12 +122,18 @@ def _jaw_boxes() -> list[Box]:
     """The jaw's plate and the bar joining it to the hinge, placed by where they stand when parallel."""
     plate_x = FINGER_FACE_X - JAW_PARALLEL_GAP - FINGER_THICKNESS / 2
     plate_len = FINGER_ROOT_Y - FINGER_TIP_Y
-    plate = Box(_gripper_to_jaw(plate_x, (FINGER_ROOT_Y + FINGER_TIP_Y) / 2),
-                (FINGER_THICKNESS, plate_len, FINGER_WIDTH), (0.0, 0.0, -JAW_PARALLEL_ANGLE))
+    plate = Box(
+        _gripper_to_jaw(plate_x, (FINGER_ROOT_Y + FINGER_TIP_Y) / 2),
+        (FINGER_THICKNESS, plate_len, FINGER_WIDTH),
+        (0.0, 0.0, -JAW_PARALLEL_ANGLE),
+    )
     bar_y = FINGER_ROOT_Y + FINGER_THICKNESS / 2
     bar_x0, bar_x1 = _HINGE[0] + 0.004, plate_x - FINGER_THICKNESS / 2
-    bar = Box(_gripper_to_jaw((bar_x0 + bar_x1) / 2, bar_y), (bar_x0 - bar_x1, FINGER_THICKNESS, FINGER_WIDTH),
-              (0.0, 0.0, -JAW_PARALLEL_ANGLE))
+    bar = Box(
+        _gripper_to_jaw((bar_x0 + bar_x1) / 2, bar_y),
+        (bar_x0 - bar_x1, FINGER_THICKNESS, FINGER_WIDTH),
+        (0.0, 0.0, -JAW_PARALLEL_ANGLE),
+    )
     return [plate, bar]
 
 
@@ -152,42 +158,60 @@ def _link_xml(name: str, boxes: list[Box]) -> str:
     sx, sy, sz = boxes[0].size
     ixx, iyy, izz = (mass / 12 * (sy**2 + sz**2), mass / 12 * (sx**2 + sz**2), mass / 12 * (sx**2 + sy**2))
     rgba = _fmt(LINK_COLORS[name])
-    parts = [f'  <link name="{name}">', "    <inertial>", f'      <origin xyz="{_fmt(com)}" rpy="0 0 0"/>',
-             f'      <mass value="{mass:.6g}"/>',
-             f'      <inertia ixx="{ixx:.6g}" ixy="0" ixz="0" iyy="{iyy:.6g}" iyz="0" izz="{izz:.6g}"/>',
-             "    </inertial>"]
+    parts = [
+        f'  <link name="{name}">',
+        "    <inertial>",
+        f'      <origin xyz="{_fmt(com)}" rpy="0 0 0"/>',
+        f'      <mass value="{mass:.6g}"/>',
+        f'      <inertia ixx="{ixx:.6g}" ixy="0" ixz="0" iyy="{iyy:.6g}" iyz="0" izz="{izz:.6g}"/>',
+        "    </inertial>",
+    ]
     for b in boxes:
         origin = f'<origin xyz="{_fmt(b.center)}" rpy="{_fmt(b.rpy)}"/>'
         geom = f'<geometry><box size="{_fmt(b.size)}"/></geometry>'
-        parts.append(f'    <visual>{origin}{geom}<material name="{name}_color"><color rgba="{rgba}"/></material></visual>')
+        parts.append(
+            f'    <visual>{origin}{geom}<material name="{name}_color"><color rgba="{rgba}"/></material></visual>'
+        )
         parts.append(f"    <collision>{origin}{geom}</collision>")
     parts.append("  </link>")
     return "\n".join(parts)
 
 
 def _joint_xml(jt: Joint) -> str:
-    return "\n".join([
-        f'  <joint name="{jt.name}" type="revolute">',
-        f'    <parent link="{jt.parent}"/>',
-        f'    <child link="{jt.child}"/>',
-        f'    <origin xyz="{_fmt(jt.xyz)}" rpy="{_fmt(jt.rpy)}"/>',
-        f'    <axis xyz="{_fmt(jt.axis)}"/>',
-        f'    <limit lower="{jt.lower}" upper="{jt.upper}" effort="35" velocity="1"/>',
-        "  </joint>",
-    ])
+    return "\n".join(
+        [
+            f'  <joint name="{jt.name}" type="revolute">',
+            f'    <parent link="{jt.parent}"/>',
+            f'    <child link="{jt.child}"/>',
+            f'    <origin xyz="{_fmt(jt.xyz)}" rpy="{_fmt(jt.rpy)}"/>',
+            f'    <axis xyz="{_fmt(jt.axis)}"/>',
+            f'    <limit lower="{jt.lower}" upper="{jt.upper}" effort="35" velocity="1"/>',
+            "  </joint>",
+        ]
+    )
 
 
 def so100_urdf() -> str:
     """The SO-100 URDF text, with a fixed `tcp` link at the grasp point between the fingers."""
     boxes = _link_boxes()
-    body = [_link_xml(name, boxes[name]) for name in ("base", "shoulder", "upper_arm", "lower_arm", "wrist", "gripper", "jaw")]
+    body = [
+        _link_xml(name, boxes[name])
+        for name in ("base", "shoulder", "upper_arm", "lower_arm", "wrist", "gripper", "jaw")
+    ]
     body += [_joint_xml(jt) for jt in JOINTS]
     # The tcp link carries a negligible mass: a link with none would get 1 kg from the importer.
-    body.append('  <link name="tcp"><inertial><mass value="1e-5"/><inertia ixx="1e-9" ixy="0" ixz="0" iyy="1e-9" iyz="0" izz="1e-9"/></inertial></link>')
-    body.append(f'  <joint name="tcp_joint" type="fixed"><parent link="gripper"/><child link="tcp"/>'
-                f'<origin xyz="{_fmt(TCP_IN_GRIPPER)}" rpy="0 0 0"/></joint>')
-    return '<?xml version="1.0"?>\n<!-- Written by sim/so100_description.py; do not edit by hand. -->\n' \
+    body.append(
+        '  <link name="tcp"><inertial><mass value="1e-5"/>'
+        '<inertia ixx="1e-9" ixy="0" ixz="0" iyy="1e-9" iyz="0" izz="1e-9"/></inertial></link>'
+    )
+    body.append(
+        f'  <joint name="tcp_joint" type="fixed"><parent link="gripper"/><child link="tcp"/>'
+        f'<origin xyz="{_fmt(TCP_IN_GRIPPER)}" rpy="0 0 0"/></joint>'
+    )
+    return (
+        '<?xml version="1.0"?>\n<!-- Written by sim/so100_description.py; do not edit by hand. -->\n'
         '<robot name="so100">\n' + "\n".join(body) + "\n</robot>\n"
+    )
 
 
 def write_urdf(path: Path = URDF_PATH) -> Path:

@@ -126,7 +126,9 @@ def _draw_frame(board: Image.Image) -> None:
     ImageDraw.Draw(board).rectangle([0, 0, w - 1, h - 1], outline=FRAME_RGB, width=FRAME_PX)
 
 
-def draw_whiteboard(text: str, rng: np.random.Generator, font_name: str, size: tuple[int, int] = BOARD_SIZE) -> Image.Image:
+def draw_whiteboard(
+    text: str, rng: np.random.Generator, font_name: str, size: tuple[int, int] = BOARD_SIZE
+) -> Image.Image:
     """An RGB whiteboard of `size` with `text` hand-written in marker, all ink inside text_region().
 
     The rng picks marker colour, font size, stroke weight, slant, rotation (±3°), a small offset
@@ -142,7 +144,9 @@ def draw_whiteboard(text: str, rng: np.random.Generator, font_name: str, size: t
     room_w, room_h = right - left, bottom - top
     scale = min(1.0, room_w / mask.width, room_h / mask.height)
     if scale < 1.0:
-        mask = mask.resize((max(1, int(mask.width * scale)), max(1, int(mask.height * scale))), Image.Resampling.LANCZOS)
+        mask = mask.resize(
+            (max(1, int(mask.width * scale)), max(1, int(mask.height * scale))), Image.Resampling.LANCZOS
+        )
     # Markers lay ink unevenly: thin the mask a little at random per pixel.
     streaks = rng.uniform(0.82, 1.0, size=(mask.height, mask.width))
     mask = Image.fromarray((np.asarray(mask, dtype=np.float64) * streaks).astype(np.uint8), mode="L")
@@ -191,8 +195,13 @@ def draw_digit_tile(digit: int, size: int = 64, font_name: str | None = None) ->
     return tile
 
 
-def draw_label(text: str, size: tuple[int, int] = (128, 40), font_name: str = TILE_FONT,
-               ink: tuple[int, int, int] = TILE_INK_RGB, paper: tuple[int, int, int] = BOARD_RGB) -> Image.Image:
+def draw_label(
+    text: str,
+    size: tuple[int, int] = (128, 40),
+    font_name: str = TILE_FONT,
+    ink: tuple[int, int, int] = TILE_INK_RGB,
+    paper: tuple[int, int, int] = BOARD_RGB,
+) -> Image.Image:
     """An RGB label of `size` with `text` centred, as large as fits with a small margin."""
     w, h = size
     font_px = max(6, int(h * 0.8))
@@ -204,5 +213,7 @@ def draw_label(text: str, size: tuple[int, int] = (128, 40), font_name: str = TI
     font = load_font(font_name, font_px)
     left, top, right, bottom = font.getbbox(text)
     label = Image.new("RGB", size, paper)
-    ImageDraw.Draw(label).text(((w - (right - left)) / 2 - left, (h - (bottom - top)) / 2 - top), text, font=font, fill=ink)
+    ImageDraw.Draw(label).text(
+        ((w - (right - left)) / 2 - left, (h - (bottom - top)) / 2 - top), text, font=font, fill=ink
+    )
     return label

@@ -28,13 +28,17 @@ class World:
         if self.card_layout not in CARD_LAYOUTS:
             raise ValueError(f"unknown card layout {self.card_layout!r}; use one of {', '.join(CARD_LAYOUTS)}")
         if not isinstance(self.camera_size, int) or not CAMERA_SIZES[0] <= self.camera_size <= CAMERA_SIZES[1]:
-            raise ValueError(f"camera size must be a whole number of pixels from {CAMERA_SIZES[0]} to "
-                             f"{CAMERA_SIZES[1]}, not {self.camera_size!r}")  # fmt: skip
+            raise ValueError(
+                f"camera size must be a whole number of pixels from {CAMERA_SIZES[0]} to "
+                f"{CAMERA_SIZES[1]}, not {self.camera_size!r}"
+            )
 
     def overridden(self, camera_size: int | None = None, card_layout: str | None = None) -> World:
         """This world with the settings given, each None keeping this one's."""
-        return World(self.camera_size if camera_size is None else camera_size,
-                     self.card_layout if card_layout is None else card_layout)
+        return World(
+            self.camera_size if camera_size is None else camera_size,
+            self.card_layout if card_layout is None else card_layout,
+        )
 
     def camera_config(self) -> CameraConfig:
         """The cameras at this world's frame size (lens and placement as CameraConfig's defaults)."""

@@ -19,8 +19,9 @@ from chatvla2_lite.data.image_text import BOARD_KINDS, draw_board_question
 BOARDS_PER_SCENE = 64
 
 
-def iter_board_photos(split: str = "train", seed: int = 0, kinds: tuple[str, ...] = BOARD_KINDS,
-                      start: int = 0, world=None) -> Iterator[dict]:  # fmt: skip
+def iter_board_photos(
+    split: str = "train", seed: int = 0, kinds: tuple[str, ...] = BOARD_KINDS, start: int = 0, world=None
+) -> Iterator[dict]:
     """An endless, seeded stream of OCR/math samples, the kinds in equal shares, whose picture is the front camera
     (as image_text samples, with images {"front": ...}); sample j draws from np.random.default_rng((seed, j)).
     `start` (a multiple of BOARDS_PER_SCENE) skips to sample `start`: the same samples, so shards add up. `world`
@@ -43,7 +44,14 @@ def iter_board_photos(split: str = "train", seed: int = 0, kinds: tuple[str, ...
             board, question, answer = draw_board_question(kind, split, rng)
             env.scene.set_board_image(board, key=f"board_{index}")
             front = env.cameras.render("front")
-            yield {"images": {"front": front}, "question": question, "answer": answer, "kind": kind,
-                   "split": split, "seed": seed, "index": index}
+            yield {
+                "images": {"front": front},
+                "question": question,
+                "answer": answer,
+                "kind": kind,
+                "split": split,
+                "seed": seed,
+                "index": index,
+            }
     finally:
         env.close()

@@ -46,8 +46,11 @@ def needs_a_pick(env, body: int, rest_z: float) -> bool:
     """The object rests on the table at its start height, untouched by the arm and away from where it goes."""
     position = env.scene.pose(body)[0]
     place = np.asarray(env.task.expert_plan(env.scene, env.episode).place_xy)
-    return abs(position[2] - rest_z) < RESTING_M and not env.scene.touching(env.scene.arm.body, body) \
+    return (
+        abs(position[2] - rest_z) < RESTING_M
+        and not env.scene.touching(env.scene.arm.body, body)
         and np.hypot(*(position[:2] - place)) > PLACED_M
+    )
 
 
 def held_off_the_table(env, body: int, rest_z: float) -> float | None:
@@ -104,9 +107,17 @@ def corrected_rollout(env, policy, seed: int, chunk: int = 16, max_steps: int = 
     return {"looks": looks, "info": info, "success": bool(success)}
 
 
-def expert_correction_samples(policy_dir: str, scenes: int, split: str = "train", seed: int = 0, chunk: int = 16,
-                              reword: float = 0.0, rename: float = 0.0, tasks: tuple[str, ...] = CORRECTION_TASKS,
-                              shard: tuple[int, int] = (0, 1)) -> Iterator[Sample]:  # fmt: skip
+def expert_correction_samples(
+    policy_dir: str,
+    scenes: int,
+    split: str = "train",
+    seed: int = 0,
+    chunk: int = 16,
+    reword: float = 0.0,
+    rename: float = 0.0,
+    tasks: tuple[str, ...] = CORRECTION_TASKS,
+    shard: tuple[int, int] = (0, 1),
+) -> Iterator[Sample]:
     """Robot samples from the expert's corrections of the policy at `policy_dir` on `scenes` scenes, the tasks taking
     turns, seeds counting up from CORRECTION_SEED + 100,000 * `seed`: each labelled look's images and state, the
     episode's instruction and reasoning target (a `rename` share with made-up toy names, then a `reword` share said
@@ -120,7 +131,14 @@ def expert_correction_samples(policy_dir: str, scenes: int, split: str = "train"
     policy = ChatVLA2.from_pretrained(policy_dir)
     rng = np.random.default_rng((seed, shard[0]))
     corrected = partial(corrected_rollout, policy=policy, chunk=chunk)
-    for episode in scene_episodes(corrected, scenes, tasks, split, CORRECTION_SEED + 100_000 * seed, shard,
-                                  cameras=tuple(policy.processor.camera_names),
-                                  world=policy.processor.world):  # fmt: skip
+    for episode in scene_episodes(
+        corrected,
+        scenes,
+        tasks,
+        split,
+        CORRECTION_SEED + 100_000 * seed,
+        shard,
+        cameras=tuple(policy.processor.camera_names),
+        world=policy.processor.world,
+    ):
         yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)

@@ -26,8 +26,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from chatvla2_lite.data.expert_corrections import (carry_label, expert_label, held_off_the_table, look_label,
-                                                   needs_a_pick)  # fmt: skip
+from chatvla2_lite.data.expert_corrections import (
+    carry_label,
+    expert_label,
+    held_off_the_table,
+    look_label,
+    needs_a_pick,
+)
 from chatvla2_lite.policy_chatvla2 import with_previous_state
 from chatvla2_lite.training.samples import Sample
 
@@ -59,18 +64,20 @@ def decoy_expert(env, offset, place_offset=(0.0, 0.0), grasp_yaws=None):
 
     scene = env.scene
     plan = env.task.expert_plan(scene, env.episode)
-    decoy_plan = dataclasses.replace(plan, pick_xy=tuple(np.asarray(plan.pick_xy) + np.asarray(offset)),
-                                     place_xy=tuple(np.asarray(plan.place_xy) + np.asarray(place_offset)),
-                                     grasp_yaws=plan.grasp_yaws if grasp_yaws is None else tuple(grasp_yaws))
+    decoy_plan = dataclasses.replace(
+        plan,
+        pick_xy=tuple(np.asarray(plan.pick_xy) + np.asarray(offset)),
+        place_xy=tuple(np.asarray(plan.place_xy) + np.asarray(place_offset)),
+        grasp_yaws=plan.grasp_yaws if grasp_yaws is None else tuple(grasp_yaws),
+    )
     return ScriptedExpert(scene.arm, decoy_plan, scene.config.control_hz, scene.arm.joint_positions())
 
 
 def other_pick(env, rng: np.random.Generator):
     """(offset from the pick to another body of its kind (closed_loop.same_kind), that body's grasp yaws), drawn at
     random in name order; None when the task is not one of OTHER_PICKS or there is no such body."""
-    from sim.tasks.base import box_grasp_yaws
-
     from chatvla2_lite.evaluation.closed_loop import same_kind
+    from sim.tasks.base import box_grasp_yaws
 
     scene = env.scene
     names = {body: name for name, body in scene.bodies.items()}
@@ -82,8 +89,9 @@ def other_pick(env, rng: np.random.Generator):
     return offset, box_grasp_yaws(scene.yaw(body))
 
 
-def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16, wrong_pick: bool = False,
-                      recover: bool = False) -> dict:  # fmt: skip
+def near_miss_rollout(
+    env, seed: int, rng: np.random.Generator, chunk: int = 16, wrong_pick: bool = False, recover: bool = False
+) -> dict:
     """On `seed`, a decoy expert aims at a point MISS_M beside the pick object and carries what it grasps toward a
     point PLACE_MISS_M beside the place point, chunk by chunk until it opens its fingers there; every look where the
     object still rests untouched before the lift gets the restarted true expert's next `chunk` actions, and every
@@ -124,8 +132,14 @@ def near_miss_rollout(env, seed: int, rng: np.random.Generator, chunk: int = 16,
     else:  # the decoy reached its stop, where a recovered wrong pick goes on
         if recover and other is not None:
             recovered = _recovered_looks(env, obs, previous, body, rest_z, chunk)
-    return {"looks": looks + (recovered or []), "info": info, "miss_m": radius, "place_miss_m": place_radius,
-            "wrong_pick": other is not None, "recovered": recovered is not None}
+    return {
+        "looks": looks + (recovered or []),
+        "info": info,
+        "miss_m": radius,
+        "place_miss_m": place_radius,
+        "wrong_pick": other is not None,
+        "recovered": recovered is not None,
+    }
 
 
 def _recovered_looks(env, obs, previous, body: int, rest_z: float, chunk: int) -> list | None:
@@ -139,8 +153,7 @@ def _recovered_looks(env, obs, previous, body: int, rest_z: float, chunk: int) -
     while not expert.done:  # on through the release, where the sim's success check can first pass
         obs = with_previous_state(obs, previous)
         # the decoy's looks stop at the release too
-        if expert.phase not in _LETTING_GO \
-                and (label := look_label(env, body, rest_z, chunk)) is not None:  # fmt: skip
+        if expert.phase not in _LETTING_GO and (label := look_label(env, body, rest_z, chunk)) is not None:
             mine.append((obs, label))
         actions = [expert.act() for _ in range(chunk) if not expert.done]
         previous = obs
@@ -150,10 +163,19 @@ def _recovered_looks(env, obs, previous, body: int, rest_z: float, chunk: int) -
     return mine if success else None
 
 
-def near_miss_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16, reword: float = 0.0,
-                      rename: float = 0.0, tasks: tuple[str, ...] = NEAR_MISS_TASKS,
-                      shard: tuple[int, int] = (0, 1), wrong_picks: float = 0.0,
-                      recover_picks: bool = False, world=None) -> Iterator[Sample]:  # fmt: skip
+def near_miss_samples(
+    scenes: int,
+    split: str = "train",
+    seed: int = 0,
+    chunk: int = 16,
+    reword: float = 0.0,
+    rename: float = 0.0,
+    tasks: tuple[str, ...] = NEAR_MISS_TASKS,
+    shard: tuple[int, int] = (0, 1),
+    wrong_picks: float = 0.0,
+    recover_picks: bool = False,
+    world=None,
+) -> Iterator[Sample]:
     """Robot samples from `scenes` near-miss scenes in `world` (sim.world.World, None the default), the tasks taking
     turns, seeds counting up from NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the
     episode's instruction and reasoning target (a `rename` share with made-up toy names, then a `reword` share said

@@ -47,7 +47,7 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY, follow_picks: flo
     looks, ran, success = [(0, obs)], 0, False
     while ran < len(planned):
         previous = obs
-        obs, _, success, truncated, _, n = env.step_chunk(planned[ran:ran + every])
+        obs, _, success, truncated, _, n = env.step_chunk(planned[ran : ran + every])
         ran += n
         if success or truncated or (card is not None and ran >= len(planned)):  # the sim's success never comes
             break
@@ -61,10 +61,18 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY, follow_picks: flo
     return {"looks": looks, "action": np.stack(planned[:ran]), "info": info, "reasoning": reasoning}
 
 
-def expert_rollout_samples(scenes: int, split: str = "train", seed: int = 0, chunk: int = 16,
-                           every: int = ROLLOUT_EVERY, reword: float = 0.0, rename: float = 0.0,
-                           tasks: tuple[str, ...] = ROLLOUT_TASKS, world=None,
-                           follow_picks: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+def expert_rollout_samples(
+    scenes: int,
+    split: str = "train",
+    seed: int = 0,
+    chunk: int = 16,
+    every: int = ROLLOUT_EVERY,
+    reword: float = 0.0,
+    rename: float = 0.0,
+    tasks: tuple[str, ...] = ROLLOUT_TASKS,
+    world=None,
+    follow_picks: float = 0.0,
+) -> Iterator[Sample]:
     """Robot samples from `scenes` expert rollouts in `world` (sim.world.World, None the default), the tasks taking
     turns, scene seeds counting up from ROLLOUT_SEED + 100,000 * `seed`: each look's images and state, the episode's
     instruction and reasoning (a `rename` share with made-up toy names, then a `reword` share said another way) and
@@ -75,16 +83,29 @@ def expert_rollout_samples(scenes: int, split: str = "train", seed: int = 0, chu
     from chatvla2_lite.training.streams import action_chunk
 
     rng = np.random.default_rng(seed)
-    for episode in scene_episodes(partial(expert_rollout, every=every, follow_picks=follow_picks), scenes, tasks,
-                                  split, ROLLOUT_SEED + 100_000 * seed, world=world):  # fmt: skip
+    for episode in scene_episodes(
+        partial(expert_rollout, every=every, follow_picks=follow_picks),
+        scenes,
+        tasks,
+        split,
+        ROLLOUT_SEED + 100_000 * seed,
+        world=world,
+    ):
         if episode is not None:
             looks = ((obs, action_chunk(episode["action"], step, chunk)) for step, obs in episode["looks"])
             yield from episode_samples(episode["info"], looks, rng, reword, rename, episode["reasoning"])
 
 
-def scene_episodes(episode, scenes: int, tasks: tuple[str, ...], split: str, base_seed: int,
-                   shard: tuple[int, int] = (0, 1), cameras: tuple[str, ...] | None = None,
-                   world=None) -> Iterator:  # fmt: skip
+def scene_episodes(
+    episode,
+    scenes: int,
+    tasks: tuple[str, ...],
+    split: str,
+    base_seed: int,
+    shard: tuple[int, int] = (0, 1),
+    cameras: tuple[str, ...] | None = None,
+    world=None,
+) -> Iterator:
     """episode(env, seed=scene seed) for scenes 0..`scenes`-1, the tasks taking turns (one env each in `world`,
     closed at the end), each task's seeds counting up from `base_seed`; `shard` (index, count) keeps every count-th
     turn of the tasks from the index-th on, so workers split the scenes between them, each with every task (one
@@ -103,8 +124,14 @@ def scene_episodes(episode, scenes: int, tasks: tuple[str, ...], split: str, bas
             env.close()
 
 
-def episode_samples(info: dict, looks: Iterable[tuple[dict, np.ndarray]], rng: np.random.Generator,
-                    reword: float = 0.0, rename: float = 0.0, reasoning: str | None = None) -> Iterator[Sample]:
+def episode_samples(
+    info: dict,
+    looks: Iterable[tuple[dict, np.ndarray]],
+    rng: np.random.Generator,
+    reword: float = 0.0,
+    rename: float = 0.0,
+    reasoning: str | None = None,
+) -> Iterator[Sample]:
     """One episode's (observation, action chunk) looks as robot samples: the look's images and state, the episode's
     instruction and `reasoning` (None: its reasoning target; with probability `rename` its toys given made-up names,
     once for the episode, then with probability `reword` the instruction said another way, at each look) and the

@@ -27,8 +27,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from chatvla2_lite.data.scene_questions import (CARD_KINDS, SCENE_KINDS, card_list_questions, card_questions,
-                                                pick_questions, scene_question_pool)
+from chatvla2_lite.data.scene_questions import (
+    CARD_KINDS,
+    SCENE_KINDS,
+    card_list_questions,
+    card_questions,
+    pick_questions,
+    scene_question_pool,
+)
 from sim.world import World
 
 log = logging.getLogger(__name__)
@@ -94,8 +100,13 @@ def draw_board_question(kind: str, split: str, rng: np.random.Generator) -> tupl
 def board_sample(kind: str, split: str, rng: np.random.Generator) -> dict:
     """One OCR or math sample on a freshly drawn whiteboard of `split` (its fonts, its problems)."""
     board, question, answer = draw_board_question(kind, split, rng)
-    return {"images": {"board": np.asarray(board, dtype=np.uint8)}, "question": question, "answer": answer,
-            "kind": kind, "split": split}
+    return {
+        "images": {"board": np.asarray(board, dtype=np.uint8)},
+        "question": question,
+        "answer": answer,
+        "kind": kind,
+        "split": split,
+    }
 
 
 class SceneRenderer:
@@ -146,7 +157,9 @@ def card_samples(kind: str, split: str, seed: int, renderer: SceneRenderer, rng:
     return [{"images": images, **qa, "split": split} for qa in pick_questions({kind: pool}, [kind], rng)]
 
 
-def scene_samples(kinds: list[str], split: str, seed: int, renderer: SceneRenderer, rng: np.random.Generator) -> list[dict]:
+def scene_samples(
+    kinds: list[str], split: str, seed: int, renderer: SceneRenderer, rng: np.random.Generator
+) -> list[dict]:
     """Questions of the given kinds (one each, fewer when a scene has none of a kind) about one toy scene."""
     from sim.splits import get_split
 
@@ -169,8 +182,13 @@ def _draw_unit(config: ImageTextConfig, rng: np.random.Generator) -> list[str]:
     return [names[i] for i in rng.choice(len(names), size=n, p=probs / probs.sum())]
 
 
-def iter_image_text(split: str = "train", seed: int = 0, config: ImageTextConfig | None = None,
-                    renderer: SceneRenderer | None = None, start: int = 0) -> Iterator[dict]:  # fmt: skip
+def iter_image_text(
+    split: str = "train",
+    seed: int = 0,
+    config: ImageTextConfig | None = None,
+    renderer: SceneRenderer | None = None,
+    start: int = 0,
+) -> Iterator[dict]:
     """An endless, seeded stream of samples; unit j of work draws from np.random.default_rng((seed, j)).
     `start` skips to unit `start` (a scene, or one board): the same samples, so shards add up; "index" counts the
     samples from there."""
@@ -203,7 +221,9 @@ def iter_image_text(split: str = "train", seed: int = 0, config: ImageTextConfig
             renderer.close()
 
 
-def make_image_text(count: int, split: str = "train", seed: int = 0, config: ImageTextConfig | None = None) -> list[dict]:
+def make_image_text(
+    count: int, split: str = "train", seed: int = 0, config: ImageTextConfig | None = None
+) -> list[dict]:
     """The first `count` samples of the (split, seed, config) stream."""
     stream = iter_image_text(split, seed, config)
     try:
@@ -227,8 +247,9 @@ def _rate(count: int, split: str, seed: int, config: ImageTextConfig) -> tuple[f
     return wall, count / wall
 
 
-def measure_image_text_speed(count: int = 200, split: str = "train", seed: int = 0,
-                             config: ImageTextConfig | None = None, per_kind: int = 0) -> dict:  # fmt: skip
+def measure_image_text_speed(
+    count: int = 200, split: str = "train", seed: int = 0, config: ImageTextConfig | None = None, per_kind: int = 0
+) -> dict:
     """Samples per second of the on-the-fly stream (one process, renderer start included); with
     `per_kind` > 0 also the rate of a stream of each kind alone, over that many samples."""
     config = config or ImageTextConfig()

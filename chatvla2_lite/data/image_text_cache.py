@@ -58,8 +58,14 @@ def _table(rows: list[dict]):
     return pa.Table.from_pydict(columns, schema=_schema())
 
 
-def cache_image_text(path: str | Path, count: int, split: str = "train", seed: int = 0,
-                     config: ImageTextConfig | None = None, progress: bool = True) -> Path:  # fmt: skip
+def cache_image_text(
+    path: str | Path,
+    count: int,
+    split: str = "train",
+    seed: int = 0,
+    config: ImageTextConfig | None = None,
+    progress: bool = True,
+) -> Path:
     """Write the first `count` samples of the (split, seed, config) stream to the parquet file `path`."""
     import pyarrow.parquet as pq
     from tqdm.auto import tqdm

@@ -41,14 +41,26 @@ INDEX_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_in
 
 
 def build_features(cameras: dict[str, tuple[int, int]], use_videos: bool = True, fps: int = FPS) -> dict:
-    """The info.json `features`: state and action (6 joints), one image or video per camera (name -> (H, W)), indices."""
+    """The info.json `features`: state and action (6 joints), an image or video per camera (name -> (H, W)), indices."""
     joints = {"dtype": "float32", "shape": [len(JOINT_NAMES)], "names": list(JOINT_NAMES)}
     features = {"observation.state": dict(joints), "action": dict(joints)}
     for cam, (h, w) in cameras.items():
-        feature = {"dtype": "video" if use_videos else "image", "shape": [h, w, 3], "names": ["height", "width", "channels"]}
+        feature = {
+            "dtype": "video" if use_videos else "image",
+            "shape": [h, w, 3],
+            "names": ["height", "width", "channels"],
+        }
         if use_videos:
-            feature["info"] = {"video.height": h, "video.width": w, "video.codec": "h264", "video.pix_fmt": "yuv420p",
-                               "video.is_depth_map": False, "video.fps": fps, "video.channels": 3, "has_audio": False}  # fmt: skip
+            feature["info"] = {
+                "video.height": h,
+                "video.width": w,
+                "video.codec": "h264",
+                "video.pix_fmt": "yuv420p",
+                "video.is_depth_map": False,
+                "video.fps": fps,
+                "video.channels": 3,
+                "has_audio": False,
+            }
         features[f"observation.images.{cam}"] = feature
     features["timestamp"] = {"dtype": "float32", "shape": [1], "names": None}
     for name in INDEX_FEATURES[1:]:
@@ -97,8 +109,15 @@ def _encode_png(image: np.ndarray) -> bytes:
 class LeRobotV3Writer:
     """Writes episodes one by one into a LeRobot v3.0 folder; call finish() to write the metadata."""
 
-    def __init__(self, root: str | Path, cameras: dict[str, tuple[int, int]], use_videos: bool = True, fps: int = FPS,
-                 robot_type: str = ROBOT_TYPE, split: str = "train"):  # fmt: skip
+    def __init__(
+        self,
+        root: str | Path,
+        cameras: dict[str, tuple[int, int]],
+        use_videos: bool = True,
+        fps: int = FPS,
+        robot_type: str = ROBOT_TYPE,
+        split: str = "train",
+    ):
         self.root, self.fps, self.use_videos, self.split = Path(root), fps, use_videos, split
         if self.root.exists() and any(self.root.iterdir()):
             raise FileExistsError(f"{self.root} is not empty; pass a new folder (or delete this one) to record into")
@@ -120,16 +139,23 @@ class LeRobotV3Writer:
             path.parent.mkdir(parents=True, exist_ok=True)
             h, w = self.cameras[cam]
             writer = imageio_ffmpeg.write_frames(
-                str(path), (w, h), fps=self.fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
-                macro_block_size=1, ffmpeg_log_level="error",
+                str(path),
+                (w, h),
+                fps=self.fps,
+                codec="libx264",
+                pix_fmt_out="yuv420p",
+                quality=None,
+                macro_block_size=1,
+                ffmpeg_log_level="error",
                 output_params=["-crf", str(VIDEO_CRF), "-g", str(VIDEO_GOP), "-preset", "veryfast"],
-            )  # fmt: skip
+            )
             writer.send(None)
             self.videos[cam] = writer
         return self.videos[cam]
 
-    def add_episode(self, state: np.ndarray, action: np.ndarray, images: dict[str, np.ndarray], task: str,
-                    extra: dict | None = None) -> int:  # fmt: skip
+    def add_episode(
+        self, state: np.ndarray, action: np.ndarray, images: dict[str, np.ndarray], task: str, extra: dict | None = None
+    ) -> int:
         """Append one episode: state, action (T, 6), images {camera: uint8 (T, H, W, 3)}, its task string, and extra
         per-episode columns (str, int, float or bool). Returns the episode's index."""
         import pyarrow as pa
@@ -143,8 +169,15 @@ class LeRobotV3Writer:
         task_index = self.tasks.setdefault(task, len(self.tasks))
         start = self.total_frames
         columns = {key: _fixed_list(x) for key, x in (("observation.state", state), ("action", action))}
-        row = {"episode_index": episode_index, "tasks": [task], "length": length,
-               "data/chunk_index": 0, "data/file_index": 0, "dataset_from_index": start, "dataset_to_index": start + length}  # fmt: skip
+        row = {
+            "episode_index": episode_index,
+            "tasks": [task],
+            "length": length,
+            "data/chunk_index": 0,
+            "data/file_index": 0,
+            "dataset_from_index": start,
+            "dataset_to_index": start + length,
+        }
         for cam, frames in images.items():
             key = f"observation.images.{cam}"
             if self.use_videos:
@@ -152,8 +185,12 @@ class LeRobotV3Writer:
                 for frame in frames:
                     video.send(np.ascontiguousarray(frame))
                 t0 = start / self.fps
-                row |= {f"videos/{key}/chunk_index": 0, f"videos/{key}/file_index": 0,
-                        f"videos/{key}/from_timestamp": t0, f"videos/{key}/to_timestamp": t0 + length / self.fps}  # fmt: skip
+                row |= {
+                    f"videos/{key}/chunk_index": 0,
+                    f"videos/{key}/file_index": 0,
+                    f"videos/{key}/from_timestamp": t0,
+                    f"videos/{key}/to_timestamp": t0 + length / self.fps,
+                }
             else:
                 png = [{"bytes": _encode_png(f), "path": None} for f in frames]
                 columns[key] = pa.array(png, pa.struct([("bytes", pa.binary()), ("path", pa.string())]))
@@ -201,13 +238,20 @@ class LeRobotV3Writer:
         stats |= {f"observation.images.{cam}": m.stats(shape=(3, 1, 1)) for cam, m in self.image_moments.items()}
         (self.root / "meta/stats.json").write_text(json.dumps(stats, indent=2) + "\n")
         info = {
-            "codebase_version": CODEBASE_VERSION, "robot_type": self.robot_type,
-            "total_episodes": len(self.episodes), "total_frames": self.total_frames, "total_tasks": len(self.tasks),
-            "chunks_size": CHUNKS_SIZE, "data_files_size_in_mb": DATA_FILE_MB, "video_files_size_in_mb": VIDEO_FILE_MB,
-            "fps": self.fps, "splits": {self.split: f"0:{len(self.episodes)}"},
-            "data_path": DATA_PATH, "video_path": VIDEO_PATH if self.use_videos else None,
+            "codebase_version": CODEBASE_VERSION,
+            "robot_type": self.robot_type,
+            "total_episodes": len(self.episodes),
+            "total_frames": self.total_frames,
+            "total_tasks": len(self.tasks),
+            "chunks_size": CHUNKS_SIZE,
+            "data_files_size_in_mb": DATA_FILE_MB,
+            "video_files_size_in_mb": VIDEO_FILE_MB,
+            "fps": self.fps,
+            "splits": {self.split: f"0:{len(self.episodes)}"},
+            "data_path": DATA_PATH,
+            "video_path": VIDEO_PATH if self.use_videos else None,
             "features": self.features,
-        }  # fmt: skip
+        }
         (self.root / "meta/info.json").write_text(json.dumps(info, indent=4) + "\n")
         log.info("wrote %d episodes, %d frames to %s", len(self.episodes), self.total_frames, self.root)
         return info
@@ -230,7 +274,9 @@ def _decode_video(path: Path, ranges: list[tuple[int, int]], stride: int = 1, ea
     reader.close()
     missing = wanted - set(frames)
     if missing:
-        raise ValueError(f"{path} holds fewer frames than its episodes say (frame {min(missing)} is missing); re-record it")
+        raise ValueError(
+            f"{path} holds fewer frames than its episodes say (frame {min(missing)} is missing); re-record it"
+        )
     clips = [[frames[i] for i in range(a, b, stride)] for a, b in ranges]
     return clips if each is not None else [np.stack(clip) for clip in clips]
 
@@ -240,8 +286,13 @@ def load_info(root: str | Path) -> dict:
     return json.loads((Path(root) / "meta/info.json").read_text())
 
 
-def load_episodes(root: str | Path, episodes: list[int] | None = None, images: bool = True,
-                  image_stride: int = 1, packed: bool = False) -> list[dict]:  # fmt: skip
+def load_episodes(
+    root: str | Path,
+    episodes: list[int] | None = None,
+    images: bool = True,
+    image_stride: int = 1,
+    packed: bool = False,
+) -> list[dict]:
     """The dataset's episodes (all, or those indexed), each a dict of the episode row's columns plus
     `task`, "observation.state" / "action" float32 (T, 6), "timestamp" (T,) and, with `images`,
     "observation.images.<cam>" uint8 (ceil(T / image_stride), H, W, 3) decoded from the videos (or the PNGs):
@@ -280,8 +331,10 @@ def load_episodes(root: str | Path, episodes: list[int] | None = None, images: b
         fps = info["fps"]
         for key in keys:
             path = root / info["video_path"].format(video_key=key, chunk_index=0, file_index=0)
-            ranges = [(round(ep[f"videos/{key}/from_timestamp"] * fps), round(ep[f"videos/{key}/to_timestamp"] * fps))
-                      for ep in out]  # fmt: skip
+            ranges = [
+                (round(ep[f"videos/{key}/from_timestamp"] * fps), round(ep[f"videos/{key}/to_timestamp"] * fps))
+                for ep in out
+            ]
             for ep, clip in zip(out, _decode_video(path, ranges, image_stride, encode_png if packed else None)):
                 ep[key] = clip
     return out

@@ -37,8 +37,14 @@ _MATH_WHAT = ("the problem", "the equation", "the question", "the math problem",
 _MATH_WHERE = ("on the whiteboard", "on the board", "written on the board", "on the white board", "shown on the board")
 _MATH_JOIN = (" and ", ", then ", ". Then ", " and then ", ", and ")  # what follows stays lower-case
 _MATH_PLACE = ("place", "drop", "set", "bring", "carry", "lay")
-_MATH_CARD = ("the answer card", "the card with the answer", "the right card", "the matching card",
-              "the card showing the answer", "the correct card")  # fmt: skip
+_MATH_CARD = (
+    "the answer card",
+    "the card with the answer",
+    "the right card",
+    "the matching card",
+    "the card showing the answer",
+    "the correct card",
+)
 _MATH_TRAY = ("in the tray", "into the tray", "on the tray", "in the box tray")
 
 
@@ -94,8 +100,36 @@ def reworded(instruction: str, rng: np.random.Generator, share: float = 0.5) -> 
 # too many to learn by heart, so the only way to write the name is to copy it from the instruction, letter by letter
 # (every letter turns up, as in names the model never saw). A small pool of real words
 # (240 pairs, rounds 3-4) was learnt by heart instead: the model wrote pool words, never the instruction's.
-_ONSETS = ("b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "sh", "ch",
-           "tr", "bl", "gr", "pl", "dd", "nn", "tt", "pp")  # fmt: skip
+_ONSETS = (
+    "b",
+    "c",
+    "d",
+    "f",
+    "g",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "w",
+    "z",
+    "sh",
+    "ch",
+    "tr",
+    "bl",
+    "gr",
+    "pl",
+    "dd",
+    "nn",
+    "tt",
+    "pp",
+)
 _VOWELS = ("a", "e", "i", "o", "u", "y", "ee", "ou")
 _CODAS = ("n", "m", "l", "r", "s", "t", "ck", "ng", "rt", "nd")
 
@@ -106,8 +140,10 @@ def _made_up_word(rng: np.random.Generator) -> str:
     if rng.random() < 0.25:
         return "".join(string.ascii_lowercase[i] for i in rng.integers(26, size=int(rng.integers(3, 8))))
     syllables = int(rng.integers(1, 4))
-    word = "".join(_pick(rng, _ONSETS) + _pick(rng, _VOWELS) + (_pick(rng, _CODAS) if rng.random() < 0.35 else "")
-                   for _ in range(syllables))  # fmt: skip
+    word = "".join(
+        _pick(rng, _ONSETS) + _pick(rng, _VOWELS) + (_pick(rng, _CODAS) if rng.random() < 0.35 else "")
+        for _ in range(syllables)
+    )
     return word + ("y" if rng.random() < 0.15 else "")
 
 
@@ -120,9 +156,22 @@ def _taken_words() -> frozenset[str]:
 
     wordings = [t.text.format(object="", rel="", target="") for t in TEMPLATES.values()]
     wordings += [phrase for t in TEMPLATES.values() for _, phrase in t.rel_phrases]
-    grammar = [*_PICK, *_PLACE, *_CARRY, *(p for options in _REL.values() for p in options), *_PREFIX, *_SUFFIX,
-               *_MATH_DO, *_MATH_WHAT, *_MATH_WHERE, *_MATH_JOIN, *_MATH_PLACE, *_MATH_CARD, *_MATH_TRAY,
-               "goes then"]  # fmt: skip
+    grammar = [
+        *_PICK,
+        *_PLACE,
+        *_CARRY,
+        *(p for options in _REL.values() for p in options),
+        *_PREFIX,
+        *_SUFFIX,
+        *_MATH_DO,
+        *_MATH_WHAT,
+        *_MATH_WHERE,
+        *_MATH_JOIN,
+        *_MATH_PLACE,
+        *_MATH_CARD,
+        *_MATH_TRAY,
+        "goes then",
+    ]
     reasoning = "The is at the front back left right I place it"
     words = {word.strip(".,!?").lower() for phrase in (*wordings, *grammar, reasoning) for word in phrase.split()}
     return frozenset(words | set(COLOURS) | set(OBJECT_KINDS) | set(CONTAINERS))

@@ -40,8 +40,9 @@ _TOY_PLACE = re.compile(
     rf"the (?P<target>{_NAME})\s*(?:\.|$)",
     re.IGNORECASE,
 )
-_TOY_WHERE = re.compile(rf"the (?P<object>{_NAME}) is at the (?P<depth>front|back) (?P<side>left|right)\s*\.",
-                        re.IGNORECASE)  # fmt: skip
+_TOY_WHERE = re.compile(
+    rf"the (?P<object>{_NAME}) is at the (?P<depth>front|back) (?P<side>left|right)\s*\.", re.IGNORECASE
+)
 
 
 def _squash(text: str) -> str:
@@ -108,9 +109,13 @@ def parse_math_parts(text: str) -> dict:
     listed = _CARD_LIST.search(clean)
     place = _PLACE.search(clean)
     ordinal = place.group(1).lower() if place else None
-    return {"equation": equation, "result": int(result.group(1)) if result else None,
-            "cards": [int(d) for d in re.findall(r"\d+", listed.group(1))] if listed else None,
-            "card": card, "place": ORDINALS.index(ordinal) if ordinal in ORDINALS else None}
+    return {
+        "equation": equation,
+        "result": int(result.group(1)) if result else None,
+        "cards": [int(d) for d in re.findall(r"\d+", listed.group(1))] if listed else None,
+        "card": card,
+        "place": ORDINALS.index(ordinal) if ordinal in ORDINALS else None,
+    }
 
 
 def table_location(xy) -> tuple[str, str]:
@@ -150,4 +155,6 @@ def reasoning_target(info: dict) -> str:
         return math_reasoning(info)
     if task == "toy_placement":
         return toy_reasoning(info)
-    raise ValueError(f"no reasoning target for task {task!r}; pass the info of a math_matching or toy_placement episode")
+    raise ValueError(
+        f"no reasoning target for task {task!r}; pass the info of a math_matching or toy_placement episode"
+    )

@@ -50,9 +50,14 @@ def run_expert(env, seed: int) -> tuple[dict, dict]:
 def episode_columns(info: dict) -> dict:
     """The extra per-episode columns: reasoning target, ground truth (JSON), instruction, seed, split, task name."""
     truth = {k: v for k, v in info.items() if k not in GROUND_TRUTH_SKIP}
-    return {"reasoning": reasoning_target(info), "ground_truth": json.dumps(truth, sort_keys=True),
-            "instruction": info["instruction"], "seed": int(info["seed"]), "split": info["split"],
-            "task_name": info["task"]}  # fmt: skip
+    return {
+        "reasoning": reasoning_target(info),
+        "ground_truth": json.dumps(truth, sort_keys=True),
+        "instruction": info["instruction"],
+        "seed": int(info["seed"]),
+        "split": info["split"],
+        "task_name": info["task"],
+    }
 
 
 DATASET_CARD = Path(__file__).resolve().parents[2] / "hub_cards" / "so100_tabletop" / "README.md"
@@ -67,15 +72,25 @@ def write_dataset_card(out: str | Path, values: dict) -> Path:
     return path
 
 
-def record_dataset(task: str, episodes: int, out: str | Path, split: str = "train", seed: int = 0,
-                   max_tries: int | None = None, use_videos: bool = True, max_steps: int = 450,
-                   progress: bool = True, world=None) -> dict:  # fmt: skip
+def record_dataset(
+    task: str,
+    episodes: int,
+    out: str | Path,
+    split: str = "train",
+    seed: int = 0,
+    max_tries: int | None = None,
+    use_videos: bool = True,
+    max_steps: int = 450,
+    progress: bool = True,
+    world=None,
+) -> dict:
     """Record `episodes` successful expert episodes of `task` into the LeRobot v3 folder `out`, in `world`
     (sim.world.World, None the default: the camera size and card layout of the model that will learn from them);
     returns a summary."""
+    from tqdm.auto import tqdm
+
     import sim
     from sim.world import World
-    from tqdm.auto import tqdm
 
     world = world or World()
     if episodes < 1:
@@ -98,8 +113,13 @@ def record_dataset(task: str, episodes: int, out: str | Path, split: str = "trai
                     log.info("seed %d: expert failed after %d steps; not kept", episode_seed, result["steps"])
                     continue
                 images = {cam: frames[f"observation.images.{cam}"] for cam in CAMERAS}
-                writer.add_episode(frames["observation.state"], frames["action"], images,
-                                   task=result["info"]["instruction"], extra=episode_columns(result["info"]))  # fmt: skip
+                writer.add_episode(
+                    frames["observation.state"],
+                    frames["action"],
+                    images,
+                    task=result["info"]["instruction"],
+                    extra=episode_columns(result["info"]),
+                )
                 bar.update(1)
     finally:
         env.close()
@@ -108,16 +128,36 @@ def record_dataset(task: str, episodes: int, out: str | Path, split: str = "trai
             video.close()
         raise RuntimeError(f"the expert failed all {tried} tries of {task}; nothing to write to {out}")
     info = writer.finish()
-    write_dataset_card(out, {"task": task, "split": split, "seed": seed, "episodes_asked": episodes, "tried": tried,
-                             "episodes": info["total_episodes"], "frames": info["total_frames"], "fps": FPS})  # fmt: skip
+    write_dataset_card(
+        out,
+        {
+            "task": task,
+            "split": split,
+            "seed": seed,
+            "episodes_asked": episodes,
+            "tried": tried,
+            "episodes": info["total_episodes"],
+            "frames": info["total_frames"],
+            "fps": FPS,
+        },
+    )
     size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
     if len(writer.episodes) < episodes:
         log.warning("kept %d of %d episodes asked for after %d tries", len(writer.episodes), episodes, tried)
-    return {"task": task, "split": split, "seed": seed, "world": world.to_dict(),
-            "episodes_kept": info["total_episodes"], "episodes_tried": tried,
-            "failed_seeds": failed_seeds, "frames": info["total_frames"], "tasks": info["total_tasks"],
-            "out": str(Path(out).resolve()), "size_mb": round(size / 2**20, 2),
-            "wall_s": round(time.perf_counter() - start, 2)}  # fmt: skip
+    return {
+        "task": task,
+        "split": split,
+        "seed": seed,
+        "world": world.to_dict(),
+        "episodes_kept": info["total_episodes"],
+        "episodes_tried": tried,
+        "failed_seeds": failed_seeds,
+        "frames": info["total_frames"],
+        "tasks": info["total_tasks"],
+        "out": str(Path(out).resolve()),
+        "size_mb": round(size / 2**20, 2),
+        "wall_s": round(time.perf_counter() - start, 2),
+    }
 
 
 def check_demos_world(dataset_dirs, world) -> None:
@@ -135,7 +175,9 @@ def check_demos_world(dataset_dirs, world) -> None:
         layouts = {t.get("card_layout", "scattered") for t in truths if t.get("task") == "math_matching"}
         if any(list(shape) != [world.camera_size] * 2 for shape in shapes) or layouts - {world.card_layout}:
             sizes = "/".join(sorted({f"{h}x{w}" for h, w in shapes}))
-            raise ValueError(f"the demos in {root} were recorded with {sizes} px cameras and "
-                             f"{'/'.join(sorted(layouts)) or 'no'} cards, the model is for {world.describe()}; "
-                             f"record them again with `chatvla2-lite record --camera-size {world.camera_size} "
-                             f"--card-layout {world.card_layout}`")
+            raise ValueError(
+                f"the demos in {root} were recorded with {sizes} px cameras and "
+                f"{'/'.join(sorted(layouts)) or 'no'} cards, the model is for {world.describe()}; "
+                f"record them again with `chatvla2-lite record --camera-size {world.camera_size} "
+                f"--card-layout {world.card_layout}`"
+            )

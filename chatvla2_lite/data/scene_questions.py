@@ -73,8 +73,11 @@ def recognition_questions(info: dict, shapes: tuple[str, ...]) -> list[tuple[str
 def colour_questions(info: dict) -> list[tuple[str, str]]:
     """(question, answer) pairs asking the colour of a toy named by its shape alone (when that is unique)."""
     shapes = [_split_name(t)[1] for t in info["toys"]]
-    return [(f"What colour is the {shape}?", colour) for colour, shape in map(_split_name, info["toys"])
-            if shapes.count(shape) == 1]  # fmt: skip
+    return [
+        (f"What colour is the {shape}?", colour)
+        for colour, shape in map(_split_name, info["toys"])
+        if shapes.count(shape) == 1
+    ]
 
 
 def count_questions(info: dict, colours: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -156,7 +159,9 @@ def relation_questions(things: list[tuple[str, np.ndarray]]) -> list[tuple[str, 
     return out
 
 
-def scene_question_pool(info: dict, shapes: tuple[str, ...], colours: tuple[str, ...]) -> dict[str, list[tuple[str, str]]]:
+def scene_question_pool(
+    info: dict, shapes: tuple[str, ...], colours: tuple[str, ...]
+) -> dict[str, list[tuple[str, str]]]:
     """Every question of every scene kind this scene answers clearly: kind -> [(question, answer)]."""
     return {
         "recognition": recognition_questions(info, shapes),

@@ -37,16 +37,22 @@ def _slopes(offsets: np.ndarray, moves: np.ndarray) -> list[float]:
     return [round(float(np.polyfit(offsets[:, k], moves[:, k], 1)[0]), 3) for k in range(2)]
 
 
-def aim_scores(policy, task: str, split: str = "heldout", episodes: int = 50, seed: int = 10_000,
-               max_offset_m: float = 0.03, progress: bool = True) -> dict:  # fmt: skip
+def aim_scores(
+    policy,
+    task: str,
+    split: str = "heldout",
+    episodes: int = 50,
+    seed: int = 10_000,
+    max_offset_m: float = 0.03,
+    progress: bool = True,
+) -> dict:
     """Per table axis (x, y): the slope of the policy's tool move on the tool-to-object offset, and the rms of what
     it leaves (the offset minus the move, m); the same for a restarted scripted expert; and the offsets' rms."""
     import sim
 
     if episodes < 3:
         raise ValueError("--aim fits a slope over the episodes: run at least 3")
-    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names),
-                       world=policy.processor.world)
+    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names), world=policy.processor.world)
     rng = np.random.default_rng(seed)
     offsets, moves, expert_moves = [], [], []
     try:
@@ -66,7 +72,16 @@ def aim_scores(policy, task: str, split: str = "heldout", episodes: int = 50, se
     def left(m):
         return [round(float(v), 4) for v in np.sqrt(((offsets - m) ** 2).mean(axis=0))]
 
-    return {"task": task, "split": split, "episodes": episodes, "seed": seed, "max_offset_m": max_offset_m,
-            "aim_steps": AIM_STEPS, "aim_slope": _slopes(offsets, moves), "left_m": left(moves),
-            "expert_aim_slope": _slopes(offsets, expert_moves), "expert_left_m": left(expert_moves),
-            "offset_rms_m": [round(float(v), 4) for v in np.sqrt((offsets ** 2).mean(axis=0))]}  # fmt: skip
+    return {
+        "task": task,
+        "split": split,
+        "episodes": episodes,
+        "seed": seed,
+        "max_offset_m": max_offset_m,
+        "aim_steps": AIM_STEPS,
+        "aim_slope": _slopes(offsets, moves),
+        "left_m": left(moves),
+        "expert_aim_slope": _slopes(offsets, expert_moves),
+        "expert_left_m": left(expert_moves),
+        "offset_rms_m": [round(float(v), 4) for v in np.sqrt((offsets**2).mean(axis=0))],
+    }

@@ -44,7 +44,6 @@ from chatvla2_lite.data.reasoning_targets import (
 )
 from chatvla2_lite.policy_chatvla2 import MotionHistory
 
-
 LIFT_M = 0.03  # above its resting height: held off the table, not tipped or pushed
 
 
@@ -91,9 +90,18 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, mo
         position = env.scene.pose(body)[0]
         closest = min(closest, float(np.linalg.norm(env.scene.arm.tcp_world()[:2] - position[:2])))
     place_off = float(np.linalg.norm(env.scene.pose(body)[0][:2] - place))
-    return {"reasoning": text, "info": info, "steps": steps, "start_info": start_info,
-            "lifted": pick in raised, "lifted_other": bool(raised - {pick}),
-            "lifted_names": sorted(raised), "closest_m": closest, "place_off_m": place_off, "action_steps": plays}
+    return {
+        "reasoning": text,
+        "info": info,
+        "steps": steps,
+        "start_info": start_info,
+        "lifted": pick in raised,
+        "lifted_other": bool(raised - {pick}),
+        "lifted_names": sorted(raised),
+        "closest_m": closest,
+        "place_off_m": place_off,
+        "action_steps": plays,
+    }
 
 
 def same_kind(bodies: dict[str, int], pick: str) -> list[int]:
@@ -110,10 +118,13 @@ def score_math(reasoning: str, truth: dict) -> dict:
     parts = parse_math_parts(reasoning)
     answer = int(truth["answer"])
     read = _value(parts["equation"])
-    scores = {"ocr": parts["equation"] == canonical_equation(truth["equation"]), "math": parts["card"] == answer,
-              "solve": parts["result"] == answer,
-              "arithmetic": read is not None and parts["result"] == read,
-              "consistent": parts["card"] is not None and parts["card"] == parts["result"]}
+    scores = {
+        "ocr": parts["equation"] == canonical_equation(truth["equation"]),
+        "math": parts["card"] == answer,
+        "solve": parts["result"] == answer,
+        "arithmetic": read is not None and parts["result"] == read,
+        "consistent": parts["card"] is not None and parts["card"] == parts["result"],
+    }
     if truth.get("card_layout") == "row":
         order = cards_left_to_right(truth)
         scores["card_list"] = parts["cards"] == order
@@ -135,36 +146,45 @@ def score_toy(reasoning: str, truth: dict) -> dict:
     """Whether a toy reasoning named the object, where it stands (location), and the relation and target the
     instruction asked for."""
     obj, relation, target = parse_toy_reasoning(reasoning)
-    return {"recognition": obj == truth["object"].lower(),
-            "location": parse_toy_location(reasoning) == table_location(truth["positions"]["toy_0"]),
-            "spatial": relation == truth["relation"] and target == str(truth["target"]).lower()}
+    return {
+        "recognition": obj == truth["object"].lower(),
+        "location": parse_toy_location(reasoning) == table_location(truth["positions"]["toy_0"]),
+        "spatial": relation == truth["relation"] and target == str(truth["target"]).lower(),
+    }
 
 
-def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, seed: int = 10_000,
-             counterfactual: bool = False, max_steps: int = 450, progress: bool = True,
-             true_reasoning: bool = False, motion: bool = True) -> dict:  # fmt: skip
+def evaluate(
+    policy,
+    task: str,
+    split: str = "heldout",
+    episodes: int = 100,
+    seed: int = 10_000,
+    counterfactual: bool = False,
+    max_steps: int = 450,
+    progress: bool = True,
+    true_reasoning: bool = False,
+    motion: bool = True,
+) -> dict:
     """The task's scores over `episodes` seeded episodes (seeds from `seed`), as one flat dict; `solved_seeds` names
     the episodes that succeeded (and, with `counterfactual`, `followed_seeds` those that followed). With
     `true_reasoning` the policy acts on the ground truth's reasoning and only success_rate is scored; `motion` False
     withholds the earlier look's joints (how much a motion-reading expert leans on them), and says so in the result."""
     import sim
-    from sim.tasks.math_matching import tile_in_tray
-
     from chatvla2_lite.data.reasoning_targets import reasoning_target
+    from sim.tasks.math_matching import tile_in_tray
 
     if counterfactual and task != "math_matching":
         raise ValueError("--counterfactual replaces the card a math reasoning names; use --task math_matching")
     if counterfactual and true_reasoning:
         raise ValueError("--counterfactual and --true-reasoning each replace the reasoning: pick one")
-    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names),
-                       world=policy.processor.world)
+    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names), world=policy.processor.world)
     rng = np.random.default_rng(seed)
     rows, started = [], time.perf_counter()
     try:
         for s in tqdm(range(seed, seed + episodes), desc=f"eval {task}", disable=not progress):
             named = []
 
-            def rewrite(truth):  # the false reasoning needs the episode's cards, known once it is built
+            def rewrite(truth, named=named):  # the false reasoning needs the episode's cards, known once it is built
                 text, card = counterfactual_reasoning(truth, rng)
                 named.append(card)
                 return text
@@ -172,10 +192,15 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
             given = rewrite if counterfactual else reasoning_target if true_reasoning else None
             out = run_episode(policy, env, s, given, max_steps, motion)
             truth = out["start_info"]
-            row = {"seed": s, "success": bool(out["info"]["is_success"]),
-                   **{k: out[k] for k in ("lifted", "lifted_other", "closest_m", "place_off_m", "action_steps")}}
+            row = {
+                "seed": s,
+                "success": bool(out["info"]["is_success"]),
+                **{k: out[k] for k in ("lifted", "lifted_other", "closest_m", "place_off_m", "action_steps")},
+            }
             if counterfactual:
-                row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(env.scene, int(truth["answer"]))
+                row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(
+                    env.scene, int(truth["answer"])
+                )
             elif not true_reasoning:  # with the true reasoning only the arm is scored
                 scores = score_math if task == "math_matching" else score_toy
                 row["scores"] = scores(out["reasoning"], truth)
@@ -185,9 +210,15 @@ def evaluate(policy, task: str, split: str = "heldout", episodes: int = 100, see
             rows.append(row)
     finally:
         env.close()
-    result = {"task": task, "split": split, "episodes": episodes, "seed": seed, "world": env.world.to_dict(),
-              "action_steps": max((r["action_steps"] for r in rows), default=0),  # actions played a chunk
-              "seconds_per_episode": round((time.perf_counter() - started) / max(1, episodes), 2)}
+    result = {
+        "task": task,
+        "split": split,
+        "episodes": episodes,
+        "seed": seed,
+        "world": env.world.to_dict(),
+        "action_steps": max((r["action_steps"] for r in rows), default=0),  # actions played a chunk
+        "seconds_per_episode": round((time.perf_counter() - started) / max(1, episodes), 2),
+    }
     if any("named_lifted" in r for r in rows):
         result["named_lift_rate"] = float(np.mean([r.get("named_lifted", False) for r in rows]))
     if counterfactual:

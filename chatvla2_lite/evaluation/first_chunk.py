@@ -18,15 +18,15 @@ from tqdm.auto import tqdm
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 
 
-def first_chunk_scores(policy, task: str, split: str = "heldout", episodes: int = 50, seed: int = 10_000,
-                       progress: bool = True) -> dict:  # fmt: skip
+def first_chunk_scores(
+    policy, task: str, split: str = "heldout", episodes: int = 50, seed: int = 10_000, progress: bool = True
+) -> dict:
     """Per-joint first-chunk errors (rad) of `policy` against the scripted expert, and the scene-blind reference."""
     import sim
 
     if episodes < 2:
         raise ValueError("--first-chunk compares scenes with each other: run at least 2 episodes")
-    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names),
-                       world=policy.processor.world)
+    env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names), world=policy.processor.world)
     chunks, experts = [], []
     try:
         for s in tqdm(range(seed, seed + episodes), desc=f"first chunk {task}", disable=not progress):
@@ -42,11 +42,18 @@ def first_chunk_scores(policy, task: str, split: str = "heldout", episodes: int 
     mae = np.abs(chunks - experts).mean(axis=(0, 1))
     blind = np.abs(experts.mean(axis=0, keepdims=True) - experts).mean(axis=(0, 1))
     varies = experts[:, -1].std(axis=0) > 0.01  # joints whose actions depend on the scene
-    return {"task": task, "split": split, "episodes": episodes, "seed": seed,
-            "joint_names": list(policy.config.joint_names),
-            "first_chunk_mae": _rounded(mae), "blind_mae": _rounded(blind),
-            "policy_spread": _rounded(chunks[:, -1].std(axis=0)), "expert_spread": _rounded(experts[:, -1].std(axis=0)),
-            "blind_ratio": round(float(mae[varies].mean() / blind[varies].mean()), 3) if varies.any() else None}  # fmt: skip
+    return {
+        "task": task,
+        "split": split,
+        "episodes": episodes,
+        "seed": seed,
+        "joint_names": list(policy.config.joint_names),
+        "first_chunk_mae": _rounded(mae),
+        "blind_mae": _rounded(blind),
+        "policy_spread": _rounded(chunks[:, -1].std(axis=0)),
+        "expert_spread": _rounded(experts[:, -1].std(axis=0)),
+        "blind_ratio": round(float(mae[varies].mean() / blind[varies].mean()), 3) if varies.any() else None,
+    }
 
 
 def _rounded(values: np.ndarray) -> list[float]:

@@ -33,8 +33,9 @@ def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int =
     scripted expert's; `looks` counts the episodes where the decoy still held the toy up when it stopped."""
     import sim
 
-    env = sim.make_env("toy_placement", split, cameras=tuple(policy.processor.camera_names),
-                       world=policy.processor.world)
+    env = sim.make_env(
+        "toy_placement", split, cameras=tuple(policy.processor.camera_names), world=policy.processor.world
+    )
     rng = np.random.default_rng(seed)
     rows = {0.0: [], PLACE_BESIDE_M: []}
     try:
@@ -47,8 +48,11 @@ def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int =
                 decoy = decoy_expert(env, (0.0, 0.0), (radius * np.cos(angle), radius * np.sin(angle)))
                 history, steps = MotionHistory(policy.config.action_expert.motion_every), 0
                 obs = history.look(obs, steps)
-                while not decoy.done and decoy.phase != "release" and not (
-                        decoy.phase == "lower" and env.scene.pose(body)[0][2] - rest_z < LOW_M):
+                while (
+                    not decoy.done
+                    and decoy.phase != "release"
+                    and not (decoy.phase == "lower" and env.scene.pose(body)[0][2] - rest_z < LOW_M)
+                ):
                     actions = [decoy.act() for _ in range(STEP_EVERY) if not decoy.done]
                     steps += len(actions)
                     obs = history.look(env.step_chunk(actions)[0], steps)
@@ -66,7 +70,13 @@ def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int =
     def share(values):
         return round(float(np.mean(values)), 3) if values else None
 
-    return {"task": "toy_placement", "split": split, "episodes": episodes, "seed": seed, "offsets_m": list(rows),
-            "looks": [len(found) for found in rows.values()],
-            "rise_rate": [share([policy_rose for policy_rose, _ in found]) for found in rows.values()],
-            "expert_rise_rate": [share([expert_rose for _, expert_rose in found]) for found in rows.values()]}
+    return {
+        "task": "toy_placement",
+        "split": split,
+        "episodes": episodes,
+        "seed": seed,
+        "offsets_m": list(rows),
+        "looks": [len(found) for found in rows.values()],
+        "rise_rate": [share([policy_rose for policy_rose, _ in found]) for found in rows.values()],
+        "expert_rise_rate": [share([expert_rose for _, expert_rose in found]) for found in rows.values()],
+    }

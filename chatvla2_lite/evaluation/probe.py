@@ -32,8 +32,16 @@ def normalize_answer(text: str) -> str:
     return " ".join(str(text).translate(_ASCII_SIGNS).lower().split()).rstrip(".").strip()
 
 
-def probe_rows(policy, suite: str, questions: int = 50, split: str = "heldout", seed: int = 20_000,
-               max_new_tokens: int = 24, lock=None, progress: bool = True) -> list[tuple[str, str, str, bool]]:
+def probe_rows(
+    policy,
+    suite: str,
+    questions: int = 50,
+    split: str = "heldout",
+    seed: int = 20_000,
+    max_new_tokens: int = 24,
+    lock=None,
+    progress: bool = True,
+) -> list[tuple[str, str, str, bool]]:
     """(question, expected answer, the policy's answer, right) for `questions` questions of `suite`.
 
     `lock`, when given, is held around each model call (a model shared between sessions).
@@ -44,8 +52,9 @@ def probe_rows(policy, suite: str, questions: int = 50, split: str = "heldout", 
 
     if suite not in ALL_SUITES:
         raise ValueError(f"unknown probe suite {suite!r}; use one of {', '.join(ALL_SUITES)}")
-    stream = iter_image_text(split, seed, ImageTextConfig(kinds=(suite,), board_view="front",
-                                                          world=policy.processor.world))  # fmt: skip
+    stream = iter_image_text(
+        split, seed, ImageTextConfig(kinds=(suite,), board_view="front", world=policy.processor.world)
+    )
     rows = []
     try:
         for _ in tqdm(range(questions), desc=f"probe {suite}", disable=not progress):
@@ -82,16 +91,16 @@ def cards_said_right(rows) -> float:
     return right / max(1, sum(map(len, expected)))
 
 
-def blind_answers(suite: str, questions: int, split: str = "train", seed: int = 0, progress: bool = True,
-                  world=None) -> tuple[dict[str, str], str]:  # fmt: skip
+def blind_answers(
+    suite: str, questions: int, split: str = "train", seed: int = 0, progress: bool = True, world=None
+) -> tuple[dict[str, str], str]:
     """({question with its digits as "d": its commonest answer}, the suite's commonest answer) over `questions`
     questions of `suite` on `split` in `world` (sim.world.World, None the default); the second answers a question
     whose form the split never asked (a heldout toy)."""
-    from sim.world import World
-
     from collections import Counter
 
     from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text
+    from sim.world import World
 
     # the front camera only: the answers come from the scene, and the wrist's render would double the cost
     config = ImageTextConfig(kinds=(suite,), board_view="front", scene_cameras=("front",), world=world or World())
@@ -117,8 +126,15 @@ def blind_rows(rows, answers: tuple[dict[str, str], str]) -> list[tuple[str, str
     return out
 
 
-def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout", seed: int = 20_000,
-          progress: bool = True, blind: int = 0) -> dict:
+def probe(
+    policy,
+    suite: str = "all",
+    questions: int = 50,
+    split: str = "heldout",
+    seed: int = 20_000,
+    progress: bool = True,
+    blind: int = 0,
+) -> dict:
     """{suite: accuracy} for one suite or all, plus the settings and the wall time; with `blind` > 0, also
     {suite_blind: accuracy} of a blind answer learnt from that many train questions (see the module's notes)."""
     if suite != "all" and suite not in ALL_SUITES:
@@ -141,7 +157,14 @@ def probe(policy, suite: str = "all", questions: int = 50, split: str = "heldout
             result["card_list_per_card"] = cards_said_right(rows)
             if guessed is not None:
                 result["card_list_blind_per_card"] = cards_said_right(guessed)
-    result.update({"questions_per_suite": questions, "split": split, "seed": seed, "blind_questions": blind,
-                   "world": policy.processor.world.to_dict(),
-                   "wall_s": round(time.perf_counter() - started, 1)})
+    result.update(
+        {
+            "questions_per_suite": questions,
+            "split": split,
+            "seed": seed,
+            "blind_questions": blind,
+            "world": policy.processor.world.to_dict(),
+            "wall_s": round(time.perf_counter() - started, 1),
+        }
+    )
     return result

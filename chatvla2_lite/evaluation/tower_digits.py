@@ -18,8 +18,7 @@ CROP = 56  # px: 4x4 patches of 14, 2x2 tokens after the merge
 HEAD_STEPS, HEAD_LR = 500, 1e-2  # full-batch AdamW on standardised features: a few seconds, and it has converged
 
 
-def card_crops(split: str, seed: int, scenes: int, world=None,
-               progress: bool = True) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def card_crops(split: str, seed: int, scenes: int, world=None, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 (N, CROP, CROP, 3) crops of the front camera about each card the arm does not hide, (N,) digits), the
     scenes laid out and rendered as `world` (sim.world.World; None: the default) says."""
     from sim.card_visibility import arm_masks, card_pixels, hidden_by_arm
@@ -39,7 +38,7 @@ def card_crops(split: str, seed: int, scenes: int, world=None,
                     continue
                 row, col = np.argwhere(mask == env.scene.bodies[tile_name(digit)]).mean(axis=0).round().astype(int)
                 top, left = row + CROP - CROP // 2, col + CROP - CROP // 2
-                crops.append(frame[top:top + CROP, left:left + CROP])
+                crops.append(frame[top : top + CROP, left : left + CROP])
                 digits.append(digit)
     finally:
         env.close()
@@ -52,14 +51,20 @@ def tower_features(policy, crops: np.ndarray, batch: int = 256):
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     own = policy.processor.image_processor  # its normalisation, at the crop's size instead of the views'
-    processor = Qwen2VLImageProcessorPil(image_mean=own.image_mean, image_std=own.image_std, patch_size=own.patch_size,
-                                         merge_size=own.merge_size, temporal_patch_size=own.temporal_patch_size,
-                                         min_pixels=CROP * CROP, max_pixels=CROP * CROP)  # fmt: skip
+    processor = Qwen2VLImageProcessorPil(
+        image_mean=own.image_mean,
+        image_std=own.image_std,
+        patch_size=own.patch_size,
+        merge_size=own.merge_size,
+        temporal_patch_size=own.temporal_patch_size,
+        min_pixels=CROP * CROP,
+        max_pixels=CROP * CROP,
+    )
     visual = policy.model.vlm.model.visual
     rows = []
     with torch.no_grad():
         for start in range(0, len(crops), batch):
-            part = crops[start:start + batch]
+            part = crops[start : start + batch]
             inputs = processor(images=list(part), return_tensors="pt")
             pixels = inputs["pixel_values"].to(policy.device, next(visual.parameters()).dtype)
             tokens = visual(pixels, grid_thw=inputs["image_grid_thw"].to(policy.device)).pooler_output
@@ -95,8 +100,15 @@ def check_settings(scenes: int, heldout_scenes: int) -> None:
         raise ValueError(f"--scenes and --heldout-scenes must be at least 1 (got {scenes} and {heldout_scenes})")
 
 
-def tower_digit_scores(policy, scenes: int = 600, heldout_scenes: int = 200, world=None, seed: int = 0,
-                       heldout_seed: int = 20_000, progress: bool = True) -> dict:  # fmt: skip
+def tower_digit_scores(
+    policy,
+    scenes: int = 600,
+    heldout_scenes: int = 200,
+    world=None,
+    seed: int = 0,
+    heldout_seed: int = 20_000,
+    progress: bool = True,
+) -> dict:
     """A linear read of each visible card's digit from the frozen vision tower: fitted on `scenes` train scenes,
     scored on `heldout_scenes` heldout ones, laid out and rendered in `world` (None: the model's own)."""
     check_settings(scenes, heldout_scenes)
@@ -106,15 +118,21 @@ def tower_digit_scores(policy, scenes: int = 600, heldout_scenes: int = 200, wor
     test_crops, test_y = card_crops("heldout", heldout_seed, heldout_scenes, world, progress)
     if len(train_y) == 0 or len(test_y) == 0:
         raise ValueError("no card in view in those scenes: take more of them")
-    train_read, test_read = linear_read(tower_features(policy, train_crops), train_y, tower_features(policy, test_crops))
+    train_read, test_read = linear_read(
+        tower_features(policy, train_crops), train_y, tower_features(policy, test_crops)
+    )
     commonest = np.bincount(train_y, minlength=10).argmax()
     return {
-        "world": world.to_dict(), "scenes": scenes, "heldout_scenes": heldout_scenes, "seed": seed,
+        "world": world.to_dict(),
+        "scenes": scenes,
+        "heldout_scenes": heldout_scenes,
+        "seed": seed,
         "heldout_seed": heldout_seed,
-        "cards": int(len(train_y)), "heldout_cards": int(len(test_y)),
+        "cards": int(len(train_y)),
+        "heldout_cards": int(len(test_y)),
         "train_acc": round(float((train_read == train_y).mean()), 3),
         "heldout_acc": round(float((test_read == test_y).mean()), 3),
         # what naming the train split's commonest digit for every card gets: the floor a read must clear
         "commonest_digit_acc": round(float((test_y == commonest).mean()), 3),
         "wall_s": round(time.perf_counter() - wall, 1),
-    }  # fmt: skip
+    }

@@ -25,14 +25,16 @@ def _gain(start: np.ndarray, end: np.ndarray, target: np.ndarray) -> float:
     return (before - float(np.linalg.norm(target - end))) / before
 
 
-def wrong_card_scores(policy, split: str = "heldout", episodes: int = 40, seed: int = 10_000,
-                      progress: bool = True) -> dict:  # fmt: skip
+def wrong_card_scores(
+    policy, split: str = "heldout", episodes: int = 40, seed: int = 10_000, progress: bool = True
+) -> dict:
     """The policy's mean gain toward the answer card from over another card, the share of episodes that close at
     least half the distance, and the restarted scripted expert's mean gain."""
     import sim
 
-    env = sim.make_env("math_matching", split, cameras=tuple(policy.processor.camera_names),
-                       world=policy.processor.world)
+    env = sim.make_env(
+        "math_matching", split, cameras=tuple(policy.processor.camera_names), world=policy.processor.world
+    )
     rng = np.random.default_rng(seed)
     gains, expert_gains = [], []
     try:
@@ -49,7 +51,12 @@ def wrong_card_scores(policy, split: str = "heldout", episodes: int = 40, seed: 
             expert_gains.append(_gain(tool, arm.fk_world(expert_label(env, len(chunk))[-1])[:2], answer))
     finally:
         env.close()
-    return {"task": "math_matching", "split": split, "episodes": episodes, "seed": seed,
-            "mean_gain": round(float(np.mean(gains)), 3),
-            "share_halfway": round(float(np.mean(np.asarray(gains) > 0.5)), 3),
-            "expert_mean_gain": round(float(np.mean(expert_gains)), 3)}
+    return {
+        "task": "math_matching",
+        "split": split,
+        "episodes": episodes,
+        "seed": seed,
+        "mean_gain": round(float(np.mean(gains)), 3),
+        "share_halfway": round(float(np.mean(np.asarray(gains) > 0.5)), 3),
+        "expert_mean_gain": round(float(np.mean(expert_gains)), 3),
+    }

@@ -36,12 +36,21 @@ def _noise_samples(kind: str, seed: int, pool: int = 64):
         if kind == "robot":
             made.append(Sample(obs, _INSTRUCTION, _REASONING, rng.uniform(-0.5, 0.5, (16, 6)).astype(np.float32)))
         else:
-            made.append(Sample({k: v for k, v in obs.items() if k.startswith("observation.images.")}, _QUESTION, _ANSWER))
+            made.append(
+                Sample({k: v for k, v in obs.items() if k.startswith("observation.images.")}, _QUESTION, _ANSWER)
+            )
     return itertools.cycle(made)
 
 
-def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, warmup: int = 3,
-                        batch_size: int | None = None, threads: int | None = None, seed: int = 0) -> dict:  # fmt: skip
+def run_train_benchmark(
+    stage: str,
+    recipe: str = "chatvla2",
+    steps: int = 20,
+    warmup: int = 3,
+    batch_size: int | None = None,
+    threads: int | None = None,
+    seed: int = 0,
+) -> dict:
     """Time `steps` training steps of `stage` after `warmup` untimed ones, on the nano model with random weights."""
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.recipe import recipe_stage
@@ -55,8 +64,9 @@ def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, w
         torch.set_num_threads(threads)
     overrides = {"batch_size": batch_size} if batch_size else {}
     full = recipe_stage(recipe, stage, **overrides)
-    config = recipe_stage(recipe, stage, **overrides, steps=warmup + steps, log_every=1, probe_every=0,
-                          save_every=10**9, warmup_steps=1)  # fmt: skip
+    config = recipe_stage(
+        recipe, stage, **overrides, steps=warmup + steps, log_every=1, probe_every=0, save_every=10**9, warmup_steps=1
+    )
     policy = ChatVLA2.from_config(seed=seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     streams = {kind: _noise_samples(kind, seed) for kind in config.mix}
@@ -69,8 +79,9 @@ def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, w
         streams["robot"] = _served_every_epoch(cached, lambda s: s, seed)
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,
-                    progress=False)
+        train_stage(
+            policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed, progress=False
+        )
         wall = time.perf_counter() - started
         rows = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
     seconds = {r["step"]: r["seconds"] for r in rows if "seconds" in r}
@@ -85,8 +96,16 @@ def run_train_benchmark(stage: str, recipe: str = "chatvla2", steps: int = 20, w
             encode_batch(processor, kind, pixels=policy.config.action_expert.pixels)
     prep = (time.perf_counter() - started) / steps
     name = torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
-    return {"stage": stage, "recipe": recipe, "device": name, "batch_size": config.batch_size, "steps_timed": steps,
-            "seconds_per_step": round(per_step, 4), "batch_prep_seconds_per_step": round(prep, 4),
-            "samples_per_second": round(config.batch_size / per_step, 1),
-            "recipe_steps": full.steps, "hours_for_recipe_steps": round(full.steps * per_step / 3600, 3),
-            "wall_s": round(wall, 2)}  # fmt: skip
+    return {
+        "stage": stage,
+        "recipe": recipe,
+        "device": name,
+        "batch_size": config.batch_size,
+        "steps_timed": steps,
+        "seconds_per_step": round(per_step, 4),
+        "batch_prep_seconds_per_step": round(prep, 4),
+        "samples_per_second": round(config.batch_size / per_step, 1),
+        "recipe_steps": full.steps,
+        "hours_for_recipe_steps": round(full.steps * per_step / 3600, 3),
+        "wall_s": round(wall, 2),
+    }

@@ -78,8 +78,12 @@ class StageConfig:
         total = sum(self.mix.values())
         if total <= 0 or any(v < 0 for v in self.mix.values()):
             raise ValueError(f"the data mix needs non-negative shares that add up to more than 0, got {self.mix}")
-        shares = (("reword", "the demos"), ("rename", "the demos"), ("wrong_picks", "the near misses' math scenes"),
-                  ("follow_picks", "the rollouts' math scenes"))
+        shares = (
+            ("reword", "the demos"),
+            ("rename", "the demos"),
+            ("wrong_picks", "the near misses' math scenes"),
+            ("follow_picks", "the rollouts' math scenes"),
+        )
         for share, of in shares:
             if not 0.0 <= getattr(self, share) <= 1.0:
                 raise ValueError(f"{share} is a share of {of}, between 0 and 1, got {getattr(self, share)}")
@@ -96,17 +100,27 @@ def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None
     if stage not in STAGES:
         raise UnknownNameError("stage", stage, STAGES)
     if stage == "read":  # both recipes start from the same reading warm-up and VLM stage
-        base = dict(mix={"board_text": 1.0}, trainable="backbone", views=("board",), batch_size=32, steps=8000,
-                    cache=49152)  # fmt: skip
+        base = dict(
+            mix={"board_text": 1.0}, trainable="backbone", views=("board",), batch_size=32, steps=8000, cache=49152
+        )
     elif recipe == "chatvla2":
         base = {
             "vlm": dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE),
-            "cotrain": dict(mix={"image_text": 0.5, "robot": 0.5}, trainable="all", cache=IMAGE_TEXT_CACHE, reword=0.5,
-                            rename=0.25),
+            "cotrain": dict(
+                mix={"image_text": 0.5, "robot": 0.5}, trainable="all", cache=IMAGE_TEXT_CACHE, reword=0.5, rename=0.25
+            ),
             # the backbone is frozen, so each demo frame is read by it once (cache: frames) and a step costs only the
             # action expert's: far more steps, on bigger batches
-            "action": dict(mix={"robot": 0.5, "rollouts": 0.5, "corrections": 0.5, "near_misses": 0.5}, trainable="action",
-                           lr=1e-3, probe_every=0, reword=0.5, rename=0.25, batch_size=64, cache=1_000_000),  # fmt: skip
+            "action": dict(
+                mix={"robot": 0.5, "rollouts": 0.5, "corrections": 0.5, "near_misses": 0.5},
+                trainable="action",
+                lr=1e-3,
+                probe_every=0,
+                reword=0.5,
+                rename=0.25,
+                batch_size=64,
+                cache=1_000_000,
+            ),
         }[stage]
     else:
         if stage == "vlm":  # the naive baseline starts from the same VLM stage checkpoint
@@ -117,17 +131,22 @@ def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None
     if shares:
         unknown = sorted(set(shares) - set(base["mix"]))
         if unknown:
-            raise ValueError(f"stage {stage!r} of recipe {recipe!r} draws no {unknown}; its sources are {sorted(base['mix'])}")
+            raise ValueError(
+                f"stage {stage!r} of recipe {recipe!r} draws no {unknown}; its sources are {sorted(base['mix'])}"
+            )
         base["mix"] = {**base["mix"], **shares}
     config = StageConfig(name=stage, **base)
     for source in ("rollouts", "corrections", "near_misses"):
         if not getattr(config, source):
             config.mix.pop(source, None)
         elif config.trainable != "action" or source not in config.mix:
-            raise ValueError(f"{source} are read once through a frozen backbone: only the chatvla2 action stage takes them")
+            raise ValueError(
+                f"{source} are read once through a frozen backbone: only the chatvla2 action stage takes them"
+            )
     if config.kinds and not config.mix.get("image_text"):
-        raise ValueError(f"kinds weigh the image-text questions; stage {stage!r} draws none (its sources are "
-                         f"{sorted(config.mix)})")
+        raise ValueError(
+            f"kinds weigh the image-text questions; stage {stage!r} draws none (its sources are {sorted(config.mix)})"
+        )
     if config.wrong_picks and not config.near_misses:
         raise ValueError("wrong_picks is a share of the near-miss scenes: pass --near-misses N too")
     if config.follow_picks and not config.rollouts:
@@ -139,7 +158,9 @@ def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None
 
 def set_trainable(model, trainable: str) -> list[str]:
     """Freeze all of `model` but the `trainable` group; returns the names of the parameters left trainable."""
-    moe_params = {id(p) for moe in model.moe_layers.values() for n, p in moe.named_parameters() if not n.startswith("shared.")}
+    moe_params = {
+        id(p) for moe in model.moe_layers.values() for n, p in moe.named_parameters() if not n.startswith("shared.")
+    }
     action_params = {id(p) for part in (model.action_expert, model.reasoning_following) for p in part.parameters()}
     vlm_params = {id(p) for p in model.vlm.parameters()}
     chosen = []

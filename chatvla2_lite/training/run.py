@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from chatvla2_lite.data.image_text import BOARD_KINDS, DEFAULT_KINDS
-from chatvla2_lite.evaluation.probe import ALL_SUITES as PROBE_SUITES, SUITES as RETENTION_SUITES
+from chatvla2_lite.evaluation.probe import ALL_SUITES as PROBE_SUITES
+from chatvla2_lite.evaluation.probe import SUITES as RETENTION_SUITES
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
 from chatvla2_lite.training.trainer import export_state, fit_action_normalizers, stage_processor, train_stage
@@ -31,21 +32,42 @@ def probe_reading(policy, processor, suites=PROBE_SUITES, questions: int = PROBE
         for suite in suites:
             rows = probe_rows(policy, suite, questions, progress=False)
             out[suite] = float(np.mean([ok for *_, ok in rows]))
-            out[f"{suite}_chars"] = round(float(np.mean([
-                SequenceMatcher(None, normalize_answer(said), normalize_answer(answer)).ratio()
-                for _, answer, said, _ in rows])), 3)  # fmt: skip
+            out[f"{suite}_chars"] = round(
+                float(
+                    np.mean(
+                        [
+                            SequenceMatcher(None, normalize_answer(said), normalize_answer(answer)).ratio()
+                            for _, answer, said, _ in rows
+                        ]
+                    )
+                ),
+                3,
+            )
             out[f"{suite}_example"] = f"{rows[0][1]} -> {rows[0][2]}"  # what it says, at a glance
     finally:
         policy.processor = full
     return out
 
 
-def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: str | None = None,
-                 robot_data: list[str] | None = None, seed: int = 0, progress: bool = True,
-                 action_objective: str | None = None, pixel_cameras: list[str] | None = None, pixel_size: int = 64,
-                 action_frame: str | None = None, motion: bool = False, camera_size: int | None = None,
-                 card_layout: str | None = None, add_views: list[str] | None = None, export: bool = False,
-                 **overrides) -> dict:  # fmt: skip
+def run_training(
+    stage: str,
+    out: str | Path,
+    recipe: str = "chatvla2",
+    init: str | None = None,
+    robot_data: list[str] | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    action_objective: str | None = None,
+    pixel_cameras: list[str] | None = None,
+    pixel_size: int = 64,
+    action_frame: str | None = None,
+    motion: bool = False,
+    camera_size: int | None = None,
+    card_layout: str | None = None,
+    add_views: list[str] | None = None,
+    export: bool = False,
+    **overrides,
+) -> dict:
     """Train one stage and return its last metrics plus where the model went. For a stage that trains the action
     expert, `action_objective` switches its objective first (flow matching, DDIM or one-pass regression) and
     `pixel_cameras` gives it a new conv net over those cameras' pixels at `pixel_size` (pixel_encoder.py), unless
@@ -61,11 +83,20 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     from chatvla2_lite.data.record import check_demos_world
     from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.processing_chatvla2 import check_added_views
-    from chatvla2_lite.training.streams import (board_photo_stream, cached_board_photo_stream,
-                                                cached_correction_feature_stream, cached_image_text_stream,
-                                                cached_near_miss_feature_stream, cached_robot_feature_stream,
-                                                cached_rollout_feature_stream, image_text_config, image_text_stream,
-                                                prefetched, robot_samples_for_stats, robot_stream)  # fmt: skip
+    from chatvla2_lite.training.streams import (
+        board_photo_stream,
+        cached_board_photo_stream,
+        cached_correction_feature_stream,
+        cached_image_text_stream,
+        cached_near_miss_feature_stream,
+        cached_robot_feature_stream,
+        cached_rollout_feature_stream,
+        image_text_config,
+        image_text_stream,
+        prefetched,
+        robot_samples_for_stats,
+        robot_stream,
+    )
 
     config = recipe_stage(recipe, stage, **{k: v for k, v in overrides.items() if v is not None})
     image_text_config(config.kinds)  # an unknown kind or a bad weight fails here, before the model loads
@@ -73,10 +104,13 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
         check_added_views(add_views)  # before the model loads
     if config.corrections and init is None:
         raise ValueError("corrections label the mistakes of the model the stage starts from: pass --init")
-    if (action_objective is not None or pixel_cameras or action_frame is not None or motion) \
-            and config.trainable == "backbone":
-        raise ValueError(f"stage {stage!r} does not train the action expert; switch its objective or action frame, "
-                         "or give it pixels or motion, in a stage that does")
+    if (
+        action_objective is not None or pixel_cameras or action_frame is not None or motion
+    ) and config.trainable == "backbone":
+        raise ValueError(
+            f"stage {stage!r} does not train the action expert; switch its objective or action frame, "
+            "or give it pixels or motion, in a stage that does"
+        )
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
     world = policy.processor.world = policy.processor.world.overridden(camera_size, card_layout)
     if add_views:
@@ -100,50 +134,86 @@ def run_training(stage: str, out: str | Path, recipe: str = "chatvla2", init: st
     chunk, processor = policy.config.action_expert.chunk_size, stage_processor(policy, config)
     # image-text sources: rendered once up front and kept (config.cache), or rendered on the fly beside training
     image_text = {
-        "image_text": (lambda n: cached_image_text_stream(n, "train", seed, progress=progress, kinds=config.kinds,
-                                                          world=world),
-                       lambda: prefetched(partial(image_text_stream, "train", seed, kinds=config.kinds,
-                                                  world=world))),
-        "board_text": (lambda n: cached_board_photo_stream(n, "train", seed, band=_front_band(policy.processor, config.views),
-                                                           progress=progress, world=world),
-                       lambda: prefetched(partial(board_photo_stream, "train", seed, world=world))),
-    }  # fmt: skip
-    streams = {source: cached(cache_size(config, source)) if config.cache else on_the_fly()
-               for source, (cached, on_the_fly) in image_text.items() if config.mix.get(source, 0) > 0}  # fmt: skip
+        "image_text": (
+            lambda n: cached_image_text_stream(n, "train", seed, progress=progress, kinds=config.kinds, world=world),
+            lambda: prefetched(partial(image_text_stream, "train", seed, kinds=config.kinds, world=world)),
+        ),
+        "board_text": (
+            lambda n: cached_board_photo_stream(
+                n, "train", seed, band=_front_band(policy.processor, config.views), progress=progress, world=world
+            ),
+            lambda: prefetched(partial(board_photo_stream, "train", seed, world=world)),
+        ),
+    }
+    streams = {
+        source: cached(cache_size(config, source)) if config.cache else on_the_fly()
+        for source, (cached, on_the_fly) in image_text.items()
+        if config.mix.get(source, 0) > 0
+    }
     draws_robot = config.mix.get("robot", 0) > 0
     if new_frame and not robot_data:  # even with no demos in the mix: the statistics must be fitted in the new frame
-        raise ValueError("a new action frame fits the action statistics on robot demos: pass --robot-data DIR "
-                         "(from `chatvla2-lite record`)")
+        raise ValueError(
+            "a new action frame fits the action statistics on robot demos: pass --robot-data DIR "
+            "(from `chatvla2-lite record`)"
+        )
     if robot_data:
         check_demos_world(robot_data, world)
     if draws_robot:
         if not robot_data:
-            raise ValueError(f"stage {stage!r} trains on robot demos: pass --robot-data DIR (from `chatvla2-lite record`)")
+            raise ValueError(
+                f"stage {stage!r} trains on robot demos: pass --robot-data DIR (from `chatvla2-lite record`)"
+            )
         if config.trainable == "action" and config.cache:  # the backbone is frozen: read each frame once
-            streams["robot"] = cached_robot_feature_stream(policy.model, processor, robot_data, chunk,
-                                                           cache_size(config, "robot"), seed, config.reword,
-                                                           config.rename, progress=progress)  # fmt: skip
+            streams["robot"] = cached_robot_feature_stream(
+                policy.model,
+                processor,
+                robot_data,
+                chunk,
+                cache_size(config, "robot"),
+                seed,
+                config.reword,
+                config.rename,
+                progress=progress,
+            )
         else:
             streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword, rename=config.rename)
     # the first stage that sees actions fits their statistics, and so does one that changes their frame
     if new_frame or (draws_robot and (init is None or stage == "cotrain")):
         fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
     # scenes the sim plays for the action stage, each look read once through the frozen backbone
-    scenes = {"rollouts": partial(cached_rollout_feature_stream, follow_picks=config.follow_picks),
-              "corrections": partial(cached_correction_feature_stream, policy_dir=init),
-              "near_misses": partial(cached_near_miss_feature_stream, wrong_picks=config.wrong_picks,
-                                     recover_picks=config.recover_picks)}  # fmt: skip
+    scenes = {
+        "rollouts": partial(cached_rollout_feature_stream, follow_picks=config.follow_picks),
+        "corrections": partial(cached_correction_feature_stream, policy_dir=init),
+        "near_misses": partial(
+            cached_near_miss_feature_stream, wrong_picks=config.wrong_picks, recover_picks=config.recover_picks
+        ),
+    }
     for source, stream in scenes.items():
         if count := getattr(config, source):
-            streams[source] = stream(policy.model, processor, scenes=count, chunk=chunk, seed=seed, reword=config.reword,
-                                     rename=config.rename, progress=progress)  # fmt: skip
+            streams[source] = stream(
+                policy.model,
+                processor,
+                scenes=count,
+                chunk=chunk,
+                seed=seed,
+                reword=config.reword,
+                rename=config.rename,
+                progress=progress,
+            )
     if config.mix.get("image_text", 0) > 0:  # the retention suites, and the card questions where the stage draws them
         suites = [s for s in PROBE_SUITES if s in RETENTION_SUITES or s in (config.kinds or DEFAULT_KINDS)]
     else:  # the read stage: its board questions
         suites = [s for s in PROBE_SUITES if s in BOARD_KINDS]
     probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None
-    last = train_stage(policy, config, mixed(streams, config.mix, np.random.default_rng(seed)), out, seed=seed,
-                       progress=progress, probe=probe)
+    last = train_stage(
+        policy,
+        config,
+        mixed(streams, config.mix, np.random.default_rng(seed)),
+        out,
+        seed=seed,
+        progress=progress,
+        probe=probe,
+    )
     return {**last, "recipe": recipe, "model": str(Path(out) / "model")}
 
 

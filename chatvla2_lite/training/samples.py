@@ -45,8 +45,9 @@ def mixed(streams: dict[str, Iterator[Sample]], shares: dict[str, float], rng: n
         yield sample
 
 
-def encode_batch(processor, samples: list[Sample], state_dim: int = 6,
-                 pixels: tuple[list[str], int] | None = None) -> dict[str, torch.Tensor]:  # fmt: skip
+def encode_batch(
+    processor, samples: list[Sample], state_dim: int = 6, pixels: tuple[list[str], int] | None = None
+) -> dict[str, torch.Tensor]:
     """Processor tensors for a list of samples, padded into one batch; action/state only when all have them, and with
     them the action expert's `pixels` = (cameras, size) (ActionExpertConfig.pixels) when it has a pixel encoder."""
     if all(s.features is not None for s in samples):
@@ -57,11 +58,19 @@ def encode_batch(processor, samples: list[Sample], state_dim: int = 6,
     if all(s.action is not None for s in samples):
         batch["action"] = torch.as_tensor(np.stack([s.action for s in samples]), dtype=torch.float32)  # (B, H, 6)
         batch["observation.state"] = torch.as_tensor(
-            np.stack([np.asarray(s.observation["observation.state"], np.float32)[:state_dim] for s in samples]))
+            np.stack([np.asarray(s.observation["observation.state"], np.float32)[:state_dim] for s in samples])
+        )
         # the joints a look earlier (PREVIOUS_STATE_KEY; an episode's first look has none: nothing moved)
-        batch["observation.previous_state"] = torch.as_tensor(np.stack([np.asarray(
-            s.observation.get("observation.previous_state", s.observation["observation.state"]), np.float32)[:state_dim]
-            for s in samples]))  # fmt: skip
+        batch["observation.previous_state"] = torch.as_tensor(
+            np.stack(
+                [
+                    np.asarray(
+                        s.observation.get("observation.previous_state", s.observation["observation.state"]), np.float32
+                    )[:state_dim]
+                    for s in samples
+                ]
+            )
+        )
         if pixels is not None and "pixels" not in batch:
             batch["pixels"] = torch.as_tensor(np.stack([action_pixels(s.observation, *pixels) for s in samples]))
     return batch
@@ -77,11 +86,15 @@ def split_by_kind(samples: list[Sample]) -> list[list[Sample]]:
 def collate_features(features: list[dict]) -> dict[str, torch.Tensor]:
     """Right-pad per-sample backbone features into one batch; padding is masked out (False) and zero."""
     length = max(f["hidden"].shape[0] for f in features)
-    batch = {"hidden": torch.stack([torch.nn.functional.pad(f["hidden"], (0, 0, 0, length - f["hidden"].shape[0]))
-                                    for f in features]).float()}  # fmt: skip
+    batch = {
+        "hidden": torch.stack(
+            [torch.nn.functional.pad(f["hidden"], (0, 0, 0, length - f["hidden"].shape[0])) for f in features]
+        ).float()
+    }
     for key in ("prompt_mask", "reasoning_mask"):
-        batch[key] = torch.stack([torch.nn.functional.pad(f[key], (0, length - f[key].shape[0]), value=False)
-                                  for f in features])  # fmt: skip
+        batch[key] = torch.stack(
+            [torch.nn.functional.pad(f[key], (0, length - f[key].shape[0]), value=False) for f in features]
+        )
     if all("obs_grid" in f for f in features):
         grids = [f["obs_grid"].long() for f in features]
         batch["obs_grid"] = torch.stack([torch.nn.functional.pad(g, (0, 0, 0, length - len(g))) for g in grids])

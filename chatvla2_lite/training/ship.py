@@ -28,25 +28,42 @@ def scores_markdown(rows: list[dict], commands: tuple[str, ...] = (REPRODUCE,)) 
     probes = [r for r in rows if "model" in r]
     aims = [r for r in rows if "aim_slope" in r]
     evals = [r for r in rows if "model" not in r and "aim_slope" not in r]
-    lines = ["## Scores", "", "Heldout split of the simulator (fonts, problems, toys, colours and wordings never trained on).", ""]
+    lines = [
+        "## Scores",
+        "",
+        "Heldout split of the simulator (fonts, problems, toys, colours and wordings never trained on).",
+        "",
+    ]
     if probes:
         lines += [_retention_heading(probes), "", "| model | ocr | math | spatial |", "|---|---|---|---|"]
         for r in probes:
-            lines.append(f"| {PROBE_NAMES.get(r['model'], r['model'])} | {r['ocr']:.2f} | {r['math']:.2f} | {r['spatial']:.2f} |")
+            lines.append(
+                f"| {PROBE_NAMES.get(r['model'], r['model'])} | {r['ocr']:.2f} | {r['math']:.2f} | {r['spatial']:.2f} |"
+            )
         lines.append("")
     if evals:
         lines += ["Closed loop, `chatvla2-lite eval`:", "", "| task | episodes | scores |", "|---|---|---|"]
         for r in evals:
             scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.items()) if k.endswith(("_acc", "_rate")))
-            label = r["task"] + (" (counterfactual)" if "follow_rate" in r else "") \
+            label = (
+                r["task"]
+                + (" (counterfactual)" if "follow_rate" in r else "")
                 + (" (true reasoning: the arm alone)" if r.get("reasoning") == "true" else "")
+            )
             lines.append(f"| {label} | {r['episodes']} | {scores} |")
         lines.append("")
     if aims:
-        lines += [_aim_heading(aims[0]), "", "| task | episodes | steered x / y | left x / y (cm) |", "|---|---|---|---|"]
+        lines += [
+            _aim_heading(aims[0]),
+            "",
+            "| task | episodes | steered x / y | left x / y (cm) |",
+            "|---|---|---|---|",
+        ]
         for r in aims:
-            lines.append(f"| {r['task']} | {r['episodes']} | {_pair(r['aim_slope'])} (expert {_pair(r['expert_aim_slope'])}) "
-                         f"| {_pair(r['left_m'], 100)} (expert {_pair(r['expert_left_m'], 100)}) |")
+            lines.append(
+                f"| {r['task']} | {r['episodes']} | {_pair(r['aim_slope'])} (expert {_pair(r['expert_aim_slope'])}) "
+                f"| {_pair(r['left_m'], 100)} (expert {_pair(r['expert_left_m'], 100)}) |"
+            )
         lines.append("")
     lines += ["Reproduce: " + ", then ".join(f"`{c}`" for c in commands), ""]
     return "\n".join(lines)
@@ -54,10 +71,12 @@ def scores_markdown(rows: list[dict], commands: tuple[str, ...] = (REPRODUCE,)) 
 
 def _aim_heading(row: dict) -> str:
     """What `eval --aim` measured, in the words of its row."""
-    return (f"Steering from a near miss, `chatvla2-lite eval --aim` (the arm hovering up to "
-            f"{100 * row['max_offset_m']:g} cm beside the object, the true reasoning; the share of the offset the chunk's "
-            f"first {row['aim_steps']} actions steer away, per table axis, and the rms offset they leave; a scripted "
-            f"expert restarted there beside it):")
+    return (
+        f"Steering from a near miss, `chatvla2-lite eval --aim` (the arm hovering up to "
+        f"{100 * row['max_offset_m']:g} cm beside the object, the true reasoning; the share of the offset the chunk's "
+        f"first {row['aim_steps']} actions steer away, per table axis, and the rms offset they leave; a scripted "
+        f"expert restarted there beside it):"
+    )
 
 
 def _pair(values: list[float], scale: float = 1.0) -> str:
@@ -70,8 +89,10 @@ def _retention_heading(probes: list[dict]) -> str:
     if len(counts) != 1 or None in counts:
         return "Knowledge retention, `chatvla2-lite probe --suite all` (VQA accuracy):"
     n = counts.pop()
-    return (f"Knowledge retention, `chatvla2-lite probe --suite all --questions {n}` (VQA accuracy on {n} questions per "
-            f"suite; the standard error of each number is at most {50 / n**0.5:.1f} points):")
+    return (
+        f"Knowledge retention, `chatvla2-lite probe --suite all --questions {n}` (VQA accuracy on {n} questions per "
+        f"suite; the standard error of each number is at most {50 / n**0.5:.1f} points):"
+    )
 
 
 def earlier_round(previous: str | Path) -> tuple[list[str], dict[str, bytes]]:
@@ -84,9 +105,15 @@ def earlier_round(previous: str | Path) -> tuple[list[str], dict[str, bytes]]:
     return re.findall(r"`([^`]+)`", found.group(1)), curves
 
 
-def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_CHECKPOINT,
-         max_mb: float = MAX_CHECKPOINT_MB, runs: str | Path | None = None, command: str | list[str] = REPRODUCE,
-         previous: str | Path | None = None) -> dict:  # fmt: skip
+def ship(
+    model_dir: str | Path,
+    scores_file: str | Path,
+    out: str | Path = NANO_CHECKPOINT,
+    max_mb: float = MAX_CHECKPOINT_MB,
+    runs: str | Path | None = None,
+    command: str | list[str] = REPRODUCE,
+    previous: str | Path | None = None,
+) -> dict:
     """Copy the model folder to `out` with a card holding the scores, `command` (what made them: one command line,
     or a list run one after the other) and, from `runs`,
     how each stage trained; refuses a checkpoint over `max_mb`. `previous`: the checkpoint the run was warm-started
@@ -107,9 +134,11 @@ def ship(model_dir: str | Path, scores_file: str | Path, out: str | Path = NANO_
     sections = scores_markdown(rows, (*earlier_commands, *commands)) + ("\n" + training_markdown(runs) if runs else "")
     if previous:
         n = len(earlier_commands)
-        sections += (f"\nThis round continued earlier ones (the first {n} command{'s' if n > 1 else ''} above): their "
-                     "curves are in `training/previous/`, older rounds nested deeper, their cards in this repository's "
-                     "history.\n")
+        sections += (
+            f"\nThis round continued earlier ones (the first {n} command{'s' if n > 1 else ''} above): their "
+            "curves are in `training/previous/`, older rounds nested deeper, their cards in this repository's "
+            "history.\n"
+        )
     card = render_model_card(policy, name="chatvla2-nano", repo_hint=str(out), scores=sections)
     if out.exists():
         shutil.rmtree(out)
@@ -129,12 +158,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scores", required=True, help="scores.jsonl from make nano")
     parser.add_argument("--out", default=str(NANO_CHECKPOINT), help="where the checkpoint goes")
     parser.add_argument("--runs", default=None, help="the folder holding the stages (read/, vlm/, ...) of make nano")
-    parser.add_argument("--command", action="append", default=None,
-                        help="the command line that made the model, for the card (repeat for several, in order)")
+    parser.add_argument(
+        "--command",
+        action="append",
+        default=None,
+        help="the command line that made the model, for the card (repeat for several, in order)",
+    )
     parser.add_argument("--previous", default=None, help="the checkpoint the run was warm-started from (NANO_INIT)")
     args = parser.parse_args(argv)
-    print(json.dumps(ship(args.model, args.scores, args.out, runs=args.runs, command=args.command or REPRODUCE,
-                          previous=args.previous)))
+    print(
+        json.dumps(
+            ship(
+                args.model,
+                args.scores,
+                args.out,
+                runs=args.runs,
+                command=args.command or REPRODUCE,
+                previous=args.previous,
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

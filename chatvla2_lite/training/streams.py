@@ -23,12 +23,19 @@ def image_text_config(kinds: dict[str, float] | None = None, world=None):
     world = world or World()
     if not kinds:
         return ImageTextConfig(board_view="front", world=world)
-    return ImageTextConfig(kinds=tuple(kinds), weights=tuple(float(w) for w in kinds.values()), board_view="front",
-                           world=world)
+    return ImageTextConfig(
+        kinds=tuple(kinds), weights=tuple(float(w) for w in kinds.values()), board_view="front", world=world
+    )
 
 
-def image_text_stream(split: str = "train", seed: int = 0, start: int = 0, units: int | None = None,
-                      kinds: dict[str, float] | None = None, world=None) -> Iterator[Sample]:  # fmt: skip
+def image_text_stream(
+    split: str = "train",
+    seed: int = 0,
+    start: int = 0,
+    units: int | None = None,
+    kinds: dict[str, float] | None = None,
+    world=None,
+) -> Iterator[Sample]:
     """Seeded VQA samples of `kinds` in `world` (see image_text_config), endless or of units start..start+units
     only."""
     from chatvla2_lite.data.image_text import iter_image_text, to_processor_inputs
@@ -54,8 +61,9 @@ def board_photo_stream(split: str = "train", seed: int = 0, world=None) -> Itera
         yield Sample(observation, question, answer)
 
 
-def _board_photo_shard(split: str, seed: int, start: int, count: int, band: tuple[float, float],
-                       world=None) -> list[tuple]:  # fmt: skip
+def _board_photo_shard(
+    split: str, seed: int, start: int, count: int, band: tuple[float, float], world=None
+) -> list[tuple]:
     """Samples start..start+count of iter_board_photos as (first row kept, rows of the front frame inside `band`,
     frame height, question, answer)."""
     import itertools
@@ -75,12 +83,13 @@ def _board_photo_shard(split: str, seed: int, start: int, count: int, band: tupl
 def _board_photo_sample(item: tuple) -> Sample:
     r0, rows, h, question, answer = item
     front = np.zeros((h, rows.shape[1], 3), np.uint8)
-    front[r0:r0 + len(rows)] = rows
+    front[r0 : r0 + len(rows)] = rows
     return Sample({"observation.images.front": front}, question, answer)
 
 
-def _image_text_shard(split: str, seed: int, start: int, units: int, kinds: dict[str, float] | None,
-                      world=None) -> list[Sample]:  # fmt: skip
+def _image_text_shard(
+    split: str, seed: int, start: int, units: int, kinds: dict[str, float] | None, world=None
+) -> list[Sample]:
     return [packed(s) for s in image_text_stream(split, seed, start, units, kinds, world)]  # packed in the workers
 
 
@@ -92,8 +101,9 @@ def packed(sample: Sample) -> Sample:
 
     from chatvla2_lite.data.image_text_cache import encode_png
 
-    return replace(sample, observation={k: encode_png(v) if k.startswith(IMAGE_KEY) else v
-                                        for k, v in sample.observation.items()})  # fmt: skip
+    return replace(
+        sample, observation={k: encode_png(v) if k.startswith(IMAGE_KEY) else v for k, v in sample.observation.items()}
+    )
 
 
 def unpacked(sample: Sample) -> Sample:
@@ -122,10 +132,12 @@ def _made_once(make_shard, shard_args, count: int, workers: int, desc: str, prog
     from tqdm.auto import tqdm
 
     items: list = []
-    with multiprocessing.get_context("spawn").Pool(workers) as pool, \
-            tqdm(total=count, desc=desc, unit="sample", disable=not progress) as bar:  # fmt: skip
+    with (
+        multiprocessing.get_context("spawn").Pool(workers) as pool,
+        tqdm(total=count, desc=desc, unit="sample", disable=not progress) as bar,
+    ):
         for shard in pool.imap(_call, ((make_shard, args) for args in shard_args)):
-            items.extend(shard[:count - len(items)])
+            items.extend(shard[: count - len(items)])
             bar.update(min(len(shard), bar.total - bar.n))
             if len(items) >= count:
                 break  # leaving the block stops the shards still running
@@ -139,16 +151,24 @@ def _served_every_epoch(items: list, restore, seed: int) -> Iterator[Sample]:
             yield restore(items[i])
 
 
-def cached_board_photo_stream(count: int, split: str = "train", seed: int = 0, band: tuple[float, float] = (0.0, 1.0),
-                              workers: int = 2, progress: bool = True, world=None) -> Iterator[Sample]:  # fmt: skip
+def cached_board_photo_stream(
+    count: int,
+    split: str = "train",
+    seed: int = 0,
+    band: tuple[float, float] = (0.0, 1.0),
+    workers: int = 2,
+    progress: bool = True,
+    world=None,
+) -> Iterator[Sample]:
     """board_photo_stream's first `count` samples, made once by `workers` processes, then served from memory in a
     new seeded order every epoch: training runs on both cores instead of waiting for renders on one. Only the
     rows `band` (fractions of the height) of each front frame are kept, the rest left black: the stage's views read
     nothing else, and whole frames of 50,000 samples would take 7.5 GB."""
     from chatvla2_lite.data.board_photos import BOARDS_PER_SCENE
 
-    shards = [(split, seed, s, min(BOARDS_PER_SCENE, count - s), band, world)
-              for s in range(0, count, BOARDS_PER_SCENE)]  # fmt: skip
+    shards = [
+        (split, seed, s, min(BOARDS_PER_SCENE, count - s), band, world) for s in range(0, count, BOARDS_PER_SCENE)
+    ]
     # rendered at the first draw, inside the stage's clock, so its wall time counts the rendering
     items = _made_once(_board_photo_shard, shards, count, workers, "render boards", progress)
     yield from _served_every_epoch(items, _board_photo_sample, (seed, count))
@@ -158,9 +178,15 @@ def cached_board_photo_stream(count: int, split: str = "train", seed: int = 0, b
 IMAGE_TEXT_UNITS_PER_SHARD = 16
 
 
-def cached_image_text_stream(count: int, split: str = "train", seed: int = 0, workers: int = 2,
-                             progress: bool = True, kinds: dict[str, float] | None = None,
-                             world=None) -> Iterator[Sample]:  # fmt: skip
+def cached_image_text_stream(
+    count: int,
+    split: str = "train",
+    seed: int = 0,
+    workers: int = 2,
+    progress: bool = True,
+    kinds: dict[str, float] | None = None,
+    world=None,
+) -> Iterator[Sample]:
     """image_text_stream's first `count` samples, made once by `workers` processes, then served from memory in a
     new seeded order every epoch, their images PNG-packed there (`packed`) and decoded as they are served."""
     n = IMAGE_TEXT_UNITS_PER_SHARD
@@ -186,8 +212,14 @@ def action_chunk(actions: np.ndarray, t: int, chunk: int) -> np.ndarray:
     return actions[idx]
 
 
-def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stride: int = ROBOT_IMAGE_STRIDE,
-                 reword: float = 0.0, rename: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+def robot_stream(
+    dataset_dirs: list[str | Path],
+    chunk: int,
+    seed: int = 0,
+    stride: int = ROBOT_IMAGE_STRIDE,
+    reword: float = 0.0,
+    rename: float = 0.0,
+) -> Iterator[Sample]:
     """Endless random frames of recorded demos (every `stride`-th): the frame's images and state, the episode's
     instruction (a `reword` share of them said another way, a `rename` share with made-up toy names) and reasoning
     target, and the next `chunk` actions."""
@@ -204,8 +236,9 @@ def robot_stream(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stri
         yield _frame_sample(episodes[e], t, chunk, stride, rng, reword, rename)
 
 
-def _frame_sample(ep: dict, t: int, chunk: int, stride: int, rng: np.random.Generator, reword: float,
-                  rename: float = 0.0) -> Sample:  # fmt: skip
+def _frame_sample(
+    ep: dict, t: int, chunk: int, stride: int, rng: np.random.Generator, reword: float, rename: float = 0.0
+) -> Sample:
     """Frame t of episode `ep` as a robot sample: its images and state, the episode's instruction and reasoning
     target (with probability `rename` its toys given made-up names, then with probability `reword` the instruction
     said another way, both drawn from `rng`), and the next `chunk` actions."""
@@ -216,14 +249,21 @@ def _frame_sample(ep: dict, t: int, chunk: int, stride: int, rng: np.random.Gene
     observation["observation.state"] = ep["observation.state"][t]
     # where a chunked policy looked last: a chunk's steps earlier (the first frame's own before the episode's start)
     observation["observation.previous_state"] = ep["observation.state"][max(t - ROLLOUT_EVERY, 0)]
-    instruction, reasoning = renamed(ep["instruction"], ep["reasoning"], rng, rename) if rename else \
-        (ep["instruction"], ep["reasoning"])
+    instruction, reasoning = (
+        renamed(ep["instruction"], ep["reasoning"], rng, rename) if rename else (ep["instruction"], ep["reasoning"])
+    )
     instruction = reworded(instruction, rng, reword) if reword else instruction
     return Sample(observation, instruction, reasoning, action_chunk(ep["action"], t, chunk))
 
 
-def robot_frame_samples(dataset_dirs: list[str | Path], chunk: int, seed: int = 0, stride: int = ROBOT_IMAGE_STRIDE,
-                        reword: float = 0.0, rename: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+def robot_frame_samples(
+    dataset_dirs: list[str | Path],
+    chunk: int,
+    seed: int = 0,
+    stride: int = ROBOT_IMAGE_STRIDE,
+    reword: float = 0.0,
+    rename: float = 0.0,
+) -> Iterator[Sample]:
     """Every `stride`-th frame of the demos once, in order, as robot_stream makes them (a `reword` share of the
     instructions said another way, a `rename` share with made-up toy names), loading one dataset at a time."""
     from chatvla2_lite.data.lerobot_dataset import load_episodes
@@ -242,14 +282,20 @@ def backbone_features(model, processor, samples: list[Sample]) -> list[dict[str,
     from chatvla2_lite.training.samples import encode_batch
 
     device = next(model.parameters()).device
-    batch = {k: v.to(device) for k, v in encode_batch(processor, samples).items() if k not in ("action", "observation.state")}
+    batch = {
+        k: v.to(device) for k, v in encode_batch(processor, samples).items() if k not in ("action", "observation.state")
+    }
     encoding = model.encode(batch)
     out = []
     for i, length in enumerate(batch["attention_mask"].sum(1).tolist()):
-        out.append({"hidden": encoding.hidden[i, :length].to("cpu", torch.float16).clone(),
-                    "prompt_mask": encoding.prompt_mask[i, :length].cpu().clone(),
-                    "reasoning_mask": encoding.reasoning_mask[i, :length].cpu().clone(),
-                    "obs_grid": encoding.obs_grid[i, :length].to("cpu", torch.uint8).clone()})  # fmt: skip
+        out.append(
+            {
+                "hidden": encoding.hidden[i, :length].to("cpu", torch.float16).clone(),
+                "prompt_mask": encoding.prompt_mask[i, :length].cpu().clone(),
+                "reasoning_mask": encoding.reasoning_mask[i, :length].cpu().clone(),
+                "obs_grid": encoding.obs_grid[i, :length].to("cpu", torch.uint8).clone(),
+            }
+        )
     return out
 
 
@@ -263,13 +309,30 @@ def feature_samples(model, processor, samples: list[Sample]) -> list[Sample]:
     if (pixels := model.config.action_expert.pixels) is not None:
         for s, f in zip(samples, features):
             f["pixels"] = torch.from_numpy(action_pixels(s.observation, *pixels))
-    return [Sample({k: s.observation[k] for k in STATE_KEYS if k in s.observation}, s.instruction, s.target, s.action,
-                   features=f) for s, f in zip(samples, features)]  # fmt: skip
+    return [
+        Sample(
+            {k: s.observation[k] for k in STATE_KEYS if k in s.observation},
+            s.instruction,
+            s.target,
+            s.action,
+            features=f,
+        )
+        for s, f in zip(samples, features)
+    ]
 
 
-def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path], chunk: int, count: int,
-                                seed: int = 0, reword: float = 0.0, rename: float = 0.0, batch_size: int = 32,
-                                progress: bool = True) -> Iterator[Sample]:  # fmt: skip
+def cached_robot_feature_stream(
+    model,
+    processor,
+    dataset_dirs: list[str | Path],
+    chunk: int,
+    count: int,
+    seed: int = 0,
+    reword: float = 0.0,
+    rename: float = 0.0,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> Iterator[Sample]:
     """Robot samples for a stage whose backbone is frozen: the first `count` demo frames run through the backbone
     once, kept as float16 hidden states (their images dropped) and served in a new seeded order every epoch. A step
     then costs only the action expert's: 0.52 s for 64 samples on one thread, where the full forward took 0.57 s for
@@ -280,13 +343,31 @@ def cached_robot_feature_stream(model, processor, dataset_dirs: list[str | Path]
 
     there = len(robot_frames([ep for d in dataset_dirs for ep in load_episodes(d, images=False)], ROBOT_IMAGE_STRIDE))
     frames = itertools.islice(robot_frame_samples(dataset_dirs, chunk, seed, reword=reword, rename=rename), count)
-    yield from _read_once(model, processor, frames, min(count, there), "backbone features", batch_size, seed, progress,
-                          f"no frames in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`")
+    yield from _read_once(
+        model,
+        processor,
+        frames,
+        min(count, there),
+        "backbone features",
+        batch_size,
+        seed,
+        progress,
+        f"no frames in {[str(d) for d in dataset_dirs]}; record some with `chatvla2-lite record`",
+    )
 
 
-def cached_rollout_feature_stream(model, processor, scenes: int, chunk: int, seed: int = 0, reword: float = 0.0,
-                                  rename: float = 0.0, batch_size: int = 32, progress: bool = True,
-                                  follow_picks: float = 0.0) -> Iterator[Sample]:  # fmt: skip
+def cached_rollout_feature_stream(
+    model,
+    processor,
+    scenes: int,
+    chunk: int,
+    seed: int = 0,
+    reword: float = 0.0,
+    rename: float = 0.0,
+    batch_size: int = 32,
+    progress: bool = True,
+    follow_picks: float = 0.0,
+) -> Iterator[Sample]:
     """Samples of `scenes` expert rollouts (data.expert_rollouts; a `follow_picks` share of the math ones taking the
     card another reasoning names), run in the sim by a worker on the second core while this one reads them through
     the frozen backbone, then served as cached_robot_feature_stream serves."""
@@ -294,15 +375,46 @@ def cached_rollout_feature_stream(model, processor, scenes: int, chunk: int, see
 
     from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY, expert_rollout_samples
 
-    looks = prefetched(partial(expert_rollout_samples, scenes, "train", seed, chunk, ROLLOUT_EVERY, reword, rename,
-                               world=processor.world, follow_picks=follow_picks))  # fmt: skip
-    yield from _read_once(model, processor, looks, None, f"rollout features ({scenes} scenes)", batch_size, seed,
-                          progress, f"the scripted expert finished none of {scenes} rollout scenes")
+    looks = prefetched(
+        partial(
+            expert_rollout_samples,
+            scenes,
+            "train",
+            seed,
+            chunk,
+            ROLLOUT_EVERY,
+            reword,
+            rename,
+            world=processor.world,
+            follow_picks=follow_picks,
+        )
+    )
+    yield from _read_once(
+        model,
+        processor,
+        looks,
+        None,
+        f"rollout features ({scenes} scenes)",
+        batch_size,
+        seed,
+        progress,
+        f"the scripted expert finished none of {scenes} rollout scenes",
+    )
 
 
-def cached_correction_feature_stream(model, processor, policy_dir: str, scenes: int, chunk: int, seed: int = 0,
-                                     reword: float = 0.0, rename: float = 0.0, batch_size: int = 32, workers: int = 2,
-                                     progress: bool = True) -> Iterator[Sample]:  # fmt: skip
+def cached_correction_feature_stream(
+    model,
+    processor,
+    policy_dir: str,
+    scenes: int,
+    chunk: int,
+    seed: int = 0,
+    reword: float = 0.0,
+    rename: float = 0.0,
+    batch_size: int = 32,
+    workers: int = 2,
+    progress: bool = True,
+) -> Iterator[Sample]:
     """Samples of the expert's corrections of the policy at `policy_dir` on `scenes` scenes
     (data.expert_corrections), run by `workers` processes that split the scenes (a policy's step costs more than
     this process's reading), then served as cached_robot_feature_stream serves."""
@@ -311,14 +423,33 @@ def cached_correction_feature_stream(model, processor, policy_dir: str, scenes: 
     from chatvla2_lite.data.expert_corrections import expert_correction_samples
 
     make = partial(expert_correction_samples, policy_dir, scenes, "train", seed, chunk, reword, rename)
-    yield from _sharded_and_read(model, processor, make, workers, f"expert corrections ({scenes} scenes)", batch_size,
-                                 seed, progress, f"the policy at {policy_dir} left no look to correct in {scenes} scenes")
+    yield from _sharded_and_read(
+        model,
+        processor,
+        make,
+        workers,
+        f"expert corrections ({scenes} scenes)",
+        batch_size,
+        seed,
+        progress,
+        f"the policy at {policy_dir} left no look to correct in {scenes} scenes",
+    )
 
 
-def cached_near_miss_feature_stream(model, processor, scenes: int, chunk: int, seed: int = 0, reword: float = 0.0,
-                                    rename: float = 0.0, batch_size: int = 32, workers: int = 2,
-                                    progress: bool = True, wrong_picks: float = 0.0,
-                                    recover_picks: bool = False) -> Iterator[Sample]:  # fmt: skip
+def cached_near_miss_feature_stream(
+    model,
+    processor,
+    scenes: int,
+    chunk: int,
+    seed: int = 0,
+    reword: float = 0.0,
+    rename: float = 0.0,
+    batch_size: int = 32,
+    workers: int = 2,
+    progress: bool = True,
+    wrong_picks: float = 0.0,
+    recover_picks: bool = False,
+) -> Iterator[Sample]:
     """Samples of `scenes` near-miss scenes (data.expert_near_misses; a `wrong_picks` share of the math ones heading
     for another card, with `recover_picks` the true expert then taking the answer card), made by `workers` processes
     that split the scenes, then served as cached_robot_feature_stream serves."""
@@ -326,14 +457,34 @@ def cached_near_miss_feature_stream(model, processor, scenes: int, chunk: int, s
 
     from chatvla2_lite.data.expert_near_misses import near_miss_samples
 
-    make = partial(near_miss_samples, scenes, "train", seed, chunk, reword, rename, wrong_picks=wrong_picks,
-                   recover_picks=recover_picks, world=processor.world)
-    yield from _sharded_and_read(model, processor, make, workers, f"near misses ({scenes} scenes)", batch_size, seed,
-                                 progress, f"no look of {scenes} near-miss scenes left the object untouched")
+    make = partial(
+        near_miss_samples,
+        scenes,
+        "train",
+        seed,
+        chunk,
+        reword,
+        rename,
+        wrong_picks=wrong_picks,
+        recover_picks=recover_picks,
+        world=processor.world,
+    )
+    yield from _sharded_and_read(
+        model,
+        processor,
+        make,
+        workers,
+        f"near misses ({scenes} scenes)",
+        batch_size,
+        seed,
+        progress,
+        f"no look of {scenes} near-miss scenes left the object untouched",
+    )
 
 
-def _sharded_and_read(model, processor, make, workers: int, desc: str, batch_size: int, seed: int, progress: bool,
-                      none_read: str) -> Iterator[Sample]:  # fmt: skip
+def _sharded_and_read(
+    model, processor, make, workers: int, desc: str, batch_size: int, seed: int, progress: bool, none_read: str
+) -> Iterator[Sample]:
     """make(shard=...)'s samples made by `workers` processes that split them, then read once (_read_once)."""
     from functools import partial
 
@@ -349,8 +500,17 @@ def _in_worker_shard(make) -> Iterator[Sample]:
     return make(shard=(0, 1) if info is None else (info.id, info.num_workers))
 
 
-def _read_once(model, processor, samples: Iterator[Sample], total: int | None, desc: str, batch_size: int, seed: int,
-               progress: bool, none_read: str) -> Iterator[Sample]:
+def _read_once(
+    model,
+    processor,
+    samples: Iterator[Sample],
+    total: int | None,
+    desc: str,
+    batch_size: int,
+    seed: int,
+    progress: bool,
+    none_read: str,
+) -> Iterator[Sample]:
     """`samples` as feature_samples, read `batch_size` at a time in eval mode with a progress bar, then served in a
     new seeded order every epoch; ValueError(`none_read`) when there were none."""
     import itertools
@@ -377,7 +537,9 @@ def robot_samples_for_stats(dataset_dirs: list[str | Path], chunk: int) -> list[
     out = []
     for ep in (ep for d in dataset_dirs for ep in load_episodes(d, images=False)):
         for t in range(len(ep["action"])):
-            out.append(Sample({"observation.state": ep["observation.state"][t]}, "", "", action_chunk(ep["action"], t, chunk)))
+            out.append(
+                Sample({"observation.state": ep["observation.state"][t]}, "", "", action_chunk(ep["action"], t, chunk))
+            )
     return out
 
 
@@ -403,6 +565,13 @@ def prefetched(factory, prefetch: int = 64, workers: int = 1) -> Iterator[Sample
     from torch.utils.data import DataLoader, IterableDataset
 
     dataset = type("StreamDataset", (_StreamDataset, IterableDataset), {})(factory)
-    loader = DataLoader(dataset, batch_size=None, num_workers=workers, prefetch_factor=prefetch, collate_fn=_as_is,
-                        persistent_workers=False, worker_init_fn=lambda _: torch.set_num_threads(1))
+    loader = DataLoader(
+        dataset,
+        batch_size=None,
+        num_workers=workers,
+        prefetch_factor=prefetch,
+        collate_fn=_as_is,
+        persistent_workers=False,
+        worker_init_fn=lambda _: torch.set_num_threads(1),
+    )
     return iter(loader)

@@ -34,8 +34,9 @@ def _lr_lambda(stage: StageConfig):
     return f
 
 
-def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: int = 0, progress: bool = True,
-                probe=None) -> dict:  # fmt: skip
+def train_stage(
+    policy, stage: StageConfig, stream, out_dir: str | Path, seed: int = 0, progress: bool = True, probe=None
+) -> dict:
     """Train `policy` (a ChatVLA2) for `stage.steps` steps on batches from `stream`; resumes from out_dir/state.
 
     `probe(policy, processor) -> {name: value}`, when given, runs every `stage.probe_every` steps with the model in
@@ -92,8 +93,13 @@ def train_stage(policy, stage: StageConfig, stream, out_dir: str | Path, seed: i
             if not all(np.isfinite(v) for v in terms.values()):
                 raise FloatingPointError(f"the loss became {terms} at step {step}; lower the learning rate")
             if step % stage.log_every == 0 or step == stage.steps:
-                last = {"stage": stage.name, "step": step, **{k: round(v, 5) for k, v in terms.items()},
-                        "lr": scheduler.get_last_lr()[0], "seconds": round(time.perf_counter() - started, 2)}
+                last = {
+                    "stage": stage.name,
+                    "step": step,
+                    **{k: round(v, 5) for k, v in terms.items()},
+                    "lr": scheduler.get_last_lr()[0],
+                    "seconds": round(time.perf_counter() - started, 2),
+                }
                 metrics.write(json.dumps(last) + "\n")
                 metrics.flush()
                 bar.set_postfix(loss=f"{terms['loss']:.4f}")
@@ -122,8 +128,10 @@ def export_state(policy, out_dir: str | Path) -> int:
     try:
         step = _load_saved_state(accelerator, state_dir)
     except RuntimeError as exc:  # missing or unexpected weights: another model than the run's
-        raise ValueError(f"the state in {state_dir} holds another model's weights; give the run's own --init and "
-                         f"model options ({str(exc).splitlines()[0]})") from exc
+        raise ValueError(
+            f"the state in {state_dir} holds another model's weights; give the run's own --init and "
+            f"model options ({str(exc).splitlines()[0]})"
+        ) from exc
     if not step:
         raise ValueError(f"no saved training state in {state_dir}: a stage writes one every save_every steps")
     policy.model.eval()
@@ -151,8 +159,12 @@ def _probe_line(policy, processor, probe, stage_name: str, step: int) -> dict:
         figures = probe(policy, processor)
     finally:
         policy.model.train()
-    return {"stage": stage_name, "step": step, **{f"probe_{k}": v for k, v in figures.items()},
-            "probe_s": round(time.perf_counter() - started, 2)}
+    return {
+        "stage": stage_name,
+        "step": step,
+        **{f"probe_{k}": v for k, v in figures.items()},
+        "probe_s": round(time.perf_counter() - started, 2),
+    }
 
 
 def fit_action_normalizers(policy, samples) -> None:

@@ -68,8 +68,11 @@ def stage_summary(stage_dir: str | Path) -> dict | None:
         "trainable": config["trainable"],
         "mix": config["mix"],
         "wall_s": round(wall_seconds(losses), 1),
-        "last_probe": {k[len("probe_"):]: v for k, v in (probes[-1].items() if probes else ())
-                       if k.startswith("probe_") and not k.endswith(("_example", "_s"))},
+        "last_probe": {
+            k[len("probe_") :]: v
+            for k, v in (probes[-1].items() if probes else ())
+            if k.startswith("probe_") and not k.endswith(("_example", "_s"))
+        },
     }
 
 
@@ -78,16 +81,28 @@ def training_markdown(run_dir: str | Path) -> str:
     summaries = [s for s in (stage_summary(Path(run_dir) / name) for name in run_folders(run_dir)) if s]
     if not summaries:
         return ""
-    lines = ["## Training", "", "Each stage is one `chatvla2-lite train --stage ...` call on this project's CPU "
-             "(2 cores); curves in `training/<stage>.jsonl`.", "",
-             "| stage | steps | batch | lr | trains | data | wall time |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Training",
+        "",
+        "Each stage is one `chatvla2-lite train --stage ...` call on this project's CPU "
+        "(2 cores); curves in `training/<stage>.jsonl`.",
+        "",
+        "| stage | steps | batch | lr | trains | data | wall time |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for s in summaries:
         mix = ", ".join(f"{k} {v:g}" for k, v in s["mix"].items())
-        lines.append(f"| {s['stage']} | {s['steps']} | {s['batch_size']} | {s['lr']:g} | {s['trainable']} | {mix} | "
-                     f"{s['wall_s'] / 3600:.2f} h |")
+        lines.append(
+            f"| {s['stage']} | {s['steps']} | {s['batch_size']} | {s['lr']:g} | {s['trainable']} | {mix} | "
+            f"{s['wall_s'] / 3600:.2f} h |"
+        )
     total = sum(s["wall_s"] for s in summaries)
-    lines += ["", f"Training time, the stages' wall times added up: {total / 3600:.2f} h (recording and evaluation not "
-              "included; `make -j2 nano` runs some stages side by side, so the run itself took less).", ""]
+    lines += [
+        "",
+        f"Training time, the stages' wall times added up: {total / 3600:.2f} h (recording and evaluation not "
+        "included; `make -j2 nano` runs some stages side by side, so the run itself took less).",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -4,8 +4,9 @@ SIM = "PyBullet sim"
 REAL_SO100 = "Real SO-100 (serial port)"
 BACKENDS = (SIM, REAL_SO100)
 # Shown next to the choice, so nobody thinks the real arm is silently simulated.
-REAL_ARM_NOTE = ("The real SO-100 backend arrives with the arm issue (`chatvla2-lite so100`); until then only the "
-                 "PyBullet sim runs.")
+REAL_ARM_NOTE = (
+    "The real SO-100 backend arrives with the arm issue (`chatvla2-lite so100`); until then only the PyBullet sim runs."
+)
 
 
 def make_backend(name: str = SIM):

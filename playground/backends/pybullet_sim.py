@@ -77,8 +77,11 @@ class SimBackend:
         if sc.task == "math_matching" and not sc.has_truth:
             cards = cards_in_tray(env)
             put = f"card {', '.join(map(str, cards))} in the tray" if cards else "no card in the tray"
-            return Verdict(None, f"No ground truth for an uploaded photo (type the expected answer to judge); "
-                                 f"the arm put {put}", done=bool(cards))
+            return Verdict(
+                None,
+                f"No ground truth for an uploaded photo (type the expected answer to judge); the arm put {put}",
+                done=bool(cards),
+            )
         if solved:
             return Verdict(True, "Success", done=True)
         return Verdict(False, "Not solved", done=False)

@@ -47,14 +47,22 @@ class LayoutError(SimError):
     """The objects did not fit in the workspace with the gaps asked for."""
 
 
-def sample_positions(rng: np.random.Generator, count: int, min_gap: float, x_range=WORKSPACE_X, y_range=WORKSPACE_Y,
-                     keep_out: tuple[tuple[float, float, float], ...] = (), tries: int = 2000) -> list[np.ndarray]:
+def sample_positions(
+    rng: np.random.Generator,
+    count: int,
+    min_gap: float,
+    x_range=WORKSPACE_X,
+    y_range=WORKSPACE_Y,
+    keep_out: tuple[tuple[float, float, float], ...] = (),
+    tries: int = 2000,
+) -> list[np.ndarray]:
     """`count` table positions (x, y) at least `min_gap` apart and outside the keep-out discs (x, y, radius)."""
     placed: list[np.ndarray] = []
     for _ in range(tries):
         p = np.array([rng.uniform(*x_range), rng.uniform(*y_range)])
         if all(np.linalg.norm(p - q) >= min_gap for q in placed) and all(
-                np.hypot(p[0] - kx, p[1] - ky) >= r for kx, ky, r in keep_out):
+            np.hypot(p[0] - kx, p[1] - ky) >= r for kx, ky, r in keep_out
+        ):
             placed.append(p)
             if len(placed) == count:
                 return placed

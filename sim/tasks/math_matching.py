@@ -10,7 +10,15 @@ import numpy as np
 from sim.catalog import NUMBER_TILE, container
 from sim.expert import PickPlace
 from sim.splits import as_split
-from sim.tasks.base import LAYOUT_TRIES, Episode, LayoutError, obstacle_boxes, box_grasp_yaws, resting_on, sample_positions
+from sim.tasks.base import (
+    LAYOUT_TRIES,
+    Episode,
+    LayoutError,
+    box_grasp_yaws,
+    obstacle_boxes,
+    resting_on,
+    sample_positions,
+)
 from sim.tasks.math_problems import equation_with_answer, sample_problem
 from sim.tasks.phrasing import render_instruction
 from sim.textures import draw_digit_tile, draw_whiteboard

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -21,8 +21,14 @@ ANSWERS = range(10)
 SINGLE_STEP_FORMS: tuple[tuple[str, ...], ...] = (("+",), ("-",), ("×",), ("÷",))
 # The first operator binds at least as tightly as the second, so no form depends on precedence.
 TWO_STEP_FORMS: tuple[tuple[str, ...], ...] = (
-    ("+", "+"), ("+", "-"), ("-", "+"), ("-", "-"),
-    ("×", "+"), ("×", "-"), ("÷", "+"), ("÷", "-"),
+    ("+", "+"),
+    ("+", "-"),
+    ("-", "+"),
+    ("-", "-"),
+    ("×", "+"),
+    ("×", "-"),
+    ("÷", "+"),
+    ("÷", "-"),
 )
 TWO_STEP_PROB = 0.3  # share of sampled problems that take two steps
 
@@ -81,7 +87,7 @@ def _make(operands: tuple[int, ...], operators: tuple[str, ...], answer: int) ->
     return MathProblem(text=f"{body} = ?", answer=answer, operands=operands, operators=operators)
 
 
-@lru_cache(maxsize=None)
+@cache
 def problems_of_form(operators: tuple[str, ...]) -> tuple[MathProblem, ...]:
     """Every problem with these operators whose steps are whole numbers >= 0 and answer is 0..9."""
     out = []
@@ -98,7 +104,7 @@ def all_forms() -> tuple[tuple[str, ...], ...]:
     return SINGLE_STEP_FORMS + TWO_STEP_FORMS
 
 
-@lru_cache(maxsize=None)
+@cache
 def _split_problems(split: SplitSpec, operators: tuple[str, ...]) -> tuple[MathProblem, ...]:
     return tuple(p for p in problems_of_form(operators) if split.has_math_problem(p.key))
 
@@ -110,7 +116,9 @@ def split_problems(split: str | SplitSpec, operators: tuple[str, ...] | None = N
     return tuple(p for form in forms for p in _split_problems(spec, form))
 
 
-def sample_problem(rng: np.random.Generator, split: str | SplitSpec, two_step_prob: float = TWO_STEP_PROB) -> MathProblem:
+def sample_problem(
+    rng: np.random.Generator, split: str | SplitSpec, two_step_prob: float = TWO_STEP_PROB
+) -> MathProblem:
     """A problem of `split`: first single- or two-step, then an operator pattern, then a problem."""
     spec = as_split(split)
     # Pick the pattern before the problem so rare patterns (÷ has few one-digit answers) still show up.

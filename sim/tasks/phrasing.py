@@ -40,21 +40,44 @@ TEMPLATES: dict[str, Template] = {
     t.id: t
     for t in (
         # train
-        Template("pick_place_rel", "toy_placement", "relation",
-                 "Pick the {object} and place it {rel} the {target}", tuple(_TO_THE.items())),
-        Template("pick_up_set_rel", "toy_placement", "relation",
-                 "Pick up the {object} and set it down {rel} the {target}", tuple(_TO_THE.items())),
+        Template(
+            "pick_place_rel",
+            "toy_placement",
+            "relation",
+            "Pick the {object} and place it {rel} the {target}",
+            tuple(_TO_THE.items()),
+        ),
+        Template(
+            "pick_up_set_rel",
+            "toy_placement",
+            "relation",
+            "Pick up the {object} and set it down {rel} the {target}",
+            tuple(_TO_THE.items()),
+        ),
         Template("pick_place_in", "toy_placement", "in", "Pick the {object} and place it in the {target}"),
         Template("pick_up_drop_in", "toy_placement", "in", "Pick up the {object} and drop it into the {target}"),
-        Template("math_tray", "math_matching", "math",
-                 "Solve the problem on the whiteboard and place the answer card in the tray"),
+        Template(
+            "math_tray",
+            "math_matching",
+            "math",
+            "Solve the problem on the whiteboard and place the answer card in the tray",
+        ),
         # heldout
         Template("put_rel", "toy_placement", "relation", "Put the {object} {rel} the {target}", tuple(_TO_THE.items())),
-        Template("move_so_rel", "toy_placement", "relation",
-                 "Move the {object} so it is {rel} the {target}", tuple(_BARE.items())),
+        Template(
+            "move_so_rel",
+            "toy_placement",
+            "relation",
+            "Move the {object} so it is {rel} the {target}",
+            tuple(_BARE.items()),
+        ),
         Template("put_inside", "toy_placement", "in", "Put the {object} inside the {target}"),
-        Template("math_tray_paraphrase", "math_matching", "math",
-                 "Work out the sum written on the whiteboard, then put the card with that number into the tray"),
+        Template(
+            "math_tray_paraphrase",
+            "math_matching",
+            "math",
+            "Work out the sum written on the whiteboard, then put the card with that number into the tray",
+        ),
     )
 }
 
@@ -136,12 +159,18 @@ def parse_instruction(text: str) -> dict[str, str]:
             rel = IN
             if t.kind == "relation":
                 rel = {p: r for r, p in t.rel_phrases}[m.group("rel").lower()]
-            reading = {"task": t.task, "object": m.group("object").lower(), "relation": rel,
-                       "target": m.group("target").lower()}
+            reading = {
+                "task": t.task,
+                "object": m.group("object").lower(),
+                "relation": rel,
+                "target": m.group("target").lower(),
+            }
         readings[tuple(reading.items())] = t.id
     if len(readings) != 1:
         why = "no template fits it" if not readings else "it reads more than one way"
-        raise ValueError(f"cannot parse instruction {text!r}: {why}; "
-                         "write e.g. 'Pick the red cube and place it to the left of the bowl'")
-    (items, tid), = readings.items()
+        raise ValueError(
+            f"cannot parse instruction {text!r}: {why}; "
+            "write e.g. 'Pick the red cube and place it to the left of the bowl'"
+        )
+    ((items, tid),) = readings.items()
     return dict(items) | {"template": tid}

@@ -1,4 +1,5 @@
-"""toy_placement: "Pick the {object} and place it to the {left|right|front|behind} of the {target}" or "in the {container}".
+"""toy_placement: "Pick the {object} and place it to the {left|right|front|behind} of the {target}" or
+"in the {container}".
 
 Relations are as seen by the front camera, which looks from behind the arm toward the board:
 left is +y, right is -y, front is toward the camera (-x), behind is toward the board (+x).
@@ -111,7 +112,9 @@ class ToyPlacement:
         for i, (shape, col, xy) in enumerate(zip(shapes, colours, toy_positions)):
             scene.add_toy(f"toy_{i}", str(shape), COLOURS[str(col)].rgba, tuple(xy), float(rng.uniform(-np.pi, np.pi)))
         scene.settle(0.2)
-        instruction = render_instruction(rng, split, task=self.name, object=names[0], relation=relation, target=target_label)
+        instruction = render_instruction(
+            rng, split, task=self.name, object=names[0], relation=relation, target=target_label
+        )
         return Episode(
             instruction=instruction,
             pick="toy_0",
@@ -148,7 +151,9 @@ class ToyPlacement:
         obj = scene.bodies["toy_0"]
         kind = object_kind(gt["object_kind"])
         if gt["relation"] == IN:
-            return _inside(scene, obj, scene.bodies[gt["target_body"]], gt["target_body"], kind.size[2], max(kind.size[:2]) / 2)
+            return _inside(
+                scene, obj, scene.bodies[gt["target_body"]], gt["target_body"], kind.size[2], max(kind.size[:2]) / 2
+            )
         target_pos, _ = scene.pose(scene.bodies[gt["target_body"]])
         obj_pos, _ = scene.pose(obj)
         return relation_holds(obj_pos[:2], target_pos[:2], gt["relation"]) and resting_on(scene, obj, 0.0, kind.size[2])

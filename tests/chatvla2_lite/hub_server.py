@@ -132,15 +132,25 @@ class FakeHub:
             if error:
                 return self._error(req, 404, error, head)
             if kind == "revision":
-                body = {"id": repo_id, "modelId": repo_id, "sha": sha, "private": self.repos[repo_id]["private"],
-                        "siblings": [{"rfilename": p} for p in sorted(files)]}  # fmt: skip
+                body = {
+                    "id": repo_id,
+                    "modelId": repo_id,
+                    "sha": sha,
+                    "private": self.repos[repo_id]["private"],
+                    "siblings": [{"rfilename": p} for p in sorted(files)],
+                }
             else:
                 body = [self._tree_entry(p, data) for p, data in sorted(files.items())]
             return self._send(req, 200, json.dumps(body).encode(), {"Content-Type": "application/json"}, head)
         if parts[:2] == ["api", "models"] and len(parts) >= 5 and parts[4] == "xet-write-token":
             # huggingface_hub 2.4 chooses Xet on the client side whenever hf_xet is installed; say what to do.
-            return self._error(req, 501, "XetNotSupported", head, message="this fake Hub has no Xet storage; set "
-                               "HF_HUB_DISABLE_XET=1 so uploads go through LFS")  # fmt: skip
+            return self._error(
+                req,
+                501,
+                "XetNotSupported",
+                head,
+                message="this fake Hub has no Xet storage; set HF_HUB_DISABLE_XET=1 so uploads go through LFS",
+            )
         if len(parts) >= 5 and parts[2] == "resolve":
             repo_id, rev, file_path = "/".join(parts[:2]), parts[3], "/".join(parts[4:])
             sha, files, error = self._resolve(repo_id, rev)
@@ -278,8 +288,18 @@ class FakeHub:
                     return self._error(req, 400, "BadRequest", message=f"unknown commit operation {key!r}")
             sha = self.add_commit(repo_id, files, branch, message=summary)
         url = f"{self.endpoint}/{repo_id}/commit/{sha}"
-        return self._json(req, 200, {"success": True, "commitOid": sha, "commitUrl": url, "commitMessage": summary,
-                                     "hookOutput": "", "pullRequestUrl": None})  # fmt: skip
+        return self._json(
+            req,
+            200,
+            {
+                "success": True,
+                "commitOid": sha,
+                "commitUrl": url,
+                "commitMessage": summary,
+                "hookOutput": "",
+                "pullRequestUrl": None,
+            },
+        )
 
     @staticmethod
     def _read_body(req: BaseHTTPRequestHandler) -> bytes:
@@ -310,8 +330,12 @@ class FakeHub:
 
     def _error(self, req, status: int, code: str, head: bool = False, extra: dict | None = None, message: str = ""):
         body = json.dumps({"error": message or code}).encode()
-        headers = {"X-Error-Code": code, "X-Error-Message": message or code, "Content-Type": "application/json",
-                   **(extra or {})}  # fmt: skip
+        headers = {
+            "X-Error-Code": code,
+            "X-Error-Message": message or code,
+            "Content-Type": "application/json",
+            **(extra or {}),
+        }
         self._send(req, status, body, headers, head)
 
     def count(self, method: str, fragment: str = "") -> int:

@@ -52,7 +52,7 @@ def test_reasoning_reaches_only_the_deeper_layers():
 
 
 def test_place_embeddings_tell_apart_tokens_the_attention_alone_cannot():
-    """Attention is blind to order: the same image tokens shuffled give the same chunk, unless each carries its place."""
+    """Attention is blind to order: the same image tokens shuffled give the same chunk, unless each has its place."""
     expert = make_expert()
     for table in (expert.obs_view, expert.obs_row, expert.obs_col):
         torch.nn.init.normal_(table.weight)
@@ -70,8 +70,9 @@ def test_place_embeddings_tell_apart_tokens_the_attention_alone_cannot():
 def test_regression_is_one_deterministic_pass():
     expert = make_expert(objective="regression")
     cond = make_condition()
-    torch.testing.assert_close(expert.sample(cond, torch.Generator().manual_seed(0)),
-                               expert.sample(cond, torch.Generator().manual_seed(1)))  # no noise to draw
+    torch.testing.assert_close(
+        expert.sample(cond, torch.Generator().manual_seed(0)), expert.sample(cond, torch.Generator().manual_seed(1))
+    )  # no noise to draw
 
 
 @pytest.mark.slow

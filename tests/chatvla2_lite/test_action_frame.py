@@ -24,9 +24,12 @@ def policy():
 
 
 def _observation(state):
-    return {"observation.images.front": np.full((112, 112, 3), 90, np.uint8),
-            "observation.images.wrist": np.full((112, 112, 3), 40, np.uint8),
-            "observation.state": np.asarray(state, np.float32), "task": "Pick up the duck"}  # fmt: skip
+    return {
+        "observation.images.front": np.full((112, 112, 3), 90, np.uint8),
+        "observation.images.wrist": np.full((112, 112, 3), 40, np.uint8),
+        "observation.state": np.asarray(state, np.float32),
+        "task": "Pick up the duck",
+    }
 
 
 def _samples(rng, n=40):

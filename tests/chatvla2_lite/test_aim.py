@@ -70,8 +70,13 @@ def test_aim_needs_three_scenes_to_fit_a_slope():
 
 def eval_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
     """`chatvla2-lite eval ARGS` in a subprocess, its output captured."""
-    return subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", *args], capture_output=True, text=True,
-                          timeout=300, check=check)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "chatvla2_lite.cli", "eval", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=check,
+    )
 
 
 def last_json(run: subprocess.CompletedProcess) -> dict:

@@ -23,20 +23,35 @@ def test_scorers_accept_the_ground_truth_reasoning_and_reject_others():
     assert not any(score_math("gibberish", truth).values())
     toy = {"object": "red cube", "relation": "left", "target": "blue duck", "positions": {"toy_0": [0.2, 0.1, 0.0]}}
     assert score_toy(toy_reasoning(toy), toy) == {"recognition": True, "location": True, "spatial": True}
-    assert score_toy(toy_reasoning(dict(toy, relation="right")), toy) == {"recognition": True, "location": True,
-                                                                         "spatial": False}
+    assert score_toy(toy_reasoning(dict(toy, relation="right")), toy) == {
+        "recognition": True,
+        "location": True,
+        "spatial": False,
+    }
     moved = dict(toy, positions={"toy_0": [0.3, 0.1, 0.0]})  # the reasoning says front left; it stood at the back
     assert score_toy(toy_reasoning(moved), toy)["location"] is False
 
 
 def test_row_world_math_scores_the_list_and_the_place():
     positions = {"tile_1": [0.26, -0.1, 0.01], "tile_7": [0.26, 0.1, 0.01], "tile_9": [0.26, 0.0, 0.01]}
-    truth = {"equation": "3 + 4 = ?", "solution": "3 + 4 = 7", "answer": 7, "candidates": [1, 7, 9],
-             "card_layout": "row", "positions": positions}
-    assert score_math(math_reasoning(truth), truth) == {"ocr": True, "math": True, "solve": True, "arithmetic": True,
-                                                        "consistent": True, "card_list": True, "place": True}
-    wrong = ("The board says 3 + 4 = ?. 3 + 4 = 7. The cards are 7, 1 and 9. "
-             "I pick the card 7, the third from the left.")
+    truth = {
+        "equation": "3 + 4 = ?",
+        "solution": "3 + 4 = 7",
+        "answer": 7,
+        "candidates": [1, 7, 9],
+        "card_layout": "row",
+        "positions": positions,
+    }
+    assert score_math(math_reasoning(truth), truth) == {
+        "ocr": True,
+        "math": True,
+        "solve": True,
+        "arithmetic": True,
+        "consistent": True,
+        "card_list": True,
+        "place": True,
+    }
+    wrong = "The board says 3 + 4 = ?. 3 + 4 = 7. The cards are 7, 1 and 9. I pick the card 7, the third from the left."
     scores = score_math(wrong, truth)  # the right card, in a list out of order, said to stand where it does not
     assert scores["math"] and not scores["card_list"] and not scores["place"]
 
@@ -117,8 +132,13 @@ def test_other_lift_rate_counts_an_arm_that_lifts_another_card(oracle, monkeypat
 def test_each_look_after_the_first_hands_the_policy_the_joints_of_the_look_before(oracle, monkeypatch):
     seen = []  # per act call: (its state, its previous state or None)
     act = oracle.act
-    monkeypatch.setattr(oracle, "act", lambda obs, text, seed=0: seen.append(
-        (obs["observation.state"], obs.get("observation.previous_state"))) or act(obs, text, seed))
+    monkeypatch.setattr(
+        oracle,
+        "act",
+        lambda obs, text, seed=0: (
+            seen.append((obs["observation.state"], obs.get("observation.previous_state"))) or act(obs, text, seed)
+        ),
+    )
     evaluate(oracle, "math_matching", "heldout", episodes=1, progress=False)
     assert len(seen) > 2 and seen[0][1] is None
     for (before, _), (_, previous) in zip(seen, seen[1:]):
@@ -129,12 +149,19 @@ def test_each_look_after_the_first_hands_the_policy_the_joints_of_the_look_befor
 def test_a_loop_that_looks_every_8_steps_still_hands_the_joints_of_16_steps_before(oracle, monkeypatch):
     seen = []  # as above; the looks now come at steps 0, 8, 16, ...
     act = oracle.act
-    monkeypatch.setattr(oracle, "act", lambda obs, text, seed=0: seen.append(
-        (obs["observation.state"], obs.get("observation.previous_state"))) or act(obs, text, seed))
+    monkeypatch.setattr(
+        oracle,
+        "act",
+        lambda obs, text, seed=0: (
+            seen.append((obs["observation.state"], obs.get("observation.previous_state"))) or act(obs, text, seed)
+        ),
+    )
     oracle.config.action_expert.n_action_steps = 8
     evaluate(oracle, "math_matching", "heldout", episodes=1, max_steps=48, progress=False)
     assert len(seen) == 6 and seen[0][1] is None
-    np.testing.assert_array_equal(seen[1][1], seen[0][0])  # step 8: the episode's first look, as the demos' max(t - 16, 0)
+    np.testing.assert_array_equal(
+        seen[1][1], seen[0][0]
+    )  # step 8: the episode's first look, as the demos' max(t - 16, 0)
     for k in range(2, 6):
         np.testing.assert_array_equal(seen[k][1], seen[k - 2][0])
     seen.clear()
@@ -163,8 +190,13 @@ def test_true_reasoning_scores_the_arm_alone(oracle, monkeypatch):
     monkeypatch.setattr(oracle, "reason", must_not_reason)
     right = []  # per act call: was the reasoning it got the episode's own ground-truth one?
     act = oracle.act
-    monkeypatch.setattr(oracle, "act", lambda obs, text, seed=0:
-                        right.append(text == math_reasoning(oracle.env.episode.ground_truth)) or act(obs, text, seed))
+    monkeypatch.setattr(
+        oracle,
+        "act",
+        lambda obs, text, seed=0: (
+            right.append(text == math_reasoning(oracle.env.episode.ground_truth)) or act(obs, text, seed)
+        ),
+    )
     result = evaluate(oracle, "math_matching", "heldout", episodes=2, true_reasoning=True, progress=False)
     assert result["success_rate"] == 1.0 and result["reasoning"] == "true" and "ocr_acc" not in result
     assert "named_lift_rate" not in result  # the card named is the answer: lift_rate already says it
@@ -202,21 +234,86 @@ def test_eval_cli_prints_one_json_line():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "math_matching", "--episodes", "2",
-                          "--max-steps", "20", "--action-steps", "8", "--json"], capture_output=True, text=True,
-                         timeout=300, check=True)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatvla2_lite.cli",
+            "eval",
+            "--task",
+            "math_matching",
+            "--episodes",
+            "2",
+            "--max-steps",
+            "20",
+            "--action-steps",
+            "8",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"ocr_acc", "math_acc", "success_rate", "lift_rate", "closest_approach_m"} <= set(result)
     assert result["episodes"] == 2 and result["action_steps"] == 8
     # the default world's model run zero-shot with the cards in a row
-    row = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "math_matching", "--episodes",
-                          "1", "--max-steps", "16", "--card-layout", "row", "--json"], capture_output=True,
-                         text=True, timeout=300, check=True)
+    row = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatvla2_lite.cli",
+            "eval",
+            "--task",
+            "math_matching",
+            "--episodes",
+            "1",
+            "--max-steps",
+            "16",
+            "--card-layout",
+            "row",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     result = json.loads(row.stdout.strip().splitlines()[-1])
     assert result["world"] == {"camera_size": 224, "card_layout": "row"} and "card_list_acc" in result
-    long = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "math_matching", "--episodes", "1",
-                           "--action-steps", "17"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    long = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatvla2_lite.cli",
+            "eval",
+            "--task",
+            "math_matching",
+            "--episodes",
+            "1",
+            "--action-steps",
+            "17",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert long.returncode == 2 and "--action-steps plays part of a chunk: 1 to 16, got 17" in long.stderr
-    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "eval", "--task", "toy_placement", "--episodes", "1",
-                          "--counterfactual"], capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatvla2_lite.cli",
+            "eval",
+            "--task",
+            "toy_placement",
+            "--episodes",
+            "1",
+            "--counterfactual",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 2 and "use --task math_matching" in bad.stderr and "Traceback" not in bad.stderr

@@ -13,18 +13,34 @@ from chatvla2_lite.moe import DynamicMoE
 QWEN2_VL_2B = {
     "model_type": "qwen2_vl",
     "tie_word_embeddings": True,
-    "text_config": {"vocab_size": 151936, "hidden_size": 1536, "intermediate_size": 8960, "num_hidden_layers": 28,
-                    "num_attention_heads": 12, "num_key_value_heads": 2,
-                    "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [16, 24, 24]}},
-    "vision_config": {"depth": 32, "embed_dim": 1280, "hidden_size": 1536, "num_heads": 16, "mlp_ratio": 4,
-                      "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2},
-}  # fmt: skip
+    "text_config": {
+        "vocab_size": 151936,
+        "hidden_size": 1536,
+        "intermediate_size": 8960,
+        "num_hidden_layers": 28,
+        "num_attention_heads": 12,
+        "num_key_value_heads": 2,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [16, 24, 24]},
+    },
+    "vision_config": {
+        "depth": 32,
+        "embed_dim": 1280,
+        "hidden_size": 1536,
+        "num_heads": 16,
+        "mlp_ratio": 4,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+    },
+}
 QWEN2_VL_2B_PARAMS = 2_208_985_600  # the published count of the bare backbone
 
 
 def test_config_round_trips_through_json(tmp_path):
-    config = nano_config(moe=MoEConfig(num_experts=4, top_k=1, layers=[1, 3]),
-                         action_expert=ActionExpertConfig(chunk_size=8, objective="ddim"))  # fmt: skip
+    config = nano_config(
+        moe=MoEConfig(num_experts=4, top_k=1, layers=[1, 3]),
+        action_expert=ActionExpertConfig(chunk_size=8, objective="ddim"),
+    )
     config.save_pretrained(tmp_path)
     loaded = ChatVLA2Config.from_pretrained(tmp_path)
     assert loaded.moe == config.moe and loaded.action_expert == config.action_expert

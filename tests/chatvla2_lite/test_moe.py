@@ -34,9 +34,7 @@ def test_routes_each_token_to_top_k_experts_with_weights_summing_to_one():
     # the output is exactly shared + the two chosen experts, mixed by their weights
     b, t = 1, 4
     token = x[b, t]
-    expected = moe.shared(token) + sum(
-        w * moe.experts[int(e)](token) for e, w in zip(r.experts[b, t], r.weights[b, t])
-    )
+    expected = moe.shared(token) + sum(w * moe.experts[int(e)](token) for e, w in zip(r.experts[b, t], r.weights[b, t]))
     assert torch.allclose(out[b, t], expected, atol=1e-6)
 
 
@@ -48,7 +46,9 @@ def test_load_balancing_loss_is_one_when_balanced_and_higher_when_collapsed():
     assert torch.isclose(load_balancing_loss(balanced, e), torch.tensor(1.0))
     collapsed_probs = torch.zeros(1, n, e)
     collapsed_probs[..., 0] = 1
-    collapsed = Routing(probs=collapsed_probs, experts=torch.zeros(1, n, 1, dtype=torch.long), weights=torch.ones(1, n, 1))
+    collapsed = Routing(
+        probs=collapsed_probs, experts=torch.zeros(1, n, 1, dtype=torch.long), weights=torch.ones(1, n, 1)
+    )
     assert torch.isclose(load_balancing_loss(collapsed, e), torch.tensor(float(e)))
 
 

@@ -13,8 +13,14 @@ from chatvla2_lite.training.samples import Sample
 def _conditions(n, motion, generator):
     """n conditions that differ in nothing but `motion` (B, 6): the same state, observation and reasoning."""
     obs = torch.randn(1, 5, 8, generator=generator).expand(n, -1, -1)
-    return Condition(state=torch.zeros(n, 6), obs=obs, obs_mask=torch.ones(n, 5, dtype=torch.bool),
-                     reasoning=torch.zeros(n, 2, 32), reasoning_mask=torch.ones(n, 2, dtype=torch.bool), motion=motion)
+    return Condition(
+        state=torch.zeros(n, 6),
+        obs=obs,
+        obs_mask=torch.ones(n, 5, dtype=torch.bool),
+        reasoning=torch.zeros(n, 2, 32),
+        reasoning_mask=torch.ones(n, 2, dtype=torch.bool),
+        motion=motion,
+    )
 
 
 def _fit(expert, steps=150, seed=0):
@@ -71,7 +77,8 @@ def moving_policy():
 
 
 def test_a_policy_reads_the_previous_state_from_the_observation_and_keeps_the_motion_through_save_and_load(
-        moving_policy, obs, tmp_path):  # fmt: skip
+    moving_policy, obs, tmp_path
+):
     from chatvla2_lite.errors import InvalidObservationError
     from chatvla2_lite.policy_chatvla2 import ChatVLA2, with_previous_state
 
@@ -93,9 +100,15 @@ def test_cached_features_keep_the_previous_state_and_give_the_full_forwards_loss
     from chatvla2_lite.training.streams import feature_samples
 
     earlier = np.asarray(obs["observation.state"], np.float32) - 0.3
-    samples = [Sample({**obs, "observation.previous_state": earlier}, obs["task"], "I pick the duck.",
-                      np.zeros((16, 6), np.float32)),
-               Sample(obs, obs["task"], "I pick the duck.", np.zeros((16, 6), np.float32))]  # fmt: skip
+    samples = [
+        Sample(
+            {**obs, "observation.previous_state": earlier},
+            obs["task"],
+            "I pick the duck.",
+            np.zeros((16, 6), np.float32),
+        ),
+        Sample(obs, obs["task"], "I pick the duck.", np.zeros((16, 6), np.float32)),
+    ]
     batch = encode_batch(moving_policy.processor, samples)
     np.testing.assert_allclose(batch["observation.previous_state"][0].numpy(), earlier)
     torch.testing.assert_close(batch["observation.previous_state"][1], batch["observation.state"][1])  # its first look

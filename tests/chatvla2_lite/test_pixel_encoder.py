@@ -12,7 +12,7 @@ from chatvla2_lite.training.samples import Sample
 
 
 def _spot_image(rng, size=64):
-    """A grey image with a red 8-pixel square at a random place; returns the image and the square's centre in [-1, 1]."""
+    """A grey image with a red 8-pixel square at a random place; the image and the square's centre in [-1, 1]."""
     image = np.full((size, size, 3), 120, np.uint8)
     row, col = rng.integers(0, size - 8, 2)
     image[row : row + 8, col : col + 8] = (220, 30, 30)
@@ -20,8 +20,10 @@ def _spot_image(rng, size=64):
 
 
 def test_action_pixels_resizes_the_named_cameras_in_order_and_refuses_what_it_cannot_read():
-    obs = {"observation.images.wrist": np.zeros((224, 224, 3), np.uint8),
-           "observation.images.front": np.full((64, 64, 3), 7, np.uint8)}  # fmt: skip
+    obs = {
+        "observation.images.wrist": np.zeros((224, 224, 3), np.uint8),
+        "observation.images.front": np.full((64, 64, 3), 7, np.uint8),
+    }
     pixels = action_pixels(obs, ["front", "wrist"], 64)
     assert pixels.shape == (2, 64, 64, 3) and pixels.dtype == np.uint8
     assert pixels[0].max() == 7 and pixels[1].max() == 0
@@ -91,8 +93,12 @@ def policy_with_pixels():
 
 
 def _observation(wrist):
-    return {"observation.images.front": np.full((112, 112, 3), 90, np.uint8), "observation.images.wrist": wrist,
-            "observation.state": np.zeros(6, np.float32), "task": "Pick up the duck"}  # fmt: skip
+    return {
+        "observation.images.front": np.full((112, 112, 3), 90, np.uint8),
+        "observation.images.wrist": wrist,
+        "observation.state": np.zeros(6, np.float32),
+        "task": "Pick up the duck",
+    }
 
 
 def test_a_policy_with_pixels_acts_on_them_and_keeps_them_through_save_and_load(policy_with_pixels, tmp_path):
@@ -130,11 +136,14 @@ def test_cached_features_carry_the_pixels_and_give_the_full_forwards_loss(policy
     fit_action_normalizers(policy_with_pixels, samples)
     model = policy_with_pixels.model.eval()
     pixels = policy_with_pixels.config.action_expert.pixels
-    full = model(encode_batch(policy_with_pixels.processor, samples, pixels=pixels), generator=torch.Generator().manual_seed(0))
+    full = model(
+        encode_batch(policy_with_pixels.processor, samples, pixels=pixels), generator=torch.Generator().manual_seed(0)
+    )
     cached = feature_samples(model, policy_with_pixels.processor, samples)
     assert cached[0].features["pixels"].shape == (1, 64, 64, 3)
-    from_features = model(encode_batch(policy_with_pixels.processor, cached, pixels=pixels),
-                          generator=torch.Generator().manual_seed(0))
+    from_features = model(
+        encode_batch(policy_with_pixels.processor, cached, pixels=pixels), generator=torch.Generator().manual_seed(0)
+    )
     torch.testing.assert_close(from_features.action_loss, full.action_loss, rtol=2e-3, atol=2e-3)  # float16 storage
     with pytest.raises(ValueError, match="pixels of \\['wrist'\\]"):  # an expert with eyes refuses a batch without
         model(encode_batch(policy_with_pixels.processor, samples))
@@ -163,7 +172,9 @@ def test_the_action_stage_trains_the_pixel_encoder_and_leaves_the_backbone(polic
         samples.append(Sample(obs, obs["task"], "I pick the duck.", np.tile(place[None, [0, 1, 0, 1, 0, 1]], (16, 1))))
     fit_action_normalizers(policy_with_pixels, samples)
     items = feature_samples(policy_with_pixels.model.eval(), policy_with_pixels.processor, samples)
-    encoder = {n: p.detach().clone() for n, p in policy_with_pixels.model.action_expert.pixel_encoder.named_parameters()}
+    encoder = {
+        n: p.detach().clone() for n, p in policy_with_pixels.model.action_expert.pixel_encoder.named_parameters()
+    }
     vlm = {n: p.detach().clone() for n, p in policy_with_pixels.model.vlm.named_parameters()}
     stage = recipe_stage("chatvla2", "action", steps=40, batch_size=16, warmup_steps=2, log_every=5)
     train_stage(policy_with_pixels, stage, _served_every_epoch(items, lambda s: s, 0), tmp_path, progress=False)

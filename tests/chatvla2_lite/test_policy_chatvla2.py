@@ -74,8 +74,11 @@ def test_wrapping_keeps_the_backbone_function_intact(nano_policy, obs):
 
     model = nano_policy.model
     bare = Qwen2VLForConditionalGeneration(model.config.vlm_config).eval()
-    state = {k.replace("mlp.shared.", "mlp."): v for k, v in model.vlm.state_dict().items()
-             if ".router." not in k and ".experts." not in k}  # fmt: skip
+    state = {
+        k.replace("mlp.shared.", "mlp."): v
+        for k, v in model.vlm.state_dict().items()
+        if ".router." not in k and ".experts." not in k
+    }
     bare.load_state_dict(state)
     batch = nano_policy.processor(obs, obs["task"])
     keys = ("input_ids", "attention_mask", "mm_token_type_ids", "pixel_values", "image_grid_thw")
@@ -167,9 +170,18 @@ def test_qwen2_5_vl_backbone_reasons_acts_and_round_trips(tmp_path, observation_
     vocab = nano_vocab()
     vlm = nano_vlm_config(len(vocab), {t: vocab[t] for t in NANO_SPECIAL_TOKENS})
     vlm["model_type"] = "qwen2_5_vl"
-    vlm["vision_config"] = {"depth": 2, "hidden_size": 64, "intermediate_size": 128, "num_heads": 4,
-                            "out_hidden_size": 128, "patch_size": 14, "spatial_merge_size": 2,
-                            "temporal_patch_size": 2, "window_size": 56, "fullatt_block_indexes": [1]}
+    vlm["vision_config"] = {
+        "depth": 2,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_heads": 4,
+        "out_hidden_size": 128,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "window_size": 56,
+        "fullatt_block_indexes": [1],
+    }
     policy = ChatVLA2.from_config(nano_config(vlm_config=vlm))
     assert type(policy.model.vlm).__name__ == "Qwen2_5_VLForConditionalGeneration"
     observation = observation_maker(seed=3)
@@ -181,11 +193,14 @@ def test_qwen2_5_vl_backbone_reasons_acts_and_round_trips(tmp_path, observation_
     assert type(again.model.vlm).__name__ == "Qwen2_5_VLForConditionalGeneration"
     assert again.reason(observation, max_new_tokens=6).text == reasoning.text
     # same weights, to the last bit; the CPU kernels may still round one place differently between two instances
-    np.testing.assert_allclose(again.act(observation, reasoning.text), policy.act(observation, reasoning.text), atol=1e-6)
+    np.testing.assert_allclose(
+        again.act(observation, reasoning.text), policy.act(observation, reasoning.text), atol=1e-6
+    )
 
 
-def test_from_pretrained_without_a_name_loads_the_nano_checkpoint(nano_policy, nano_checkpoint, obs, reasoning,
-                                                                    monkeypatch, tmp_path):  # fmt: skip
+def test_from_pretrained_without_a_name_loads_the_nano_checkpoint(
+    nano_policy, nano_checkpoint, obs, reasoning, monkeypatch, tmp_path
+):
     from chatvla2_lite import defaults
 
     monkeypatch.setattr(defaults, "NANO_CHECKPOINT", tmp_path / "not-shipped")

@@ -75,9 +75,15 @@ def test_the_probe_asks_in_the_models_world_and_says_which(monkeypatch):
 def test_the_blind_answer_is_each_question_forms_commonest_and_the_suites_for_a_form_never_seen(monkeypatch):
     from chatvla2_lite.data import image_text
 
-    asked = [("Where is the card 4?", "Left."), ("Where is the card 7?", "left"), ("Where is the card 2?", "right"),
-             ("Is there a card 5?", "no"), ("Is there a card 1?", "No"), ("Is there a card 3?", "yes"),
-             ("Is there a card 8?", "no")]
+    asked = [
+        ("Where is the card 4?", "Left."),
+        ("Where is the card 7?", "left"),
+        ("Where is the card 2?", "right"),
+        ("Is there a card 5?", "no"),
+        ("Is there a card 1?", "No"),
+        ("Is there a card 3?", "yes"),
+        ("Is there a card 8?", "no"),
+    ]
 
     def stream(split, seed, config):
         assert split == "train" and config.kinds == ("cards",) and config.world.card_layout == "scattered"
@@ -86,10 +92,16 @@ def test_the_blind_answer_is_each_question_forms_commonest_and_the_suites_for_a_
     monkeypatch.setattr(image_text, "iter_image_text", stream)
     answers = blind_answers("cards", len(asked), progress=False)
     assert answers == ({"Where is the card d?": "left", "Is there a card d?": "no"}, "no")
-    rows = [("Where is the card 9?", "Left", "x", False), ("Is there a card 9?", "yes", "yes", True),
-            ("Is the duck left of the bowl?", "no", "yes", False)]  # a form the train split never asked
-    assert [(said, right) for *_, said, right in blind_rows(rows, answers)] == [("left", True), ("no", False),
-                                                                               ("no", True)]
+    rows = [
+        ("Where is the card 9?", "Left", "x", False),
+        ("Is there a card 9?", "yes", "yes", True),
+        ("Is the duck left of the bowl?", "no", "yes", False),
+    ]  # a form the train split never asked
+    assert [(said, right) for *_, said, right in blind_rows(rows, answers)] == [
+        ("left", True),
+        ("no", False),
+        ("no", True),
+    ]
 
 
 def test_the_card_list_is_scored_per_card_at_its_place(monkeypatch):
@@ -121,8 +133,9 @@ def test_the_clis_probe_suites_are_the_probes():
 
 
 def _cli(*args, timeout=600):
-    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", *args, "--json"], capture_output=True, text=True,
-                         timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, "-m", "chatvla2_lite.cli", *args, "--json"], capture_output=True, text=True, timeout=timeout
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -130,20 +143,60 @@ def _cli(*args, timeout=600):
 @pytest.mark.slow
 def test_train_and_probe_from_the_command_line(tmp_path):
     out = tmp_path / "vlm"
-    first = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "2", "--batch-size", "2", "--threads", "1",
-                 "--cache", "0", "--kinds", "cards=3", "ocr=1")  # rendered on the fly by a worker process
+    first = _cli(
+        "train",
+        "--stage",
+        "vlm",
+        "--out",
+        str(out),
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--threads",
+        "1",
+        "--cache",
+        "0",
+        "--kinds",
+        "cards=3",
+        "ocr=1",
+    )  # rendered on the fly by a worker process
     assert first["step"] == 2 and (out / "model" / "model.safetensors").is_file()
     assert json.loads((out / "stage.json").read_text())["kinds"] == {"cards": 3.0, "ocr": 1.0}
     probed = [row for row in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "probe_s" in row]
     assert {"probe_cards", "probe_ocr", "probe_spatial"} <= set(probed[-1])  # what it draws, and retention
-    resumed = _cli("train", "--stage", "vlm", "--out", str(out), "--steps", "3", "--batch-size", "2", "--threads", "1",
-                   "--cache", "6")  # rendered up front, then served from memory
+    resumed = _cli(
+        "train",
+        "--stage",
+        "vlm",
+        "--out",
+        str(out),
+        "--steps",
+        "3",
+        "--batch-size",
+        "2",
+        "--threads",
+        "1",
+        "--cache",
+        "6",
+    )  # rendered up front, then served from memory
     assert resumed["step"] == 3
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [row["step"] for row in rows if "loss" in row]
     assert steps[-1] == 3 and steps.count(3) == 1
-    scores = _cli("probe", "--suite", "cards", "--questions", "2", "--blind", "3", "--model", str(out / "model"),
-                  "--card-layout", "row")  # asked zero-shot in a world it never learnt in
+    scores = _cli(
+        "probe",
+        "--suite",
+        "cards",
+        "--questions",
+        "2",
+        "--blind",
+        "3",
+        "--model",
+        str(out / "model"),
+        "--card-layout",
+        "row",
+    )  # asked zero-shot in a world it never learnt in
     assert scores["world"] == {"camera_size": 224, "card_layout": "row"}
     assert 0.0 <= scores["cards"] <= 1.0 and scores["questions_per_suite"] == 2 and "ocr" not in scores
     assert sum(asked for _, asked in scores["cards_by_question"].values()) == 2
@@ -154,8 +207,21 @@ def test_train_and_probe_from_the_command_line(tmp_path):
 @pytest.mark.slow
 def test_the_read_stage_trains_on_the_board_view_and_probes_reading(tmp_path):
     out = tmp_path / "read"
-    last = _cli("train", "--stage", "read", "--out", str(out), "--steps", "2", "--batch-size", "2", "--threads", "1",
-                "--cache", "64")  # rendered once up front, as the full stage does with 49152
+    last = _cli(
+        "train",
+        "--stage",
+        "read",
+        "--out",
+        str(out),
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--threads",
+        "1",
+        "--cache",
+        "64",
+    )  # rendered once up front, as the full stage does with 49152
     assert last["stage"] == "read" and last["step"] == 2
     assert json.loads((out / "stage.json").read_text())["cache"] == 64
     probes = [row for row in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "probe_s" in row]
@@ -167,41 +233,105 @@ def test_the_read_stage_trains_on_the_board_view_and_probes_reading(tmp_path):
     assert [v["name"] for v in views] == ["board", "table", "wrist"]
     scores = _cli("probe", "--suite", "ocr", "--questions", "2", "--views", "board", "--model", str(out / "model"))
     assert scores["views"] == ["board"] and 0.0 <= scores["ocr"] <= 1.0
-    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "probe", "--views", "top", "--questions", "1",
-                          "--model", str(out / "model")], capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatvla2_lite.cli",
+            "probe",
+            "--views",
+            "top",
+            "--questions",
+            "1",
+            "--model",
+            str(out / "model"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 2 and "unknown views" in bad.stderr and "Traceback" not in bad.stderr
 
 
 @pytest.mark.parametrize("command", ["eval --task math_matching", "probe"])
 def test_eval_and_probe_refuse_a_world_they_cannot_render_before_loading_a_model(command):
-    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", *command.split(), "--camera-size", "50",
-                          "--model", "/nonexistent/model"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatvla2_lite.cli",
+            *command.split(),
+            "--camera-size",
+            "50",
+            "--model",
+            "/nonexistent/model",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "camera size must be a whole number of pixels from 112 to 1024, not 50" in bad.stderr
 
 
 def test_train_without_robot_data_says_what_to_pass(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "train", "--stage", "action", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "chatvla2_lite.cli", "train", "--stage", "action", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "--robot-data" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_the_action_objective_switches_only_in_a_stage_that_trains_the_expert(tmp_path):
-    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "train", "--stage", "vlm", "--out", str(tmp_path),
-                          "--action-objective", "regression"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatvla2_lite.cli",
+            "train",
+            "--stage",
+            "vlm",
+            "--out",
+            str(tmp_path),
+            "--action-objective",
+            "regression",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "does not train the action expert" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_an_unknown_view_to_add_is_named_with_the_known_ones(tmp_path):
-    bad = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "train", "--stage", "vlm", "--out", str(tmp_path),
-                          "--add-views", "cards", "top"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatvla2_lite.cli",
+            "train",
+            "--stage",
+            "vlm",
+            "--out",
+            str(tmp_path),
+            "--add-views",
+            "cards",
+            "top",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "no view ['top'] to add; known: ['cards']" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "stage.json").exists()
 
 
 def test_bench_train_times_a_stage_without_a_simulator():
-    timed = _cli("bench", "train", "--stage", "action", "--steps", "2", "--warmup", "1", "--batch-size", "4",
-                 "--threads", "1")
+    timed = _cli(
+        "bench", "train", "--stage", "action", "--steps", "2", "--warmup", "1", "--batch-size", "4", "--threads", "1"
+    )
     assert timed["stage"] == "action" and timed["batch_size"] == 4 and timed["steps_timed"] == 2
     assert timed["seconds_per_step"] > 0 and timed["hours_for_recipe_steps"] > 0 and timed["device"].startswith("cpu")
     assert 0 < timed["batch_prep_seconds_per_step"] < timed["seconds_per_step"]  # a part of the step

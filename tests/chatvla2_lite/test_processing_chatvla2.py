@@ -40,7 +40,9 @@ def test_prompt_layout_masks_and_labels(processor, obs):
 
 
 def test_collate_right_pads(processor, obs):
-    batch = collate([processor(obs, "a", reasoning="x"), processor(obs, "a longer instruction")], processor.pad_token_id)
+    batch = collate(
+        [processor(obs, "a", reasoning="x"), processor(obs, "a longer instruction")], processor.pad_token_id
+    )
     assert batch["input_ids"].shape[0] == 2 and batch["image_grid_thw"].shape == (6, 3)  # 3 views per sample
     assert batch["attention_mask"][0].sum() < batch["attention_mask"][1].sum()
     assert batch["pixel_values"].shape[0] == 2 * (128 + 160 + 64)  # patches of the three views, twice
@@ -150,11 +152,14 @@ def test_plain_layout_without_views(obs):
     assert plain(obs, "pick the 7")["image_grid_thw"].tolist() == [[1, 8, 8], [1, 8, 8]]
 
 
-@pytest.mark.parametrize("view,message", [
-    ({"name": "x", "camera": "top", "box": (0, 0, 1, 1), "size": (112, 112)}, "cameras are"),
-    ({"name": "x", "camera": "front", "box": (0.5, 0, 0.4, 1), "size": (112, 112)}, "x0 < x1"),
-    ({"name": "x", "camera": "front", "box": (0, 0, 1, 1), "size": (100, 112)}, "multiples of 28"),
-])
+@pytest.mark.parametrize(
+    "view,message",
+    [
+        ({"name": "x", "camera": "top", "box": (0, 0, 1, 1), "size": (112, 112)}, "cameras are"),
+        ({"name": "x", "camera": "front", "box": (0.5, 0, 0.4, 1), "size": (112, 112)}, "x0 < x1"),
+        ({"name": "x", "camera": "front", "box": (0, 0, 1, 1), "size": (100, 112)}, "multiples of 28"),
+    ],
+)
 def test_bad_views_are_refused(view, message):
     from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
 
@@ -182,8 +187,9 @@ def test_with_views_refuses_unknown_views(processor):
         ChatVLA2Processor.nano(views=None).with_views(["board"])
 
 
-def test_an_added_view_is_fed_after_the_others_saved_kept_when_named_again_and_refused_when_unknown(processor, obs,
-                                                                                                    tmp_path):
+def test_an_added_view_is_fed_after_the_others_saved_kept_when_named_again_and_refused_when_unknown(
+    processor, obs, tmp_path
+):
     from chatvla2_lite.processing_chatvla2 import EXTRA_VIEWS
 
     with_cards = processor.with_added_views(["cards"])

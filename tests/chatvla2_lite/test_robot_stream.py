@@ -14,7 +14,9 @@ def _numbered_demo(root, n: int) -> None:
     frame_ids = np.arange(n, dtype=np.float32)
     clip = np.repeat((frame_ids * 10).astype(np.uint8)[:, None, None, None], 32 * 32 * 3).reshape(n, 32, 32, 3)
     state = np.tile(frame_ids[:, None], (1, 6))
-    writer.add_episode(state, state + 0.5, {"front": clip}, task="pick", extra={"instruction": "pick", "reasoning": "r"})
+    writer.add_episode(
+        state, state + 0.5, {"front": clip}, task="pick", extra={"instruction": "pick", "reasoning": "r"}
+    )
     writer.finish()
 
 
@@ -41,8 +43,13 @@ def test_renamed_samples_change_the_toys_name_in_instruction_and_reasoning_alike
     instruction = "Pick the red cube and place it to the left of the blue duck"
     reasoning = "The red cube is at the front left. I place it to the left of the blue duck."
     state = np.zeros((6, 6), np.float32)
-    writer.add_episode(state, state, {"front": np.zeros((6, 32, 32, 3), np.uint8)}, task=instruction,
-                       extra={"instruction": instruction, "reasoning": reasoning})
+    writer.add_episode(
+        state,
+        state,
+        {"front": np.zeros((6, 32, 32, 3), np.uint8)},
+        task=instruction,
+        extra={"instruction": instruction, "reasoning": reasoning},
+    )
     writer.finish()
     samples = list(islice(robot_stream([tmp_path / "demos"], chunk=4, seed=0, rename=0.5), 200))
     renamed = [s for s in samples if s.target != reasoning]

@@ -13,8 +13,16 @@ ROWS = [
     {"task": "math_matching", "episodes": 100, "ocr_acc": 0.99, "math_acc": 0.98, "success_rate": 0.91},
     {"task": "math_matching", "episodes": 50, "follow_rate": 0.88},
     {"task": "toy_placement", "episodes": 100, "reasoning": "true", "success_rate": 0.93},
-    {"task": "toy_placement", "episodes": 100, "aim_slope": [0.276, 0.333], "aim_steps": 8, "max_offset_m": 0.03,
-     "expert_aim_slope": [0.968, 0.968], "left_m": [0.0143, 0.0132], "expert_left_m": [0.001, 0.001]},
+    {
+        "task": "toy_placement",
+        "episodes": 100,
+        "aim_slope": [0.276, 0.333],
+        "aim_steps": 8,
+        "max_offset_m": 0.03,
+        "expert_aim_slope": [0.968, 0.968],
+        "left_m": [0.0143, 0.0132],
+        "expert_left_m": [0.001, 0.001],
+    },
 ]
 
 
@@ -32,8 +40,10 @@ def test_scores_section_puts_the_three_models_side_by_side():
 
 def test_the_retention_table_says_how_many_questions_and_how_sure():
     rows = [dict(r, questions_per_suite=400) for r in ROWS[:3]]
-    assert "probe --suite all --questions 400` (VQA accuracy on 400 questions per suite; the standard error of each " \
-           "number is at most 2.5 points)" in scores_markdown(rows)
+    assert (
+        "probe --suite all --questions 400` (VQA accuracy on 400 questions per suite; the standard error of each "
+        "number is at most 2.5 points)" in scores_markdown(rows)
+    )
 
 
 def test_ship_copies_the_model_and_writes_the_card(nano_checkpoint, tmp_path):

@@ -11,8 +11,14 @@ from chatvla2_lite.defaults import NANO_CHECKPOINT
 READ_RIGHT = {"ocr": [1, 3, 5, 6, 8, 9, 10], "math": [3, 6, 8, 9]}
 # The heldout episodes it solved in its card's eval (solved_seeds): 3 of the 16 math_matching and 3 of the 14
 # toy_placement of 100 each. A regression check of the arm's pick and place, not of reasoning.
-SOLVED = [("math_matching", 10016), ("math_matching", 10035), ("math_matching", 10036), ("toy_placement", 10031),
-          ("toy_placement", 10036), ("toy_placement", 10046)]
+SOLVED = [
+    ("math_matching", 10016),
+    ("math_matching", 10035),
+    ("math_matching", 10036),
+    ("toy_placement", 10031),
+    ("toy_placement", 10036),
+    ("toy_placement", 10046),
+]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,9 @@ def test_a_crop_is_centred_on_each_card_in_view_and_the_hidden_card_is_left_out(
     crops, digits = card_crops("heldout", 20_001, 1, progress=False)
     assert crops.shape == (4, CROP, CROP, 3) and crops.dtype == np.uint8
     assert sorted(digits) == [0, 4, 7, 8]
-    middle = crops[:, CROP // 2 - 2:CROP // 2 + 2, CROP // 2 - 2:CROP // 2 + 2].reshape(4, -1, 3).astype(int).sum(-1)
+    middle = (
+        crops[:, CROP // 2 - 2 : CROP // 2 + 2, CROP // 2 - 2 : CROP // 2 + 2].reshape(4, -1, 3).astype(int).sum(-1)
+    )
     corner = crops[:, :3, :3].reshape(4, -1, 3).astype(int).sum(-1)
     # the middle shows the tile's lit face and its ink; a card is 13 px, so a corner of the crop is mostly table
     assert (middle.max(1) > 0.8 * sum(TILE_RGB)).all() and (middle.min(1) < 3 * 60).all()
@@ -38,8 +40,12 @@ def test_the_linear_read_finds_a_digit_written_in_the_features_and_not_one_that_
 
 def test_the_cli_prints_one_json_line_and_refuses_no_scenes():
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "digits", *args, "--threads", "1",
-                               "--json"], capture_output=True, text=True, timeout=600)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "chatvla2_lite.cli", "bench", "digits", *args, "--threads", "1", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     out = cli("--scenes", "3", "--heldout-scenes", "2")
     assert out.returncode == 0, out.stderr[-2000:]

@@ -13,15 +13,25 @@ def _stage(folder, name, lines):
 
 
 def test_wall_time_adds_the_runs_of_a_resumed_stage():
-    rows = [{"step": 10, "seconds": 10.0}, {"step": 20, "seconds": 20.0},  # first run, killed after step 20
-            {"step": 30, "seconds": 5.0}, {"step": 40, "seconds": 15.0}]  # resumed: its clock starts again
+    rows = [
+        {"step": 10, "seconds": 10.0},
+        {"step": 20, "seconds": 20.0},  # first run, killed after step 20
+        {"step": 30, "seconds": 5.0},
+        {"step": 40, "seconds": 15.0},
+    ]  # resumed: its clock starts again
     assert wall_seconds(rows) == 35.0
 
 
 def test_summary_table_and_curves(tmp_path):
     runs = tmp_path / "nano"
-    _stage(runs / "read", "read", [{"step": 250, "loss": 0.7, "seconds": 3600.0},
-                                   {"step": 250, "probe_ocr": 0.25, "probe_ocr_example": "a -> b", "probe_s": 4.0}])
+    _stage(
+        runs / "read",
+        "read",
+        [
+            {"step": 250, "loss": 0.7, "seconds": 3600.0},
+            {"step": 250, "probe_ocr": 0.25, "probe_ocr_example": "a -> b", "probe_s": 4.0},
+        ],
+    )
     _stage(runs / "vlm", "vlm", [{"step": 3000, "loss": 0.1, "seconds": 1800.0}])
     (runs / "vlm" / "metrics.jsonl").open("a").write('{"step": 30')  # a line cut short by a killed run
     summary = stage_summary(runs / "read")

@@ -20,8 +20,11 @@ def _board_stream(seed):
     while True:
         problem = sample_problem(rng, "train")
         board = np.asarray(draw_whiteboard(problem.text, rng, "dejavu_sans").resize((112, 112)))
-        yield Sample({"observation.images.front": board, "observation.images.wrist": blank},
-                     "What is written on the board?", equation_with_answer(problem))
+        yield Sample(
+            {"observation.images.front": board, "observation.images.wrist": blank},
+            "What is written on the board?",
+            equation_with_answer(problem),
+        )
 
 
 def _robot_stream(seed):
@@ -31,8 +34,12 @@ def _robot_stream(seed):
         img = np.full((112, 112, 3), 25 * digit, np.uint8)
         state = rng.normal(size=6).astype(np.float32) * 0.1
         action = np.tile(np.linspace(0, 1, 6, dtype=np.float32) * digit / 10, (16, 1)) + state
-        yield Sample({"observation.images.front": img, "observation.images.wrist": img, "observation.state": state},
-                     "Pick the card", f"I pick the card {digit}.", action)
+        yield Sample(
+            {"observation.images.front": img, "observation.images.wrist": img, "observation.state": state},
+            "Pick the card",
+            f"I pick the card {digit}.",
+            action,
+        )
 
 
 def _snapshot(module):
@@ -112,8 +119,9 @@ def test_a_stage_resumes_where_it_stopped(policy, tmp_path):
 
 @pytest.mark.slow
 def test_the_read_stage_sees_the_board_view_alone_and_probes_through_it(policy, tmp_path):
-    stage = recipe_stage("chatvla2", "read", steps=20, batch_size=4, warmup_steps=2, lr=2e-3, log_every=5,
-                         probe_every=10)
+    stage = recipe_stage(
+        "chatvla2", "read", steps=20, batch_size=4, warmup_steps=2, lr=2e-3, log_every=5, probe_every=10
+    )
     seen = []
 
     def probe(p, processor):
@@ -176,8 +184,10 @@ def test_cached_backbone_features_give_the_same_action_loss_as_the_full_forward(
     full = model(encode_batch(policy.processor, samples), generator=torch.Generator().manual_seed(0))
     features = backbone_features(model, policy.processor, samples)
     assert [f["hidden"].dtype for f in features] == [torch.float16] * 3
-    cached = [Sample({"observation.state": s.observation["observation.state"]}, "", "", s.action, features=f)
-              for s, f in zip(samples, features)]
+    cached = [
+        Sample({"observation.state": s.observation["observation.state"]}, "", "", s.action, features=f)
+        for s, f in zip(samples, features)
+    ]
     from_features = model(encode_batch(policy.processor, cached), generator=torch.Generator().manual_seed(0))
     assert from_features.lm_loss is None
     torch.testing.assert_close(from_features.action_loss, full.action_loss, rtol=2e-3, atol=2e-3)  # float16 storage
@@ -191,8 +201,10 @@ def test_action_stage_on_cached_features_lowers_the_loss_and_keeps_the_backbone(
     fit_action_normalizers(policy, [next(robot) for _ in range(32)])
     samples = [next(robot) for _ in range(48)]
     features = backbone_features(policy.model.eval(), policy.processor, samples)
-    items = [Sample({"observation.state": s.observation["observation.state"]}, s.instruction, s.target, s.action,
-                    features=f) for s, f in zip(samples, features)]  # fmt: skip
+    items = [
+        Sample({"observation.state": s.observation["observation.state"]}, s.instruction, s.target, s.action, features=f)
+        for s, f in zip(samples, features)
+    ]
     stage = recipe_stage("chatvla2", "action", steps=40, batch_size=16, warmup_steps=2, log_every=5)
     vlm = _snapshot(policy.model.vlm)
     train_stage(policy, stage, _served_every_epoch(items, lambda s: s, 0), tmp_path, progress=False)
@@ -216,8 +228,18 @@ def test_a_stage_learns_in_the_world_it_is_given_saves_it_and_refuses_demos_from
             yield sample
 
     monkeypatch.setattr(streams, "cached_image_text_stream", spied)
-    run_training("vlm", tmp_path / "vlm", steps=1, batch_size=2, probe_every=0, kinds={"card_list": 1.0},
-                 camera_size=448, card_layout="row", add_views=["cards"], progress=False)  # fmt: skip
+    run_training(
+        "vlm",
+        tmp_path / "vlm",
+        steps=1,
+        batch_size=2,
+        probe_every=0,
+        kinds={"card_list": 1.0},
+        camera_size=448,
+        card_layout="row",
+        add_views=["cards"],
+        progress=False,
+    )
     from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
 
     saved = ChatVLA2Processor.from_pretrained(tmp_path / "vlm" / "model")
@@ -225,13 +247,26 @@ def test_a_stage_learns_in_the_world_it_is_given_saves_it_and_refuses_demos_from
     assert shapes and set(shapes) == {(448, 448, 3)}
     writer = LeRobotV3Writer(tmp_path / "demos", {"front": (224, 224), "wrist": (224, 224)}, use_videos=False)
     frames = np.zeros((2, 224, 224, 3), np.uint8)
-    writer.add_episode(np.zeros((2, 6), np.float32), np.zeros((2, 6), np.float32), {"front": frames, "wrist": frames},
-                       task="t", extra={"ground_truth": json.dumps({"task": "math_matching"})})  # fmt: skip
+    writer.add_episode(
+        np.zeros((2, 6), np.float32),
+        np.zeros((2, 6), np.float32),
+        {"front": frames, "wrist": frames},
+        task="t",
+        extra={"ground_truth": json.dumps({"task": "math_matching"})},
+    )
     writer.finish()
-    with pytest.raises(ValueError, match="recorded with 224x224 px cameras and scattered cards, the model is for "
-                                         "448 px cameras, row cards"):
-        run_training("action", tmp_path / "action", init=str(tmp_path / "vlm" / "model"),
-                     robot_data=[str(tmp_path / "demos")], steps=1, progress=False)  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match="recorded with 224x224 px cameras and scattered cards, the model is for 448 px cameras, row cards",
+    ):
+        run_training(
+            "action",
+            tmp_path / "action",
+            init=str(tmp_path / "vlm" / "model"),
+            robot_data=[str(tmp_path / "demos")],
+            steps=1,
+            progress=False,
+        )
 
 
 @pytest.mark.slow

@@ -17,8 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 # A 2-core box shared with other suites: one intra-op thread keeps the in-process model tests predictable.
 torch.set_num_threads(1)
 # Small enough that the whole tests/playground run stays within a few minutes on 2 cores.
-APP_ENV = {"MAX_CHUNKS": "2", "MAX_EPISODE_S": "10", "CONCURRENCY": "2", "TORCH_THREADS": "1",
-           "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PLAYGROUND_PUBLIC": "0"}
+APP_ENV = {
+    "MAX_CHUNKS": "2",
+    "MAX_EPISODE_S": "10",
+    "CONCURRENCY": "2",
+    "TORCH_THREADS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "PLAYGROUND_PUBLIC": "0",
+}
 
 
 @contextlib.contextmanager
@@ -26,18 +33,24 @@ def running_app(log_dir: Path):
     """Start app.py on a free 127.0.0.1 port with the small test budget; yields its URL, stops it after."""
     port = free_port()
     log = log_dir / "app.log"
-    env = {**os.environ, **APP_ENV, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "HF_HUB_CACHE": str(log_dir / "hf-cache")}
+    env = {
+        **os.environ,
+        **APP_ENV,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "HF_HUB_CACHE": str(log_dir / "hf-cache"),
+    }
     env.pop("SPACE_ID", None)
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, proc)
     except Exception:
         proc.kill()
-        raise RuntimeError(f"app did not start; its log:\n{log.read_text()[-3000:]}")
+        raise RuntimeError(f"app did not start; its log:\n{log.read_text()[-3000:]}") from None
     try:
         yield url
     finally:
@@ -81,8 +94,12 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     from PIL import Image
 
     d = tmp_path_factory.mktemp("bad-uploads")
-    files = {"not_image": d / "notes.png", "huge": d / "huge.png", "corrupt": d / "corrupt.png",
-             "truncated": d / "truncated.png"}
+    files = {
+        "not_image": d / "notes.png",
+        "huge": d / "huge.png",
+        "corrupt": d / "corrupt.png",
+        "truncated": d / "truncated.png",
+    }
     files["not_image"].write_text("this is not an image, just text")
     Image.new("RGB", (8000, 5000), (250, 250, 247)).save(files["huge"])  # 40 MP, a small file
     buf = io.BytesIO()

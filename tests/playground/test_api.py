@@ -36,27 +36,44 @@ def still_up(client):
     assert "**Ground truth:** equation: 3 + 4 = ?" in new_scene(client, equation="3 + 4")[SCENE]
 
 
-@pytest.mark.parametrize("name, words", [
-    ("not_image", "not an image"), ("huge", "40 megapixels"), ("corrupt", "damaged"), ("truncated", "damaged"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("not_image", "not an image"),
+        ("huge", "40 megapixels"),
+        ("corrupt", "damaged"),
+        ("truncated", "damaged"),
+    ],
+)
 def test_bad_uploads_get_a_clear_message(client, bad_files, name, words):
     assert words in error_of(lambda: new_scene(client, photo=handle_file(str(bad_files[name]))))
     still_up(client)
 
 
-@pytest.mark.parametrize("instruction, words", [("", "instruction is empty"), ("x" * 5000, "5000 characters"),
-                                                ("Put the giraffe to the left of the bowl", "no toy called"),
-                                                ("Make me a sandwich", "cannot read")])
+@pytest.mark.parametrize(
+    "instruction, words",
+    [
+        ("", "instruction is empty"),
+        ("x" * 5000, "5000 characters"),
+        ("Put the giraffe to the left of the bowl", "no toy called"),
+        ("Make me a sandwich", "cannot read"),
+    ],
+)
 def test_bad_instructions_get_a_clear_message(client, instruction, words):
-    run = lambda: client.predict("Spatial instruction", None, "", "", instruction, 0, SIM, "nano", "none",  # noqa: E731
-                                 api_name="/run")
+    def run():
+        return client.predict("Spatial instruction", None, "", "", instruction, 0, SIM, "nano", "none", api_name="/run")
+
     assert words in error_of(run)
     still_up(client)
 
 
-@pytest.mark.parametrize("model_id, words", [
-    ("nobody-here/no-such-model", "HF_HUB_OFFLINE"), ("/no/such/folder", "no folder"),
-])
+@pytest.mark.parametrize(
+    "model_id, words",
+    [
+        ("nobody-here/no-such-model", "HF_HUB_OFFLINE"),
+        ("/no/such/folder", "no folder"),
+    ],
+)
 def test_bad_model_ids_get_a_clear_message(client, model_id, words, tmp_path):
     start = time.perf_counter()
     assert words in error_of(lambda: client.predict(model_id, "none", api_name="/load_model"))
@@ -97,8 +114,18 @@ def test_ten_sessions_at_once_each_get_their_own_scene(app_url):
 
 def test_an_episode_streams_reasoning_and_frames_then_a_verdict(client):
     new_scene(client, mode="Spatial instruction", instruction="Put the duck to the left of the bowl", seed=1)
-    job = client.submit("Spatial instruction", None, "", "", "Put the duck to the left of the bowl", 1, SIM, "nano",
-                        "none", api_name="/run")
+    job = client.submit(
+        "Spatial instruction",
+        None,
+        "",
+        "",
+        "Put the duck to the left of the bowl",
+        1,
+        SIM,
+        "nano",
+        "none",
+        api_name="/run",
+    )
     updates = list(job)
     outputs = job.outputs()
     assert any(o[VERDICT].startswith("_reasoning") for o in outputs)

@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_bench_app_prints_the_four_figures_as_json():
     env = {**os.environ, "MAX_CHUNKS": "1", "TORCH_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "app", "--episodes", "1", "--json"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", "chatvla2_lite.cli", "bench", "app", "--episodes", "1", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     for key in ("ready_s", "first_token_ms", "episode_s", "frames_per_s"):

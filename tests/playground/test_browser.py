@@ -13,8 +13,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # chromium's own background traffic is refused on a closed network; these keep it quiet and fast
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 BOARD = ROOT / "playground" / "examples" / "board_3_plus_4.png"
 
 
@@ -26,8 +33,12 @@ def page(tmp_path):
         pytest.fail(f"{CHROMIUM} is missing; install it with `apt-get install -y chromium` (.ci/run does)")
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1600})
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1600},
+        )
         try:
             yield context.new_page()
         finally:
@@ -101,7 +112,8 @@ def _drive(page, app_url):
     before = sim_src(page)
     edit.fill("The board says 3 + 4 = ?. 3 + 4 = 7. Pick the card 7.")
     page.click("#act")
-    page.wait_for_function("document.querySelector('#verdict').innerText.includes('one chunk on your reasoning')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#verdict').innerText.includes('one chunk on your reasoning')", timeout=30_000
+    )
     assert sim_src(page) != before, "acting on the edited reasoning did not move the arm"
     assert "(edited reasoning) The board says 3 + 4" in page.locator("#chat").inner_text()

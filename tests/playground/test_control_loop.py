@@ -64,8 +64,9 @@ def test_acting_on_edited_reasoning_changes_the_chunk(session, nano_policy):
 def test_the_second_chunk_is_told_where_the_joints_were_at_the_first_look(session, nano_policy, monkeypatch):
     seen = []  # the observation of every act call
     act = nano_policy.act
-    monkeypatch.setattr(nano_policy, "act",
-                        lambda obs, reasoning, seed=0: seen.append(obs) or act(obs, reasoning, seed=seed))
+    monkeypatch.setattr(
+        nano_policy, "act", lambda obs, reasoning, seed=0: seen.append(obs) or act(obs, reasoning, seed=seed)
+    )
     list(run_episode(session, nano_policy, threading.Lock(), Budget(max_chunks=2, max_fps=1000)))
     assert len(seen) == 2 and "observation.previous_state" not in seen[0]
     np.testing.assert_array_equal(seen[1]["observation.previous_state"], seen[0]["observation.state"])

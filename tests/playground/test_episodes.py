@@ -18,8 +18,14 @@ def backend():
 
 def test_seed_with_answer_predicts_the_built_episode(backend):
     for answer in (0, 7, 9):
-        scenario, _ = backend.new_scene("math_matching", lambda env: episodes.typed_math(env, 5, "3 + 4 = ?", 7)
-                                        if answer == 7 else episodes.random_math(env, episodes.seed_with_answer(answer, 5)))
+        scenario, _ = backend.new_scene(
+            "math_matching",
+            lambda env, answer=answer: (
+                episodes.typed_math(env, 5, "3 + 4 = ?", 7)
+                if answer == 7
+                else episodes.random_math(env, episodes.seed_with_answer(answer, 5))
+            ),
+        )
         assert scenario.truth["answer"] == answer
         assert answer in scenario.truth["candidates"], "the answer card must be on the table"
 
@@ -59,11 +65,14 @@ def test_typed_instruction_builds_a_matching_scene_the_expert_can_solve(backend)
     assert backend.verdict().success is True
 
 
-@pytest.mark.parametrize("text, words", [
-    ("Put the giraffe to the left of the bowl", "cannot read|no toy"),
-    ("Put the duck inside the red cube", "container"),
-    ("Put the red duck to the left of the red duck", "same toy"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("Put the giraffe to the left of the bowl", "cannot read|no toy"),
+        ("Put the duck inside the red cube", "container"),
+        ("Put the red duck to the left of the red duck", "same toy"),
+    ],
+)
 def test_instructions_the_scene_cannot_fit(backend, text, words):
     with pytest.raises(InvalidInstructionError, match=words):
         backend.new_scene("toy_placement", lambda env: episodes.typed_spatial(env, 0, text))

@@ -59,11 +59,13 @@ def test_registry_gives_each_session_its_own_state_and_closes_the_oldest():
 
 
 def test_routing_matrix_puts_each_picked_experts_weight_in_its_row():
-    routing = {2: {"experts": np.array([[0, 3], [1, 3], [7, 0]]), "weights": np.array([[.6, .4], [.5, .5], [.9, .1]])},
-               3: {"experts": np.array([[2, 1], [2, 1], [2, 1]]), "weights": np.array([[.7, .3], [.7, .3], [.7, .3]])}}
+    routing = {
+        2: {"experts": np.array([[0, 3], [1, 3], [7, 0]]), "weights": np.array([[0.6, 0.4], [0.5, 0.5], [0.9, 0.1]])},
+        3: {"experts": np.array([[2, 1], [2, 1], [2, 1]]), "weights": np.array([[0.7, 0.3], [0.7, 0.3], [0.7, 0.3]])},
+    }
     z, labels = routing_matrix(routing, np.array([False, True, True]), num_experts=8)
     assert z.shape == (16, 2) and labels[0] == "L2 e0" and labels[8] == "L3 e0"
-    assert z[1, 0] == pytest.approx(.5) and z[3, 0] == pytest.approx(.5) and z[7, 1] == pytest.approx(.9)
+    assert z[1, 0] == pytest.approx(0.5) and z[3, 0] == pytest.approx(0.5) and z[7, 1] == pytest.approx(0.9)
     assert np.allclose(z.sum(axis=0), 2.0), "two layers, weights summing to 1 per token each"
 
 

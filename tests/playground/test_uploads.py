@@ -16,9 +16,15 @@ def test_an_example_board_loads_as_rgb():
     assert image.mode == "RGB" and image.size == (448, 224)
 
 
-@pytest.mark.parametrize("name, words", [
-    ("not_image", "not an image"), ("huge", "40 megapixels"), ("corrupt", "damaged"), ("truncated", "damaged"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("not_image", "not an image"),
+        ("huge", "40 megapixels"),
+        ("corrupt", "damaged"),
+        ("truncated", "damaged"),
+    ],
+)
 def test_bad_uploads_are_refused_with_a_reason(bad_files, name, words):
     with pytest.raises(InvalidObservationError, match=words):
         load_board_photo(bad_files[name], 10 * MB, 16 * MP)
@@ -41,9 +47,14 @@ def test_instructions():
         check_instruction("x" * 5000)
 
 
-@pytest.mark.parametrize("typed, board, answer", [
-    ("3 + 4", "3 + 4 = ?", 7), ("6 / 2 - 1 = ?", "6 / 2 - 1 = ?", 2), ("2 x 3=", "2 x 3 = ?", 6),
-])
+@pytest.mark.parametrize(
+    "typed, board, answer",
+    [
+        ("3 + 4", "3 + 4 = ?", 7),
+        ("6 / 2 - 1 = ?", "6 / 2 - 1 = ?", 2),
+        ("2 x 3=", "2 x 3 = ?", 6),
+    ],
+)
 def test_typed_equations_are_solved(typed, board, answer):
     assert check_equation(typed) == (board, answer)
 

@@ -48,8 +48,13 @@ def test_the_row_layout_shows_the_same_cards_and_the_arm_hides_none():
 
 
 def test_bench_cards_prints_one_json_line():
-    out = subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", "--scenes", "2", "--seed",
-                          "20001", "--json"], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", "--scenes", "2", "--seed", "20001", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["scenes"] == 2 and result["world"] == {"camera_size": 224, "card_layout": "scattered"}
     assert result["cards_hidden_by_arm"] >= 1 and result["scenes_with_a_hidden_card"] >= 1  # seed 20,001's card 5
@@ -57,8 +62,12 @@ def test_bench_cards_prints_one_json_line():
 
 def test_bench_cards_refuses_no_scenes_and_a_camera_too_small_with_a_message():
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", *args],
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     out = cli("--scenes", "0")
     assert out.returncode == 2

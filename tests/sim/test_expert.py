@@ -8,8 +8,15 @@ from sim.bench import run_expert_episode
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task,split", [("math_matching", "train"), ("math_matching", "heldout"),
-                                        ("toy_placement", "train"), ("toy_placement", "heldout")])
+@pytest.mark.parametrize(
+    "task,split",
+    [
+        ("math_matching", "train"),
+        ("math_matching", "heldout"),
+        ("toy_placement", "train"),
+        ("toy_placement", "heldout"),
+    ],
+)
 def test_expert_solves_seeded_episodes(task, split):
     env = sim.make_env(task, split, cameras=())
     results = [run_expert_episode(env, seed)[0] for seed in range(100, 104)]

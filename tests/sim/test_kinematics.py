@@ -37,7 +37,12 @@ def test_ik_reaches_top_down_grasps_across_the_workspace():
     rng = np.random.default_rng(0)
     lower, upper = joint_limits()
     for _ in range(40):
-        r, a, z, yaw = rng.uniform(0.14, 0.27), rng.uniform(-0.55, 0.55), rng.uniform(0.012, 0.06), rng.uniform(-np.pi, np.pi)
+        r, a, z, yaw = (
+            rng.uniform(0.14, 0.27),
+            rng.uniform(-0.55, 0.55),
+            rng.uniform(0.012, 0.06),
+            rng.uniform(-np.pi, np.pi),
+        )
         target = np.array([r * np.sin(a), -r * np.cos(a), z])  # base frame: the arm reaches along -y
         q, residual = solve_ik_multistart(target, tool_rotation(yaw))
         assert residual < 1e-3

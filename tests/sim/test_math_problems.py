@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from sim.tasks.math_problems import (
-    MathProblem, all_forms, equation_with_answer, problems_of_form, sample_problem, solve, split_problems,
+    MathProblem,
+    all_forms,
+    equation_with_answer,
+    problems_of_form,
+    sample_problem,
+    solve,
+    split_problems,
 )
 
 
@@ -53,17 +59,42 @@ def test_equation_with_answer():
     assert p.key == "3+4"
 
 
-@pytest.mark.parametrize("text,value", [
-    ("3 + 4 = ?", 7), ("3+4=?", 7), ("8 - 3", 5), ("8 − 3 = ?", 5), ("2 × 3 + 1 = ?", 7),
-    ("1 + 2 × 3", 7), ("2 x 4", 8), ("8 ÷ 2 - 1 =", 3), ("9 / 3", 3), ("  12 * 2 = ? ", 24),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("3 + 4 = ?", 7),
+        ("3+4=?", 7),
+        ("8 - 3", 5),
+        ("8 − 3 = ?", 5),
+        ("2 × 3 + 1 = ?", 7),
+        ("1 + 2 × 3", 7),
+        ("2 x 4", 8),
+        ("8 ÷ 2 - 1 =", 3),
+        ("9 / 3", 3),
+        ("  12 * 2 = ? ", 24),
+    ],
+)
 def test_solve_reads_typed_variants_with_precedence(text, value):
     assert solve(text) == value
 
 
-@pytest.mark.parametrize("text", [
-    "", "?", "3 +", "+ 3", "3 ++ 4", "3 4", "abc", "3 + four", "7 ÷ 2", "4 / 0", "3 + 4 = 7", "3 = 3 = ?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "?",
+        "3 +",
+        "+ 3",
+        "3 ++ 4",
+        "3 4",
+        "abc",
+        "3 + four",
+        "7 ÷ 2",
+        "4 / 0",
+        "3 + 4 = 7",
+        "3 = 3 = ?",
+    ],
+)
 def test_solve_refuses_garbage_with_value_error(text):
     with pytest.raises(ValueError, match="cannot solve"):
         solve(text)

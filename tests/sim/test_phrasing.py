@@ -16,8 +16,13 @@ def test_every_template_round_trips_every_slot_value(template_id):
     t = phrasing.TEMPLATES[template_id]
     if t.kind == "math":
         got = phrasing.parse_instruction(phrasing.render_template(template_id))
-        assert got == {"task": "math_matching", "object": "answer card", "relation": "in", "target": "tray",
-                       "template": template_id}
+        assert got == {
+            "task": "math_matching",
+            "object": "answer card",
+            "relation": "in",
+            "target": "tray",
+            "template": template_id,
+        }
         return
     relations = phrasing.RELATIONS if t.kind == "relation" else (phrasing.IN,)
     targets = TARGETS if t.kind == "relation" else list(catalog.CONTAINERS)
@@ -26,8 +31,13 @@ def test_every_template_round_trips_every_slot_value(template_id):
             for target in targets:
                 text = phrasing.render_template(template_id, object=obj, relation=rel, target=target)
                 got = phrasing.parse_instruction(text)
-                assert got == {"task": t.task, "object": obj, "relation": rel, "target": target,
-                               "template": template_id}, text
+                assert got == {
+                    "task": t.task,
+                    "object": obj,
+                    "relation": rel,
+                    "target": target,
+                    "template": template_id,
+                }, text
 
 
 def test_parse_ignores_case_spacing_and_full_stop():
@@ -50,8 +60,9 @@ def test_render_instruction_uses_only_its_split_and_is_deterministic(split):
         text = phrasing.render_instruction(rng, split, object="green sphere", relation=rel, target="tray")
         got = phrasing.parse_instruction(text)
         assert got["template"] in allowed and got["relation"] == rel
-        again = phrasing.render_instruction(np.random.default_rng(seed), split, object="green sphere",
-                                            relation=rel, target="tray")
+        again = phrasing.render_instruction(
+            np.random.default_rng(seed), split, object="green sphere", relation=rel, target="tray"
+        )
         assert again == text
     math_text = phrasing.render_instruction(np.random.default_rng(0), split, "math_matching")
     assert phrasing.parse_instruction(math_text)["template"] in allowed

@@ -32,14 +32,21 @@ def test_urdf_loads_with_joints_in_lerobot_order(pb_client):
     import pybullet as pb
 
     body = pb.loadURDF(str(URDF_PATH), useFixedBase=True, physicsClientId=pb_client)
-    infos = [pb.getJointInfo(body, i, physicsClientId=pb_client) for i in range(pb.getNumJoints(body, physicsClientId=pb_client))]
+    infos = [
+        pb.getJointInfo(body, i, physicsClientId=pb_client)
+        for i in range(pb.getNumJoints(body, physicsClientId=pb_client))
+    ]
     revolute = [i for i in infos if i[2] == pb.JOINT_REVOLUTE]
     assert [i[1].decode() for i in revolute] == list(JOINT_NAMES)
     for info, (_, _, _, axis, lo, hi) in zip(revolute, KINEMATICS_TABLE):
         assert (info[8], info[9]) == pytest.approx((lo, hi))
         assert np.allclose(info[13], axis)
-    masses = {pb.getJointInfo(body, i, physicsClientId=pb_client)[12].decode(): pb.getDynamicsInfo(body, i, physicsClientId=pb_client)[0]
-              for i in range(pb.getNumJoints(body, physicsClientId=pb_client))}
+    masses = {
+        pb.getJointInfo(body, i, physicsClientId=pb_client)[12].decode(): pb.getDynamicsInfo(
+            body, i, physicsClientId=pb_client
+        )[0]
+        for i in range(pb.getNumJoints(body, physicsClientId=pb_client))
+    }
     for link, (mass, _) in INERTIALS.items():
         if link != "base":
             assert masses[link] == pytest.approx(mass)

@@ -11,7 +11,10 @@ from sim.tasks.toy_placement import DIRECTIONS, PLACE_DISTANCE, relation_holds
 def _drop_into_tray(env, digit, offset=(0.0, 0.0)):
     scene = env.scene
     tray_pos, _ = scene.pose(scene.bodies["tray"])
-    scene.place(scene.bodies[tile_name(digit)], (tray_pos[0] + offset[0], tray_pos[1] + offset[1], 0.005 + NUMBER_TILE.size[2] / 2 + 0.002))
+    scene.place(
+        scene.bodies[tile_name(digit)],
+        (tray_pos[0] + offset[0], tray_pos[1] + offset[1], 0.005 + NUMBER_TILE.size[2] / 2 + 0.002),
+    )
     scene.settle(0.5)
 
 

@@ -74,7 +74,7 @@ def test_digit_tiles_are_distinct_centred_and_6_9_marked():
     # 6 and 9 carry a bar below the digit, so a tile turned 180° still tells them apart.
     ink_bottom = max(_dark_bbox(tiles[d])[3] for d in range(10) if d not in (6, 9))
     for d, tile in tiles.items():
-        below = (np.asarray(tile.convert("L"))[ink_bottom + 2:] < DARK_LUMA).sum()
+        below = (np.asarray(tile.convert("L"))[ink_bottom + 2 :] < DARK_LUMA).sum()
         assert (below > 30) == (d in (6, 9)), d
     with pytest.raises(ValueError):
         textures.draw_digit_tile(12)

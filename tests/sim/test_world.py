@@ -26,8 +26,10 @@ def test_a_world_refuses_an_unknown_layout_or_an_odd_size_and_reads_back_its_dic
 def _cards(env):
     """{digit: (x, y, yaw)} of the episode's cards."""
     scene = env.scene
-    return {d: (*scene.pose(scene.bodies[tile_name(d)])[0][:2], scene.yaw(scene.bodies[tile_name(d)]))
-            for d in env.episode.ground_truth["candidates"]}
+    return {
+        d: (*scene.pose(scene.bodies[tile_name(d)])[0][:2], scene.yaw(scene.bodies[tile_name(d)]))
+        for d in env.episode.ground_truth["candidates"]
+    }
 
 
 def test_the_row_layout_stands_the_same_cards_upright_in_one_row_and_keeps_the_seeds_board_and_tray():
@@ -37,7 +39,11 @@ def test_the_row_layout_stands_the_same_cards_upright_in_one_row_and_keeps_the_s
         for seed in range(4):
             _, a = scattered.reset(seed=seed)
             _, b = row.reset(seed=seed)
-            assert (a["equation"], a["candidates"], a["instruction"]) == (b["equation"], b["candidates"], b["instruction"])
+            assert (a["equation"], a["candidates"], a["instruction"]) == (
+                b["equation"],
+                b["candidates"],
+                b["instruction"],
+            )
             assert np.allclose(a["positions"]["tray"], b["positions"]["tray"], atol=1e-3)
             assert (a["card_layout"], b["card_layout"]) == ("scattered", "row")
             cards = _cards(row)
@@ -71,8 +77,13 @@ def test_the_worlds_camera_size_sets_both_frames_and_an_explicit_camera_config_w
         assert env.observation_space["observation.images.front"].shape == (448, 448, 3)
     finally:
         env.close()
-    env = sim.make_env("math_matching", "train", cameras=("front",), world=World(camera_size=448),
-                       camera_config=CameraConfig(width=160, height=120))
+    env = sim.make_env(
+        "math_matching",
+        "train",
+        cameras=("front",),
+        world=World(camera_size=448),
+        camera_config=CameraConfig(width=160, height=120),
+    )
     try:
         assert env.reset(seed=0)[0]["observation.images.front"].shape == (120, 160, 3)
     finally:

@@ -53,7 +53,9 @@ def test_a_repainted_board_looks_as_on_a_fresh_scene():
         try:
             env.reset(seed=seed)
             for k in range(painted_before):
-                env.scene.set_board_image(draw_whiteboard(f"{k} + 1 = ?", np.random.default_rng(k), "dejavu_serif"), key=f"old_{k}")
+                env.scene.set_board_image(
+                    draw_whiteboard(f"{k} + 1 = ?", np.random.default_rng(k), "dejavu_serif"), key=f"old_{k}"
+                )
             env.scene.set_board_image(board, key="new")
             crops.append(crop_view(env.cameras.render("front"), view["box"], view["size"]))
         finally:

@@ -7,8 +7,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from chatvla2_lite.data.expert_corrections import (carry_label, corrected_rollout, expert_correction_samples,
-                                                   expert_label, held_off_the_table, needs_a_pick)
+from chatvla2_lite.data.expert_corrections import (
+    carry_label,
+    corrected_rollout,
+    expert_correction_samples,
+    expert_label,
+    held_off_the_table,
+    needs_a_pick,
+)
 
 
 def _untouched(env, rest_z: float) -> bool:
@@ -21,8 +27,9 @@ def _near_miss(env, seed: int, off: float = 0.02, turn: float = 0.3, gripper: fl
     height."""
     env.reset(seed=seed)
     scene, plan, expert = env.scene, env.task.expert_plan(env.scene, env.episode), env.expert()
-    q5, residual = scene.arm.ik_top_down((plan.pick_xy[0], plan.pick_xy[1] + off, 0.05), expert.grasp_yaw + turn,
-                                         expert.hover_q[:5], multistart=True)  # fmt: skip
+    q5, residual = scene.arm.ik_top_down(
+        (plan.pick_xy[0], plan.pick_xy[1] + off, 0.05), expert.grasp_yaw + turn, expert.hover_q[:5], multistart=True
+    )
     assert residual < 1e-3
     scene.arm.reset(np.concatenate([q5, [gripper]]))
     scene.step_physics(10)
@@ -225,8 +232,11 @@ def test_corrections_go_only_to_an_action_stage_that_starts_from_a_model(tmp_pat
     from chatvla2_lite.training.recipe import recipe_stage
     from chatvla2_lite.training.run import run_training
 
-    assert recipe_stage("chatvla2", "action", rollouts=5, corrections=5).mix == {"robot": 0.5, "rollouts": 0.5,
-                                                                                "corrections": 0.5}  # fmt: skip
+    assert recipe_stage("chatvla2", "action", rollouts=5, corrections=5).mix == {
+        "robot": 0.5,
+        "rollouts": 0.5,
+        "corrections": 0.5,
+    }
     assert recipe_stage("chatvla2", "action", corrections=5).mix == {"robot": 0.5, "corrections": 0.5}
     with pytest.raises(ValueError, match="only the chatvla2 action stage"):
         recipe_stage("chatvla2", "cotrain", corrections=5)

@@ -3,10 +3,10 @@ labels steer back to the object and to the place point."""
 
 import numpy as np
 import pytest
-from sim.expert import ScriptedExpert
 
 from chatvla2_lite.data.expert_near_misses import MISS_M, PLACE_MISS_M, near_miss_rollout, near_miss_samples
 from chatvla2_lite.training.recipe import recipe_stage
+from sim.expert import ScriptedExpert
 
 
 @pytest.mark.parametrize("task", ["toy_placement", "math_matching"])
@@ -95,17 +95,23 @@ def test_a_recovered_wrong_pick_goes_on_to_place_the_answer_card_or_adds_nothing
         recovered = 0
         for seed in range(4):
             plain = near_miss_rollout(env, 3_000_000 + seed, np.random.default_rng(seed), wrong_pick=True)
-            episode = near_miss_rollout(env, 3_000_000 + seed, np.random.default_rng(seed), wrong_pick=True, recover=True)
+            episode = near_miss_rollout(
+                env, 3_000_000 + seed, np.random.default_rng(seed), wrong_pick=True, recover=True
+            )
             assert not plain["recovered"]
             scene, n = env.scene, len(plain["looks"])
-            for (a, la), (b, lb) in zip(plain["looks"], episode["looks"][:n]):  # the decoy's looks come first, as before
+            for (a, la), (b, lb) in zip(
+                plain["looks"], episode["looks"][:n]
+            ):  # the decoy's looks come first, as before
                 assert np.array_equal(a["observation.state"], b["observation.state"]) and np.array_equal(la, lb)
             place = np.asarray(env.task.expert_plan(scene, env.episode).place_xy)
             placed = np.hypot(*(scene.pose(scene.bodies[env.episode.pick])[0][:2] - place)) < 0.02  # the scene's end
             assert episode["recovered"] == placed
             if placed:  # from over the other card on: the way to the answer card, its grasp and its carry
                 assert len(episode["looks"]) > n + 2
-                assert any((label[:, 5] < 0).all() for _, label in episode["looks"][n:]), "no carry look after the grasp"
+                assert any((label[:, 5] < 0).all() for _, label in episode["looks"][n:]), (
+                    "no carry look after the grasp"
+                )
                 recovered += 1
             else:
                 assert len(episode["looks"]) == n

@@ -47,7 +47,7 @@ def test_rollout_samples_take_turns_between_tasks_and_carry_the_next_actions(mat
     for s, (step, obs) in zip(samples, math["looks"]):
         end = min(step + 16, len(math["action"]))
         np.testing.assert_array_equal(s.action[: end - step], math["action"][step:end])
-        np.testing.assert_array_equal(s.action[end - step:], np.repeat(math["action"][-1:], 16 - (end - step), 0))
+        np.testing.assert_array_equal(s.action[end - step :], np.repeat(math["action"][-1:], 16 - (end - step), 0))
         np.testing.assert_array_equal(s.observation["observation.images.front"], obs["observation.images.front"])
 
 
@@ -76,7 +76,8 @@ def test_the_action_stage_reads_rollouts_once_through_the_frozen_backbone():
     looks = list(expert_rollout_samples(2))
     stream = cached_rollout_feature_stream(policy.model, policy.processor, 2, chunk=16, progress=False)
     served = list(itertools.islice(stream, 2 * len(looks)))  # two epochs, each a new order of the same samples
-    first, second = served[: len(looks)], served[len(looks):]
+    first, second = served[: len(looks)], served[len(looks) :]
+
     def key(s):
         return s.target, s.action.tobytes(), s.observation["observation.state"].tobytes()
 
@@ -125,8 +126,9 @@ def test_the_action_stages_rollout_stream_hands_on_the_follow_picks(math_env):
     from chatvla2_lite.training.streams import cached_rollout_feature_stream
 
     policy = ChatVLA2.from_config()
-    stream = cached_rollout_feature_stream(policy.model.eval(), policy.processor, scenes=2, chunk=16, progress=False,
-                                           follow_picks=1.0)
+    stream = cached_rollout_feature_stream(
+        policy.model.eval(), policy.processor, scenes=2, chunk=16, progress=False, follow_picks=1.0
+    )
     math = [s for s in islice(stream, 40) if "board" in s.target]
     followed = expert_rollout(math_env, ROLLOUT_SEED, every=16, follow_picks=1.0)["reasoning"]
     assert math and {s.target for s in math} == {followed}  # the card another reasoning comes to, not the answer

@@ -29,14 +29,19 @@ def train_samples():
 
 
 def same(a: dict, b: dict) -> bool:
-    return (a["question"], a["answer"], a["kind"], a["seed"]) == (b["question"], b["answer"], b["kind"], b["seed"]) and \
-        a["images"].keys() == b["images"].keys() and all(np.array_equal(a["images"][k], b["images"][k]) for k in a["images"])
+    return (
+        (a["question"], a["answer"], a["kind"], a["seed"]) == (b["question"], b["answer"], b["kind"], b["seed"])
+        and a["images"].keys() == b["images"].keys()
+        and all(np.array_equal(a["images"][k], b["images"][k]) for k in a["images"])
+    )
 
 
 def test_samples_have_the_documented_fields(train_samples):
     for s in train_samples:
         assert s["kind"] in KINDS and s["split"] == "train"
-        assert s["images"] and all(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3 for im in s["images"].values())
+        assert s["images"] and all(
+            im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3 for im in s["images"].values()
+        )
         assert set(s["question"] + s["answer"]) <= set(NANO_ALPHABET), "the nano tokenizer must spell it"
         assert ("board" in s["images"]) == (s["kind"] in ("ocr", "math"))
     assert [s["index"] for s in train_samples] == list(range(SMALL))
@@ -70,8 +75,10 @@ def test_heldout_uses_only_heldout_shapes_and_colours():
 
 def test_scene_questions_follow_the_positions():
     # two toys side by side (the duck on the left, +y), a bowl behind them
-    info = {"toys": ["red duck", "blue cube"],
-            "positions": {"toy_0": [0.18, 0.10, 0.02], "toy_1": [0.18, -0.05, 0.02], "bowl": [0.30, 0.02, 0.0]}}
+    info = {
+        "toys": ["red duck", "blue cube"],
+        "positions": {"toy_0": [0.18, 0.10, 0.02], "toy_1": [0.18, -0.05, 0.02], "bowl": [0.30, 0.02, 0.0]},
+    }
     pool = scene_question_pool(info, ("duck", "cube", "sphere"), ("red", "blue", "green"))
     qa = {q: a for qas in pool.values() for q, a in qas}
     assert qa["Is the red duck left of the blue cube?"] == "yes"
@@ -90,8 +97,15 @@ def test_card_questions_follow_the_positions():
     from chatvla2_lite.data.scene_questions import card_questions
 
     # cards 7 (left, +y), 2 (middle, behind) and 4 (right); the tray far on the left
-    info = {"candidates": [2, 4, 7], "positions": {"tile_7": [0.15, 0.06, 0.01], "tile_2": [0.27, -0.01, 0.01],
-                                                   "tile_4": [0.16, -0.10, 0.01], "tray": [0.20, 0.20, 0.0]}}
+    info = {
+        "candidates": [2, 4, 7],
+        "positions": {
+            "tile_7": [0.15, 0.06, 0.01],
+            "tile_2": [0.27, -0.01, 0.01],
+            "tile_4": [0.16, -0.10, 0.01],
+            "tray": [0.20, 0.20, 0.0],
+        },
+    }
     qa = dict(card_questions(info))
     assert qa["What cards are on the table, from left to right?"] == "7, 2 and 4"
     assert qa["Is there a card 4 on the table?"] == "yes" and qa["Is there a card 5 on the table?"] == "no"
@@ -111,11 +125,20 @@ def test_card_samples_ask_about_a_math_scene():
 def test_card_list_asks_only_the_cards_from_left_to_right():
     from chatvla2_lite.data.scene_questions import card_list_questions
 
-    apart = {"candidates": [2, 4, 7], "positions": {"tile_7": [0.15, 0.06, 0.01], "tile_2": [0.27, -0.01, 0.01],
-                                                    "tile_4": [0.16, -0.10, 0.01], "tray": [0.20, 0.20, 0.0]}}
+    apart = {
+        "candidates": [2, 4, 7],
+        "positions": {
+            "tile_7": [0.15, 0.06, 0.01],
+            "tile_2": [0.27, -0.01, 0.01],
+            "tile_4": [0.16, -0.10, 0.01],
+            "tray": [0.20, 0.20, 0.0],
+        },
+    }
     assert card_list_questions(apart) == [("What cards are on the table, from left to right?", "7, 2 and 4")]
-    abreast = {"candidates": [2, 7], "positions": {"tile_7": [0.15, 0.00, 0.01], "tile_2": [0.25, -0.01, 0.01],
-                                                 "tray": [0.20, 0.20, 0.0]}}
+    abreast = {
+        "candidates": [2, 7],
+        "positions": {"tile_7": [0.15, 0.00, 0.01], "tile_2": [0.25, -0.01, 0.01], "tray": [0.20, 0.20, 0.0]},
+    }
     assert card_list_questions(abreast) == []  # one behind the other: no clear order
     samples = make_image_text(3, "heldout", seed=0, config=ImageTextConfig(kinds=("card_list",), board_view="front"))
     assert {s["kind"] for s in samples} == {"card_list"}
@@ -144,7 +167,10 @@ def test_samples_plug_into_the_processor(train_samples):
     from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
     from chatvla2_lite.tokenizer_nano import build_nano_tokenizer
 
-    tokenizer, image_processor = build_nano_tokenizer(), Qwen2VLImageProcessorPil(min_pixels=112 * 112, max_pixels=112 * 112)
+    tokenizer, image_processor = (
+        build_nano_tokenizer(),
+        Qwen2VLImageProcessorPil(min_pixels=112 * 112, max_pixels=112 * 112),
+    )
     for s in train_samples[:5]:
         observation, instruction, reasoning = to_processor_inputs(s)
         processor = ChatVLA2Processor(tokenizer, image_processor, camera_names=tuple(s["images"]))

@@ -25,16 +25,31 @@ def recorded(tmp_path_factory):
 def test_record_writes_the_v3_layout(recorded):
     out, summary = recorded
     assert summary["episodes_kept"] == 2 and summary["episodes_tried"] >= 2
-    for rel in ("meta/info.json", "meta/stats.json", "meta/tasks.parquet", "meta/episodes/chunk-000/file-000.parquet",
-                "data/chunk-000/file-000.parquet", "videos/observation.images.front/chunk-000/file-000.mp4",
-                "videos/observation.images.wrist/chunk-000/file-000.mp4"):  # fmt: skip
+    for rel in (
+        "meta/info.json",
+        "meta/stats.json",
+        "meta/tasks.parquet",
+        "meta/episodes/chunk-000/file-000.parquet",
+        "data/chunk-000/file-000.parquet",
+        "videos/observation.images.front/chunk-000/file-000.mp4",
+        "videos/observation.images.wrist/chunk-000/file-000.mp4",
+    ):
         assert (out / rel).is_file(), rel
     info = load_info(out)
     assert info["codebase_version"] == "v3.0" and info["robot_type"] == "so100_follower" and info["fps"] == 30
     assert info["total_episodes"] == 2 and info["total_frames"] == summary["frames"]
     features = info["features"]
-    expected = {"observation.state", "action", "observation.images.front", "observation.images.wrist", "timestamp",
-                "frame_index", "episode_index", "index", "task_index"}  # fmt: skip
+    expected = {
+        "observation.state",
+        "action",
+        "observation.images.front",
+        "observation.images.wrist",
+        "timestamp",
+        "frame_index",
+        "episode_index",
+        "index",
+        "task_index",
+    }
     assert set(features) == expected
     assert all({"dtype", "shape", "names"} <= set(f) for f in features.values())
     assert features["observation.state"]["names"][0] == "shoulder_pan" and features["action"]["shape"] == [6]
@@ -72,8 +87,10 @@ def test_writer_keeps_frames_aligned_in_video_and_png(tmp_path):
     rng = np.random.default_rng(0)
     lengths = (5, 7)
     # each frame a flat grey level of its own, so a frame off by one would show
-    clips = [np.repeat(np.linspace(20, 230, n).astype(np.uint8)[:, None, None, None] + k, 32 * 48 * 3).reshape(n, 32, 48, 3)
-             for k, n in enumerate(lengths)]  # fmt: skip
+    clips = [
+        np.repeat(np.linspace(20, 230, n).astype(np.uint8)[:, None, None, None] + k, 32 * 48 * 3).reshape(n, 32, 48, 3)
+        for k, n in enumerate(lengths)
+    ]
     for use_videos in (True, False):
         root = tmp_path / f"videos_{use_videos}"
         writer = LeRobotV3Writer(root, {"front": (32, 48)}, use_videos=use_videos)

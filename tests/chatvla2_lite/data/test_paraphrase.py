@@ -70,7 +70,11 @@ def test_renamed_toys_keep_the_relation_and_never_take_a_name_of_either_split():
     for said, thought in pairs:
         slots = parse_instruction(said)
         obj, relation, target = parse_toy_reasoning(thought)
-        assert (slots["object"], slots["relation"], slots["target"]) == (obj, relation, target)  # the same names in both
+        assert (slots["object"], slots["relation"], slots["target"]) == (
+            obj,
+            relation,
+            target,
+        )  # the same names in both
         assert relation == "left" and obj != target and "front left" in thought
         assert not set((obj + " " + target).split()) & known
 

@@ -24,13 +24,22 @@ from sim.tasks.math_problems import equation_with_answer, sample_problem
 
 
 def math_info(problem) -> dict:
-    return {"task": "math_matching", "equation": problem.text, "solution": equation_with_answer(problem),
-            "answer": problem.answer}  # fmt: skip
+    return {
+        "task": "math_matching",
+        "equation": problem.text,
+        "solution": equation_with_answer(problem),
+        "answer": problem.answer,
+    }
 
 
 def toy_info(obj="red cube", relation="right", target="blue duck", xy=(0.18, 0.05)) -> dict:
-    return {"task": "toy_placement", "object": obj, "relation": relation, "target": target,
-            "positions": {"toy_0": [xy[0], xy[1], 0.015]}}  # fmt: skip
+    return {
+        "task": "toy_placement",
+        "object": obj,
+        "relation": relation,
+        "target": target,
+        "positions": {"toy_0": [xy[0], xy[1], 0.015]},
+    }
 
 
 def test_math_reasoning_matches_the_issue_wording():
@@ -62,14 +71,29 @@ def test_math_parser_reports_missing_parts_as_none():
 
 
 def test_math_parts_read_every_step_of_the_reasoning():
-    row = {"equation": "3 + 4 = ?", "solution": "3 + 4 = 7", "answer": 7, "candidates": [1, 7, 9],
-           "card_layout": "row",
-           "positions": {"tile_1": [0.26, -0.1, 0.01], "tile_7": [0.26, 0.1, 0.01], "tile_9": [0.26, 0.0, 0.01]}}
-    assert parse_math_parts(math_reasoning(row)) == {"equation": "3 + 4 = ?", "result": 7, "cards": [7, 9, 1],
-                                                      "card": 7, "place": 0}
+    row = {
+        "equation": "3 + 4 = ?",
+        "solution": "3 + 4 = 7",
+        "answer": 7,
+        "candidates": [1, 7, 9],
+        "card_layout": "row",
+        "positions": {"tile_1": [0.26, -0.1, 0.01], "tile_7": [0.26, 0.1, 0.01], "tile_9": [0.26, 0.0, 0.01]},
+    }
+    assert parse_math_parts(math_reasoning(row)) == {
+        "equation": "3 + 4 = ?",
+        "result": 7,
+        "cards": [7, 9, 1],
+        "card": 7,
+        "place": 0,
+    }
     del row["card_layout"]  # scattered: no list, no place
-    assert parse_math_parts(math_reasoning(row)) == {"equation": "3 + 4 = ?", "result": 7, "cards": None, "card": 7,
-                                                      "place": None}
+    assert parse_math_parts(math_reasoning(row)) == {
+        "equation": "3 + 4 = ?",
+        "result": 7,
+        "cards": None,
+        "card": 7,
+        "place": None,
+    }
     # a model's slips: the board said "= 7" instead of "= ?" (its result is still the solution's), an unknown place
     slip = parse_math_parts("The board says 3 + 4 = 7. 3 + 4 = 8. The cards are 1,7. I pick the card 8, the tenth")
     assert slip == {"equation": "3 + 4 = 7", "result": 8, "cards": [1, 7], "card": 8, "place": None}
@@ -129,8 +153,10 @@ def test_in_the_row_world_the_math_reasoning_says_the_cards_in_order_and_where_t
             text = reasoning_target(info)
             place = ORDINALS[order.index(info["answer"])]
             said = ", ".join(map(str, order[:-1])) + f" and {order[-1]}"
-            assert text == (f"The board says {info['equation']}. {info['solution']}. The cards are {said}. "
-                            f"I pick the card {info['answer']}, the {place} from the left.")
+            assert text == (
+                f"The board says {info['equation']}. {info['solution']}. The cards are {said}. "
+                f"I pick the card {info['answer']}, the {place} from the left."
+            )
             assert parse_math_reasoning(text) == (canonical_equation(info["equation"]), info["answer"])
             assert set(text) <= set(NANO_ALPHABET)
             _, same_seed = scattered.reset(seed=seed)  # the default world says what it always said
