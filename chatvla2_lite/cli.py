@@ -9,6 +9,7 @@ import sys
 
 from chatvla2_lite.errors import ChatVLA2Error
 from chatvla2_lite.training.recipe import RECIPES, STAGES
+from sim.errors import SimError
 
 
 def _emit(result: dict, as_json: bool) -> None:
@@ -614,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         result = args.func(args)
-    except ChatVLA2Error as exc:
+    except (ChatVLA2Error, SimError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _emit(result, getattr(args, "json", False))

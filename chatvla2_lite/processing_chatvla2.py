@@ -20,8 +20,8 @@ PATCH_FACTOR = 28  # a merged Qwen2-VL token covers 28x28 pixels: view sizes are
 
 # The nano model's views of the cameras. The whiteboard fills only a strip of the front camera, and
 # its digits are about 10 px tall there: the board view crops that strip and enlarges it, so each
-# 14-px patch sees about one character. The table view keeps the workspace (tiles, toys, tray, the
-# arm) at the camera's own resolution: a tile's digit is about 6 px there, and shrinking the whole
+# 14-px patch sees about one character. The table view keeps the workspace (cards, toys, tray, the
+# arm) at the camera's own resolution: a card's digit is about 6 px there, and shrinking the whole
 # frame to 168 px, as an earlier layout did, left it a blur. The wrist view watches the grasp.
 NANO_VIEWS = (
     {"name": "board", "camera": "front", "box": (0.20, 0.10, 0.80, 0.36), "size": (224, 112)},

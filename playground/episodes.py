@@ -113,9 +113,9 @@ def photo_math(env, seed: int, photo, expected: int | None) -> Scenario:
 
 def cards_in_tray(env) -> list[int]:
     """The digits of the number cards that rest in the tray now."""
-    from sim.tasks.math_matching import tile_in_tray
+    from sim.tasks.math_matching import card_in_tray
 
-    return [d for d in env.episode.ground_truth["candidates"] if tile_in_tray(env.scene, d)]
+    return [d for d in env.episode.ground_truth["candidates"] if card_in_tray(env.scene, d)]
 
 
 def random_spatial(env, seed: int) -> Scenario:

@@ -19,6 +19,7 @@ from playground.control_loop import Budget, act_on_text, run_episode, side_by_si
 from playground.model_cache import ModelCache
 from playground.session import SessionRegistry
 from playground.settings import AppSettings
+from sim.errors import SimError
 
 logger = logging.getLogger(__name__)
 WHITEBOARD, SPATIAL = "Whiteboard", "Spatial instruction"
@@ -34,7 +35,7 @@ def user_errors():
         yield
     except gr.Error:
         raise
-    except ChatVLA2Error as exc:
+    except (ChatVLA2Error, SimError) as exc:
         raise gr.Error(str(exc), print_exception=False) from exc
     except Exception as exc:  # a bug, not bad input: log it, keep the app up, say what to try
         logger.exception("handler failed")

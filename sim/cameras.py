@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chatvla2_lite.errors import UnknownNameError
+from sim.errors import UnknownNameError
 
 CAMERA_NAMES = ("front", "wrist")
 # SIM_RENDERER=egl asks for PyBullet's EGL plugin (hardware OpenGL, for a machine with a GPU);

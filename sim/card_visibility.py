@@ -13,7 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sim.env import make_env
-from sim.tasks.math_matching import tile_name
+from sim.tasks.math_matching import card_name
 from sim.world import World
 
 ARM_OUT_OF_VIEW = (0.0, 0.0, -10.0)  # m: the arm's base is moved here for the unhidden count, then put back
@@ -37,7 +37,7 @@ def card_pixels(env, digits, masks: tuple[np.ndarray, np.ndarray] | None = None)
     """{digit: (pixels seen now, pixels seen with the arm out of view)} in the front camera; the arm is put back.
     `masks`: arm_masks(env), when the caller has rendered them already."""
     seen, free = masks if masks is not None else arm_masks(env)
-    ids = {d: env.scene.bodies[tile_name(d)] for d in digits}
+    ids = {d: env.scene.bodies[card_name(d)] for d in digits}
     return {d: (int((seen == body).sum()), int((free == body).sum())) for d, body in ids.items()}
 
 

@@ -1,4 +1,4 @@
-"""The toy catalog as plain data: object kinds, colours, containers and the number tile.
+"""The toy catalog as plain data: object kinds, colours, containers and the number card.
 
 Sizes are full extents in metres in the object's upright frame (x, y horizontal, z up). Every
 toy fits the SO-100 gripper, whose jaw opens to about 5 cm: horizontal extents 1.5-3.5 cm,
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatvla2_lite.errors import UnknownNameError
+from sim.errors import UnknownNameError
 
 Vec3 = tuple[float, float, float]
 RGBA = tuple[float, float, float, float]
@@ -79,11 +79,11 @@ class ContainerKind:
 
 
 @dataclass(frozen=True)
-class TileSpec:
-    """The number tile (answer card): a block with the digit texture on its top face."""
+class CardSpec:
+    """The number card (answer card): a block with the digit texture on its top face."""
 
     size: Vec3
-    rgba: RGBA  # body colour; the top face gets sim.textures.draw_digit_tile
+    rgba: RGBA  # body colour; the top face gets sim.textures.draw_digit_card
     texture_px: int
     mass_kg: float
 
@@ -197,7 +197,7 @@ CONTAINERS: dict[str, ContainerKind] = {
     ),
 }
 
-NUMBER_TILE = TileSpec(size=(0.03, 0.03, 0.02), rgba=(0.93, 0.90, 0.82, 1.0), texture_px=64, mass_kg=0.02)
+NUMBER_CARD = CardSpec(size=(0.03, 0.03, 0.02), rgba=(0.93, 0.90, 0.82, 1.0), texture_px=64, mass_kg=0.02)
 
 
 def object_kind(name: str) -> ObjectKind:

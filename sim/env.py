@@ -13,8 +13,8 @@ import string
 
 import numpy as np
 
-from chatvla2_lite.errors import UnknownNameError
 from sim.cameras import CAMERA_NAMES, CameraConfig, Cameras
+from sim.errors import UnknownNameError
 from sim.expert import ExpertConfig, ScriptedExpert
 from sim.scene import Scene, SceneConfig
 from sim.splits import SPLITS, get_split

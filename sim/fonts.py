@@ -1,4 +1,4 @@
-"""Font files for whiteboards and tiles, found without apt.
+"""Font files for whiteboards and cards, found without apt.
 
 The fonts the project relies on ship inside matplotlib (``mpl-data/fonts/ttf``), so every machine
 renders the same pixels. Debian's ``/usr/share/fonts`` is offered as an extra when present, but the
@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from chatvla2_lite.errors import UnknownNameError
+from sim.errors import UnknownNameError
 
 # The characters a math whiteboard needs; a font that lacks any of them is not listed.
 MATH_GLYPHS = "0123456789+-−×÷=?"  # "−" is the minus sign boards are drawn with

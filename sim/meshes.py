@@ -1,4 +1,4 @@
-"""OBJ text for boxes whose texture shows on one face only (a tile's top, the board's front)."""
+"""OBJ text for boxes whose texture shows on one face only (a card's top, the board's front)."""
 
 from __future__ import annotations
 

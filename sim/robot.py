@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chatvla2_lite.errors import InvalidActionError
+from sim.errors import InvalidActionError
 from sim.kinematics import joint_limits, rpy_matrix, solve_ik, solve_ik_multistart, tcp_pose, tool_rotation
 from sim.so100_description import JOINT_NAMES, URDF_PATH
 

@@ -1,4 +1,4 @@
-"""The PyBullet tabletop: table, whiteboard, the SO-100, and the bodies tasks add (tiles, toys, containers).
+"""The PyBullet tabletop: table, whiteboard, the SO-100, and the bodies tasks add (cards, toys, containers).
 
 World frame: z up, the table top at z = 0, the arm's base at the origin reaching along +x. The
 whiteboard stands behind the workspace facing the arm. "Left" is +y as seen from behind the arm.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from chatvla2_lite.errors import SimError
-from sim.catalog import NUMBER_TILE, container, mesh_file, mesh_frame, object_kind
+from sim.catalog import NUMBER_CARD, container, mesh_file, mesh_frame, object_kind
+from sim.errors import SceneError
 from sim.meshes import textured_box_obj
 from sim.robot import ArmConfig, SimArm
 
@@ -59,7 +59,7 @@ class Scene:
         self.config = config or SceneConfig()
         self.client = pb.connect(pb.DIRECT)
         if self.client < 0:
-            raise SimError("could not start a PyBullet physics server (pybullet.connect returned -1)")
+            raise SceneError("could not start a PyBullet physics server (pybullet.connect returned -1)")
         self._tmp = tempfile.TemporaryDirectory(prefix="chatvla2_sim_")
         self._mesh_dir = Path(self._tmp.name)
         self._textures: dict[str, int] = {}
@@ -167,13 +167,13 @@ class Scene:
         tex = self.load_texture(key, image)
         self.pb.changeVisualShape(self.board, -1, textureUniqueId=tex, physicsClientId=self.client)
 
-    def add_tile(self, name: str, texture_image, position_xy, yaw: float) -> int:
-        """A number tile resting on the table with `texture_image` on its top face."""
-        pb, c, spec = self.pb, self.client, NUMBER_TILE
+    def add_card(self, name: str, texture_image, position_xy, yaw: float) -> int:
+        """A number card resting on the table with `texture_image` on its top face."""
+        pb, c, spec = self.pb, self.client, NUMBER_CARD
         half = tuple(s / 2 for s in spec.size)
         col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=c)
         vis = pb.createVisualShape(
-            pb.GEOM_MESH, fileName=self._mesh_path("tile", half, "+z"), rgbaColor=(1, 1, 1, 1), physicsClientId=c
+            pb.GEOM_MESH, fileName=self._mesh_path("card", half, "+z"), rgbaColor=(1, 1, 1, 1), physicsClientId=c
         )
         body = pb.createMultiBody(
             spec.mass_kg, col, vis, (*position_xy, half[2]), pb.getQuaternionFromEuler((0, 0, yaw)), physicsClientId=c

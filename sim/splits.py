@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from chatvla2_lite.errors import UnknownNameError
+from sim.errors import UnknownNameError
 
 # Hash buckets for math problems: a problem whose key hashes to bucket b belongs to the split
 # whose `math_buckets` holds b. 8 of 10 buckets train, 2 heldout: roughly 80/20.

@@ -1,4 +1,4 @@
-"""Textures the simulator puts on surfaces: whiteboards, number tiles, labels (PIL only, no physics).
+"""Textures the simulator puts on surfaces: whiteboards, number cards, labels (PIL only, no physics).
 
 All drawing is deterministic: randomness comes only from the `np.random.Generator` passed in,
 so a seed reproduces a board pixel for pixel.
@@ -38,11 +38,11 @@ NOISE_GREY_RANGE = (212, 238)
 BOARD_GLYPHS = str.maketrans({"-": "−"})
 DIVIDE = "÷"  # drawn by hand (see _draw_divide): the fonts' own sign turns into a plus through the camera
 
-TILE_RGB = (237, 230, 209)  # matches sim.catalog.NUMBER_TILE's body colour
-TILE_EDGE_RGB = (200, 188, 160)
-TILE_INK_RGB = (30, 30, 35)
-TILE_FONT = "dejavu_sans_bold"
-TILE_UNDERLINED = ("6", "9")  # rotated on the table, 6 and 9 would look alike without a mark
+CARD_RGB = (237, 230, 209)  # matches sim.catalog.NUMBER_CARD's body colour
+CARD_EDGE_RGB = (200, 188, 160)
+CARD_INK_RGB = (30, 30, 35)
+CARD_FONT = "dejavu_sans_bold"
+CARD_UNDERLINED = ("6", "9")  # rotated on the table, 6 and 9 would look alike without a mark
 
 
 def text_region(size: tuple[int, int] = BOARD_SIZE) -> tuple[int, int, int, int]:
@@ -174,32 +174,32 @@ def draw_whiteboard_from_photo(image: Image.Image, size: tuple[int, int] = BOARD
     return board
 
 
-def draw_digit_tile(digit: int, size: int = 64, font_name: str | None = None) -> Image.Image:
-    """An RGB `size`×`size` tile top: a bold dark digit centred on a light face, 6 and 9 underlined."""
+def draw_digit_card(digit: int, size: int = 64, font_name: str | None = None) -> Image.Image:
+    """An RGB `size`×`size` card top: a bold dark digit centred on a light face, 6 and 9 underlined."""
     label = str(int(digit))
     if len(label) != 1:
-        raise ValueError(f"a tile shows one digit 0-9, got {digit!r}")
-    font = load_font(font_name or TILE_FONT, int(size * 0.7))
-    tile = Image.new("RGB", (size, size), TILE_RGB)
-    draw = ImageDraw.Draw(tile)
+        raise ValueError(f"a card shows one digit 0-9, got {digit!r}")
+    font = load_font(font_name or CARD_FONT, int(size * 0.7))
+    card = Image.new("RGB", (size, size), CARD_RGB)
+    draw = ImageDraw.Draw(card)
     edge = max(1, size // 32)
-    draw.rectangle([0, 0, size - 1, size - 1], outline=TILE_EDGE_RGB, width=edge)
+    draw.rectangle([0, 0, size - 1, size - 1], outline=CARD_EDGE_RGB, width=edge)
     left, top, right, bottom = font.getbbox(label)
     # Centre the ink, not the advance box, so every digit sits in the same visual spot.
     x, y = (size - (right - left)) / 2 - left, (size - (bottom - top)) / 2 - top - size * 0.04
-    draw.text((x, y), label, font=font, fill=TILE_INK_RGB)
-    if label in TILE_UNDERLINED:
+    draw.text((x, y), label, font=font, fill=CARD_INK_RGB)
+    if label in CARD_UNDERLINED:
         bar_w, bar_h = size * 0.36, max(2.0, size * 0.06)
         y0 = y + bottom + size * 0.05
-        draw.rectangle([(size - bar_w) / 2, y0, (size + bar_w) / 2, y0 + bar_h], fill=TILE_INK_RGB)
-    return tile
+        draw.rectangle([(size - bar_w) / 2, y0, (size + bar_w) / 2, y0 + bar_h], fill=CARD_INK_RGB)
+    return card
 
 
 def draw_label(
     text: str,
     size: tuple[int, int] = (128, 40),
-    font_name: str = TILE_FONT,
-    ink: tuple[int, int, int] = TILE_INK_RGB,
+    font_name: str = CARD_FONT,
+    ink: tuple[int, int, int] = CARD_INK_RGB,
     paper: tuple[int, int, int] = BOARD_RGB,
 ) -> Image.Image:
     """An RGB label of `size` with `text` centred, as large as fits with a small margin."""

@@ -1,7 +1,7 @@
 """Board questions photographed fast: one sim scene whose board is repainted for every sample.
 
 The front camera sees the same table, board and arm in every math_matching scene; only the board's
-writing and the tiles change, and the tiles lie outside the board view. So instead of building a
+writing and the cards change, and the cards lie outside the board view. So instead of building a
 scene per sample (about 20 a second), this stream keeps one scene, paints each new board on it and
 renders the front camera (about 50 a second). The board view cut from these frames is pixel for
 pixel what a fresh scene shows; tests/chatvla2_lite/data checks that.

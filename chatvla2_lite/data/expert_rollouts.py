@@ -36,7 +36,7 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY, follow_picks: flo
     rng = np.random.default_rng([seed, FOLLOW_SALT])
     if env.task.name == "math_matching" and rng.random() < follow_picks:
         card = int(rng.choice([d for d in info["candidates"] if d != info["answer"]]))
-        env.episode.pick = f"tile_{card}"  # the expert plans for the episode's pick
+        env.episode.pick = f"card_{card}"  # the expert plans for the episode's pick
         reasoning = followed_math_reasoning(info, card)
     expert = env.expert()
     planned = []
@@ -53,9 +53,9 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY, follow_picks: flo
             break
         looks.append((ran, with_previous_state(obs, previous)))
     if card is not None:
-        from sim.tasks.math_matching import tile_in_tray
+        from sim.tasks.math_matching import card_in_tray
 
-        success = tile_in_tray(env.scene, card)
+        success = card_in_tray(env.scene, card)
     if not success:
         return None
     return {"looks": looks, "action": np.stack(planned[:ran]), "info": info, "reasoning": reasoning}

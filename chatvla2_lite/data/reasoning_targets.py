@@ -86,7 +86,7 @@ def spoken_list(words: list[str]) -> str:
 
 def cards_left_to_right(info: dict) -> list[int]:
     """A math_matching info's card digits as the front camera sees them, from left (+y) to right."""
-    return sorted((int(d) for d in info["candidates"]), key=lambda d: -info["positions"][f"tile_{d}"][1])
+    return sorted((int(d) for d in info["candidates"]), key=lambda d: -info["positions"][f"card_{d}"][1])
 
 
 def parse_math_reasoning(text: str) -> tuple[str | None, int | None]:

@@ -102,7 +102,7 @@ def spatial_questions(info: dict) -> list[tuple[str, str]]:
 
 def card_entities(info: dict) -> list[tuple[str, np.ndarray]]:
     """(name, xy) of every card ("card 4") and the tray in a math_matching info."""
-    out = [(f"card {d}", np.asarray(info["positions"][f"tile_{d}"][:2], float)) for d in info["candidates"]]
+    out = [(f"card {d}", np.asarray(info["positions"][f"card_{d}"][:2], float)) for d in info["candidates"]]
     return out + [("tray", np.asarray(info["positions"]["tray"][:2], float))]
 
 

@@ -74,7 +74,7 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, mo
     pick = env.episode.pick  # what the task asks the arm to move: the answer card, or the toy
     body = env.scene.bodies[pick]
     place = np.asarray(env.task.expert_plan(env.scene, env.episode).place_xy)  # before anything is pushed
-    # resting heights of the object and the others of its kind ("tile_7" and the other cards), by name
+    # resting heights of the object and the others of its kind ("card_7" and the other cards), by name
     names = {b: name for name, b in env.scene.bodies.items()}
     rest = {names[b]: env.scene.pose(b)[0][2] for b in [body, *same_kind(env.scene.bodies, pick)]}
     steps, done, raised, closest, plays = 0, False, set(), float("inf"), 0
@@ -105,7 +105,7 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, mo
 
 
 def same_kind(bodies: dict[str, int], pick: str) -> list[int]:
-    """The bodies named as `pick` is but for its last part ("tile_4" -> the other "tile_*"), itself left out."""
+    """The bodies named as `pick` is but for its last part ("card_4" -> the other "card_*"), itself left out."""
     prefix = pick.rsplit("_", 1)[0] + "_"
     return [body for name, body in bodies.items() if name.startswith(prefix) and name != pick]
 
@@ -171,7 +171,7 @@ def evaluate(
     withholds the earlier look's joints (how much a motion-reading expert leans on them), and says so in the result."""
     import sim
     from chatvla2_lite.data.reasoning_targets import reasoning_target
-    from sim.tasks.math_matching import tile_in_tray
+    from sim.tasks.math_matching import card_in_tray
 
     if counterfactual and task != "math_matching":
         raise ValueError("--counterfactual replaces the card a math reasoning names; use --task math_matching")
@@ -198,7 +198,7 @@ def evaluate(
                 **{k: out[k] for k in ("lifted", "lifted_other", "closest_m", "place_off_m", "action_steps")},
             }
             if counterfactual:
-                row["followed"] = tile_in_tray(env.scene, named[0]) and not tile_in_tray(
+                row["followed"] = card_in_tray(env.scene, named[0]) and not card_in_tray(
                     env.scene, int(truth["answer"])
                 )
             elif not true_reasoning:  # with the true reasoning only the arm is scored
@@ -206,7 +206,7 @@ def evaluate(
                 row["scores"] = scores(out["reasoning"], truth)
                 named = [parse_math_parts(out["reasoning"])["card"]] if task == "math_matching" else []
             if named:  # the card the reasoning picked, right or wrong: did the arm go for it?
-                row["named_lifted"] = f"tile_{named[0]}" in out["lifted_names"]
+                row["named_lifted"] = f"card_{named[0]}" in out["lifted_names"]
             rows.append(row)
     finally:
         env.close()

@@ -23,7 +23,7 @@ def card_crops(split: str, seed: int, scenes: int, world=None, progress: bool = 
     scenes laid out and rendered as `world` (sim.world.World; None: the default) says."""
     from sim.card_visibility import arm_masks, card_pixels, hidden_by_arm
     from sim.env import make_env
-    from sim.tasks.math_matching import tile_name
+    from sim.tasks.math_matching import card_name
 
     env = make_env("math_matching", split, cameras=("front",), world=world)
     crops, digits = [], []
@@ -36,7 +36,7 @@ def card_crops(split: str, seed: int, scenes: int, world=None, progress: bool = 
             for digit, (now, free) in card_pixels(env, info["candidates"], masks).items():
                 if now == 0 or hidden_by_arm(now, free):
                     continue
-                row, col = np.argwhere(mask == env.scene.bodies[tile_name(digit)]).mean(axis=0).round().astype(int)
+                row, col = np.argwhere(mask == env.scene.bodies[card_name(digit)]).mean(axis=0).round().astype(int)
                 top, left = row + CROP - CROP // 2, col + CROP - CROP // 2
                 crops.append(frame[top : top + CROP, left : left + CROP])
                 digits.append(digit)

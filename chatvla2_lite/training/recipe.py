@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from chatvla2_lite.errors import UnknownNameError
+from sim.errors import UnknownNameError
 
 STAGES = ("read", "vlm", "cotrain", "action")
 RECIPES = ("chatvla2", "naive")

@@ -11,7 +11,8 @@ REAL_ARM_NOTE = (
 
 def make_backend(name: str = SIM):
     """A new backend called `name`; the real arm is refused with a note on when it arrives."""
-    from chatvla2_lite.errors import ChatVLA2Error, UnknownNameError
+    from chatvla2_lite.errors import ChatVLA2Error
+    from sim.errors import UnknownNameError
 
     if name == SIM:
         from playground.backends.pybullet_sim import SimBackend

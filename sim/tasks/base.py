@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from chatvla2_lite.errors import SimError
+from sim.errors import SceneError
 from sim.expert import PickPlace
 
 # The region of the table the arm reaches comfortably with a top-down grasp (world x, y ranges).
@@ -43,7 +43,7 @@ class Task(Protocol):
         """The pick and place that solves the episode, from privileged state."""
 
 
-class LayoutError(SimError):
+class LayoutError(SceneError):
     """The objects did not fit in the workspace with the gaps asked for."""
 
 

@@ -33,7 +33,7 @@ def test_scorers_accept_the_ground_truth_reasoning_and_reject_others():
 
 
 def test_row_world_math_scores_the_list_and_the_place():
-    positions = {"tile_1": [0.26, -0.1, 0.01], "tile_7": [0.26, 0.1, 0.01], "tile_9": [0.26, 0.0, 0.01]}
+    positions = {"card_1": [0.26, -0.1, 0.01], "card_7": [0.26, 0.1, 0.01], "card_9": [0.26, 0.0, 0.01]}
     truth = {
         "equation": "3 + 4 = ?",
         "solution": "3 + 4 = 7",
@@ -78,7 +78,7 @@ class OraclePolicy:
     def act(self, obs, text, seed=0):
         if self.expert is None:
             _, card = parse_math_reasoning(text)
-            self.env.episode.pick = f"tile_{card}"
+            self.env.episode.pick = f"card_{card}"
             self.expert = self.env.expert()
         return np.stack([self.expert.act() for _ in range(16)])
 
@@ -170,8 +170,8 @@ def test_a_loop_that_looks_every_8_steps_still_hands_the_joints_of_16_steps_befo
 
 
 def test_same_kind_names_the_other_cards_and_toys():
-    bodies = {"tile_4": 1, "tile_7": 2, "tile_0": 3, "tray": 4, "toy_0": 5, "toy_1": 6, "bowl": 7}
-    assert closed_loop.same_kind(bodies, "tile_4") == [2, 3]
+    bodies = {"card_4": 1, "card_7": 2, "card_0": 3, "tray": 4, "toy_0": 5, "toy_1": 6, "bowl": 7}
+    assert closed_loop.same_kind(bodies, "card_4") == [2, 3]
     assert closed_loop.same_kind(bodies, "toy_0") == [6]
 
 
@@ -209,7 +209,7 @@ def test_counterfactual_names_another_card_on_the_table():
     truth = {"equation": "3 + 4 = ?", "answer": 7, "candidates": [1, 7, 9]}
     text, card = closed_loop.counterfactual_reasoning(truth, np.random.default_rng(0))
     assert card in (1, 9) and parse_math_reasoning(text) == ("3 + 4 = ?", card)
-    positions = {"tile_1": [0.26, -0.1, 0.01], "tile_7": [0.26, 0.1, 0.01], "tile_9": [0.26, 0.0, 0.01]}
+    positions = {"card_1": [0.26, -0.1, 0.01], "card_7": [0.26, 0.1, 0.01], "card_9": [0.26, 0.0, 0.01]}
     row = dict(truth, card_layout="row", positions=positions)  # in a row the false reasoning places its card too
     text, card = closed_loop.counterfactual_reasoning(row, np.random.default_rng(0))
     place = {1: "third", 9: "second"}[card]

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from chatvla2_lite.evaluation.tower_digits import CROP, card_crops, linear_read
-from sim.textures import TILE_RGB
+from sim.textures import CARD_RGB
 
 
 def test_a_crop_is_centred_on_each_card_in_view_and_the_hidden_card_is_left_out():
@@ -19,9 +19,9 @@ def test_a_crop_is_centred_on_each_card_in_view_and_the_hidden_card_is_left_out(
         crops[:, CROP // 2 - 2 : CROP // 2 + 2, CROP // 2 - 2 : CROP // 2 + 2].reshape(4, -1, 3).astype(int).sum(-1)
     )
     corner = crops[:, :3, :3].reshape(4, -1, 3).astype(int).sum(-1)
-    # the middle shows the tile's lit face and its ink; a card is 13 px, so a corner of the crop is mostly table
-    assert (middle.max(1) > 0.8 * sum(TILE_RGB)).all() and (middle.min(1) < 3 * 60).all()
-    assert (np.median(corner, axis=1) < 0.8 * sum(TILE_RGB)).sum() >= 3
+    # the middle shows the card's lit face and its ink; a card is 13 px, so a corner of the crop is mostly table
+    assert (middle.max(1) > 0.8 * sum(CARD_RGB)).all() and (middle.min(1) < 3 * 60).all()
+    assert (np.median(corner, axis=1) < 0.8 * sum(CARD_RGB)).sum() >= 3
 
 
 def test_the_linear_read_finds_a_digit_written_in_the_features_and_not_one_that_is_not():

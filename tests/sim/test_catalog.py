@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from chatvla2_lite.errors import UnknownNameError
 from sim import catalog
+from sim.errors import UnknownNameError
 
 MESH_KINDS = [k for k in catalog.OBJECT_KINDS.values() if k.shape == "mesh"]
 
@@ -64,7 +64,7 @@ def test_containers_are_10_to_12_cm_with_2_cm_walls_and_parts_inside_the_outline
     c = catalog.container(name)
     assert 0.10 <= max(c.outer_size[:2]) <= 0.12
     assert c.inner_size[2] == pytest.approx(0.02)
-    assert c.inner_size[0] > catalog.NUMBER_TILE.size[0] * 2  # room for a tile or toy with slack
+    assert c.inner_size[0] > catalog.NUMBER_CARD.size[0] * 2  # room for a card or toy with slack
     for part in c.parts:
         assert part.shape in ("box", "cylinder")
         half_diag = math.hypot(part.size[0], part.size[1]) / 2
@@ -76,12 +76,12 @@ def test_containers_are_10_to_12_cm_with_2_cm_walls_and_parts_inside_the_outline
 def test_bowl_walls_close_the_ring():
     walls = [p for p in catalog.container("bowl").parts if p.shape == "box"]
     r_outer = catalog.container("bowl").outer_size[0] / 2
-    # Chord of each sector at the outer radius, so the wall boxes leave no gap a tile slips through.
+    # Chord of each sector at the outer radius, so the wall boxes leave no gap a card slips through.
     assert sum(p.size[1] for p in walls) >= 2 * math.pi * r_outer * 0.99
 
 
-def test_tile_is_about_3_by_3_by_2_cm():
-    assert catalog.NUMBER_TILE.size == pytest.approx((0.03, 0.03, 0.02))
+def test_card_is_about_3_by_3_by_2_cm():
+    assert catalog.NUMBER_CARD.size == pytest.approx((0.03, 0.03, 0.02))
 
 
 def test_display_names_and_lookups():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import sim
-from chatvla2_lite.errors import InvalidActionError, UnknownNameError
+from sim.errors import InvalidActionError, UnknownNameError
 
 
 @pytest.fixture(scope="module")

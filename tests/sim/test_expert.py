@@ -25,21 +25,21 @@ def test_expert_solves_seeded_episodes(task, split):
 
 
 def test_grasp_holds_the_object_by_friction(math_env):
-    """Lift the answer tile and hold it in the air: only the jaw's squeeze keeps it up."""
+    """Lift the answer card and hold it in the air: only the jaw's squeeze keeps it up."""
     math_env.reset(seed=7)
     scene = math_env.scene
-    tile = scene.bodies[math_env.episode.pick]
+    card = scene.bodies[math_env.episode.pick]
     expert = math_env.expert()
     while expert.phase != "carry":
         math_env.step(expert.act())
-    assert scene.pose(tile)[0][2] > 0.05, "the tile did not come up with the gripper"
-    assert scene.touching(scene.arm.body, tile)
-    # open the jaw mid-air: the tile must fall
+    assert scene.pose(card)[0][2] > 0.05, "the card did not come up with the gripper"
+    assert scene.touching(scene.arm.body, card)
+    # open the jaw mid-air: the card must fall
     q = scene.arm.joint_positions()
     q[5] = 1.2
     for _ in range(20):
         math_env.step(q)
-    assert scene.pose(tile)[0][2] < 0.03, "the tile stayed up with the jaw open"
+    assert scene.pose(card)[0][2] < 0.03, "the card stayed up with the jaw open"
 
 
 def test_expert_actions_are_smooth(math_env):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from chatvla2_lite.errors import UnknownNameError
 from sim import catalog, fonts
+from sim.errors import UnknownNameError
 from sim.splits import MATH_BUCKETS, SPLITS, get_split, math_bucket
 from sim.tasks import math_problems, phrasing
 

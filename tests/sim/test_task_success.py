@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.catalog import NUMBER_TILE, object_kind
-from sim.tasks.math_matching import tile_name
+from sim.catalog import NUMBER_CARD, object_kind
+from sim.tasks.math_matching import card_name
 from sim.tasks.toy_placement import DIRECTIONS, PLACE_DISTANCE, relation_holds
 
 
@@ -12,8 +12,8 @@ def _drop_into_tray(env, digit, offset=(0.0, 0.0)):
     scene = env.scene
     tray_pos, _ = scene.pose(scene.bodies["tray"])
     scene.place(
-        scene.bodies[tile_name(digit)],
-        (tray_pos[0] + offset[0], tray_pos[1] + offset[1], 0.005 + NUMBER_TILE.size[2] / 2 + 0.002),
+        scene.bodies[card_name(digit)],
+        (tray_pos[0] + offset[0], tray_pos[1] + offset[1], 0.005 + NUMBER_CARD.size[2] / 2 + 0.002),
     )
     scene.settle(0.5)
 
@@ -23,13 +23,13 @@ def test_math_untouched_scene_is_not_a_success(math_env):
     assert not math_env.task.is_success(math_env.scene, math_env.episode)
 
 
-def test_math_answer_tile_in_tray_is_a_success(math_env):
+def test_math_answer_card_in_tray_is_a_success(math_env):
     math_env.reset(seed=12)
     _drop_into_tray(math_env, math_env.episode.ground_truth["answer"])
     assert math_env.task.is_success(math_env.scene, math_env.episode)
 
 
-def test_math_wrong_tile_in_tray_is_not_a_success(math_env):
+def test_math_wrong_card_in_tray_is_not_a_success(math_env):
     math_env.reset(seed=13)
     gt = math_env.episode.ground_truth
     wrong = next(d for d in gt["candidates"] if d != gt["answer"])
@@ -37,7 +37,7 @@ def test_math_wrong_tile_in_tray_is_not_a_success(math_env):
     assert not math_env.task.is_success(math_env.scene, math_env.episode)
 
 
-def test_math_answer_plus_another_tile_in_tray_is_not_a_success(math_env):
+def test_math_answer_plus_another_card_in_tray_is_not_a_success(math_env):
     math_env.reset(seed=14)
     gt = math_env.episode.ground_truth
     wrong = next(d for d in gt["candidates"] if d != gt["answer"])
@@ -46,12 +46,12 @@ def test_math_answer_plus_another_tile_in_tray_is_not_a_success(math_env):
     assert not math_env.task.is_success(math_env.scene, math_env.episode)
 
 
-def test_math_tile_held_above_the_tray_is_not_a_success(math_env):
+def test_math_card_held_above_the_tray_is_not_a_success(math_env):
     math_env.reset(seed=15)
     scene = math_env.scene
     tray_pos, _ = scene.pose(scene.bodies["tray"])
-    tile = scene.bodies[tile_name(math_env.episode.ground_truth["answer"])]
-    scene.place(tile, (tray_pos[0], tray_pos[1], 0.08))
+    card = scene.bodies[card_name(math_env.episode.ground_truth["answer"])]
+    scene.place(card, (tray_pos[0], tray_pos[1], 0.08))
     scene.step_physics(2)  # still falling
     assert not math_env.task.is_success(scene, math_env.episode)
 

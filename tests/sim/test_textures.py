@@ -1,4 +1,4 @@
-"""Whiteboards and tiles: deterministic per seed, legible, with ink inside the central region."""
+"""Whiteboards and cards: deterministic per seed, legible, with ink inside the central region."""
 
 import numpy as np
 import pytest
@@ -64,20 +64,20 @@ def test_photo_is_letterboxed_onto_the_board():
     assert len(green_cols) == pytest.approx(h - 2 * textures.FRAME_PX, abs=2)
 
 
-def test_digit_tiles_are_distinct_centred_and_6_9_marked():
-    tiles = {d: textures.draw_digit_tile(d) for d in range(10)}
-    assert len({t.tobytes() for t in tiles.values()}) == 10
-    for d, tile in tiles.items():
-        assert tile.size == (64, 64)
-        x0, y0, x1, y1 = _dark_bbox(tile)
+def test_digit_cards_are_distinct_centred_and_6_9_marked():
+    cards = {d: textures.draw_digit_card(d) for d in range(10)}
+    assert len({t.tobytes() for t in cards.values()}) == 10
+    for d, card in cards.items():
+        assert card.size == (64, 64)
+        x0, y0, x1, y1 = _dark_bbox(card)
         assert abs((x0 + x1) / 2 - 32) <= 4, d
-    # 6 and 9 carry a bar below the digit, so a tile turned 180° still tells them apart.
-    ink_bottom = max(_dark_bbox(tiles[d])[3] for d in range(10) if d not in (6, 9))
-    for d, tile in tiles.items():
-        below = (np.asarray(tile.convert("L"))[ink_bottom + 2 :] < DARK_LUMA).sum()
+    # 6 and 9 carry a bar below the digit, so a card turned 180° still tells them apart.
+    ink_bottom = max(_dark_bbox(cards[d])[3] for d in range(10) if d not in (6, 9))
+    for d, card in cards.items():
+        below = (np.asarray(card.convert("L"))[ink_bottom + 2 :] < DARK_LUMA).sum()
         assert (below > 30) == (d in (6, 9)), d
     with pytest.raises(ValueError):
-        textures.draw_digit_tile(12)
+        textures.draw_digit_card(12)
 
 
 def test_label_is_centred_text():

@@ -5,7 +5,7 @@ import pytest
 
 import sim
 from sim.bench import run_expert_episode
-from sim.tasks.math_matching import ROW_X, ROW_YAW, tile_name
+from sim.tasks.math_matching import ROW_X, ROW_YAW, card_name
 from sim.world import World
 
 
@@ -27,7 +27,7 @@ def _cards(env):
     """{digit: (x, y, yaw)} of the episode's cards."""
     scene = env.scene
     return {
-        d: (*scene.pose(scene.bodies[tile_name(d)])[0][:2], scene.yaw(scene.bodies[tile_name(d)]))
+        d: (*scene.pose(scene.bodies[card_name(d)])[0][:2], scene.yaw(scene.bodies[card_name(d)]))
         for d in env.episode.ground_truth["candidates"]
     }
 

@@ -40,7 +40,7 @@ def test_heldout_boards_use_heldout_problems():
 
 
 def test_a_repainted_board_looks_as_on_a_fresh_scene():
-    """What the stream relies on: the board view depends on the board's picture alone, not on the scene's tiles
+    """What the stream relies on: the board view depends on the board's picture alone, not on the scene's cards
     or on the boards painted before."""
     import sim
     from sim.textures import draw_whiteboard

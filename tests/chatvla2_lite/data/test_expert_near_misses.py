@@ -69,7 +69,7 @@ def test_a_wrong_pick_heads_for_another_card_and_every_label_for_the_answer():
     try:
         for seed in range(2):
             episode = near_miss_rollout(env, 3_000_000 + seed, np.random.default_rng(seed), wrong_pick=True)
-            assert episode["wrong_pick"] and episode["miss_m"] > 0.06  # another card: a tile gap or more away
+            assert episode["wrong_pick"] and episode["miss_m"] > 0.06  # another card: a card gap or more away
             env.reset(seed=3_000_000 + seed)
             arm, scene = env.scene.arm, env.scene
             answer = np.asarray(scene.pose(scene.bodies[env.episode.pick])[0][:2])

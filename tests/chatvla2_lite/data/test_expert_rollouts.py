@@ -90,14 +90,14 @@ def test_the_action_stage_reads_rollouts_once_through_the_frozen_backbone():
 @pytest.mark.slow
 def test_a_follow_pick_takes_the_card_its_reasoning_comes_to(math_env):
     from chatvla2_lite.data.reasoning_targets import parse_math_parts, reasoning_target
-    from sim.tasks.math_matching import tile_in_tray
+    from sim.tasks.math_matching import card_in_tray
 
     rollout = expert_rollout(math_env, seed=3, every=16, follow_picks=1.0)
     info = rollout["info"]
     parts = parse_math_parts(rollout["reasoning"])
     assert parts["card"] != info["answer"] and parts["card"] in info["candidates"]
     assert parts["equation"] == info["equation"] and parts["result"] == parts["card"]  # a wrong sum, followed
-    assert tile_in_tray(math_env.scene, parts["card"]) and not tile_in_tray(math_env.scene, info["answer"])
+    assert card_in_tray(math_env.scene, parts["card"]) and not card_in_tray(math_env.scene, info["answer"])
     assert len(rollout["looks"]) > 5 and all(step < len(rollout["action"]) for step, _ in rollout["looks"])
     same = expert_rollout(math_env, seed=3, every=16, follow_picks=1.0)  # the draw is the seed's: the same card
     assert same["reasoning"] == rollout["reasoning"]

@@ -100,9 +100,9 @@ def test_card_questions_follow_the_positions():
     info = {
         "candidates": [2, 4, 7],
         "positions": {
-            "tile_7": [0.15, 0.06, 0.01],
-            "tile_2": [0.27, -0.01, 0.01],
-            "tile_4": [0.16, -0.10, 0.01],
+            "card_7": [0.15, 0.06, 0.01],
+            "card_2": [0.27, -0.01, 0.01],
+            "card_4": [0.16, -0.10, 0.01],
             "tray": [0.20, 0.20, 0.0],
         },
     }
@@ -128,16 +128,16 @@ def test_card_list_asks_only_the_cards_from_left_to_right():
     apart = {
         "candidates": [2, 4, 7],
         "positions": {
-            "tile_7": [0.15, 0.06, 0.01],
-            "tile_2": [0.27, -0.01, 0.01],
-            "tile_4": [0.16, -0.10, 0.01],
+            "card_7": [0.15, 0.06, 0.01],
+            "card_2": [0.27, -0.01, 0.01],
+            "card_4": [0.16, -0.10, 0.01],
             "tray": [0.20, 0.20, 0.0],
         },
     }
     assert card_list_questions(apart) == [("What cards are on the table, from left to right?", "7, 2 and 4")]
     abreast = {
         "candidates": [2, 7],
-        "positions": {"tile_7": [0.15, 0.00, 0.01], "tile_2": [0.25, -0.01, 0.01], "tray": [0.20, 0.20, 0.0]},
+        "positions": {"card_7": [0.15, 0.00, 0.01], "card_2": [0.25, -0.01, 0.01], "tray": [0.20, 0.20, 0.0]},
     }
     assert card_list_questions(abreast) == []  # one behind the other: no clear order
     samples = make_image_text(3, "heldout", seed=0, config=ImageTextConfig(kinds=("card_list",), board_view="front"))

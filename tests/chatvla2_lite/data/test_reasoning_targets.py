@@ -77,7 +77,7 @@ def test_math_parts_read_every_step_of_the_reasoning():
         "answer": 7,
         "candidates": [1, 7, 9],
         "card_layout": "row",
-        "positions": {"tile_1": [0.26, -0.1, 0.01], "tile_7": [0.26, 0.1, 0.01], "tile_9": [0.26, 0.0, 0.01]},
+        "positions": {"card_1": [0.26, -0.1, 0.01], "card_7": [0.26, 0.1, 0.01], "card_9": [0.26, 0.0, 0.01]},
     }
     assert parse_math_parts(math_reasoning(row)) == {
         "equation": "3 + 4 = ?",
@@ -148,7 +148,7 @@ def test_in_the_row_world_the_math_reasoning_says_the_cards_in_order_and_where_t
         for seed in range(4):
             _, info = row.reset(seed=seed)
             order = cards_left_to_right(info)
-            ys = [info["positions"][f"tile_{d}"][1] for d in order]
+            ys = [info["positions"][f"card_{d}"][1] for d in order]
             assert sorted(order) == info["candidates"] and ys == sorted(ys, reverse=True)  # +y is the camera's left
             text = reasoning_target(info)
             place = ORDINALS[order.index(info["answer"])]
