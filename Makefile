@@ -62,11 +62,11 @@ NANO_BUDGET = $(if $(NANO_INIT),NANO_INIT=$(NANO_INIT),NANO_READ_STEPS=$(NANO_RE
 	NANO_VLM_STEPS=$(NANO_VLM_STEPS) NANO_COTRAIN_STEPS=$(NANO_COTRAIN_STEPS) NANO_ACTION_STEPS=$(NANO_ACTION_STEPS) \
 	NANO_NAIVE_STEPS=$(NANO_NAIVE_STEPS) NANO_EVAL_EPISODES=$(NANO_EVAL_EPISODES) \
 	$(if $(NANO_OBJECTIVE),NANO_OBJECTIVE=$(NANO_OBJECTIVE)) $(if $(NANO_ROLLOUTS),NANO_ROLLOUTS=$(NANO_ROLLOUTS)) \
-	$(if $(NANO_CORRECTIONS),NANO_CORRECTIONS=$(NANO_CORRECTIONS)) $(if $(NANO_ACTION_INIT),NANO_ACTION_INIT=$(NANO_ACTION_INIT)) \
+	$(if $(NANO_ACTION_INIT),NANO_ACTION_INIT=$(NANO_ACTION_INIT)) \
 	$(if $(NANO_NEAR_MISSES),NANO_NEAR_MISSES=$(NANO_NEAR_MISSES)) $(if $(NANO_PIXELS),NANO_PIXELS=$(NANO_PIXELS)) \
 	$(if $(NANO_WRONG_PICKS),NANO_WRONG_PICKS=$(NANO_WRONG_PICKS)) $(if $(NANO_RECOVER_PICKS),NANO_RECOVER_PICKS=$(NANO_RECOVER_PICKS)) \
 	$(if $(NANO_FOLLOW_PICKS),NANO_FOLLOW_PICKS=$(NANO_FOLLOW_PICKS)) \
-	$(if $(NANO_MOTION),NANO_MOTION=$(NANO_MOTION)) $(if $(NANO_CAMERA_SIZE),NANO_CAMERA_SIZE=$(NANO_CAMERA_SIZE)) \
+	$(if $(NANO_CAMERA_SIZE),NANO_CAMERA_SIZE=$(NANO_CAMERA_SIZE)) \
 	$(if $(NANO_CARD_LAYOUT),NANO_CARD_LAYOUT=$(NANO_CARD_LAYOUT)) $(if $(NANO_ADD_VIEWS),NANO_ADD_VIEWS="$(NANO_ADD_VIEWS)") \
 	NANO_PROBE_QUESTIONS=$(NANO_PROBE_QUESTIONS)
 # a round that starts from the shipped model continues it: its card keeps the earlier commands
@@ -90,9 +90,6 @@ OBJECTIVE_FLAG := $(if $(NANO_OBJECTIVE),--action-objective $(NANO_OBJECTIVE))
 # scenes of scripted-expert rollouts the action stage reads besides the demos (one render per chunk; empty: none)
 NANO_ROLLOUTS ?=
 ROLLOUTS_FLAG := $(if $(NANO_ROLLOUTS),--rollouts $(NANO_ROLLOUTS))
-# scenes where the action stage's starting model acts and the scripted expert labels each look (one round of DAgger)
-NANO_CORRECTIONS ?=
-CORRECTIONS_FLAG := $(if $(NANO_CORRECTIONS),--corrections $(NANO_CORRECTIONS))
 # scenes where a decoy expert aims beside the object and a restarted one labels the way back (empty: none)
 NANO_NEAR_MISSES ?=
 NEAR_MISSES_FLAG := $(if $(NANO_NEAR_MISSES),--near-misses $(NANO_NEAR_MISSES))
@@ -108,12 +105,6 @@ RECOVER_PICKS_FLAG := $(if $(NANO_RECOVER_PICKS),--recover-picks)
 # cameras whose raw pixels the action expert also reads through its own small conv net (e.g. wrist; empty: none)
 NANO_PIXELS ?=
 PIXELS_FLAG := $(if $(NANO_PIXELS),--pixel-cameras $(NANO_PIXELS))
-# the action expert's targets in the action stage: relative (the arm joints' offsets from the state) or absolute
-NANO_ACTION_FRAME ?=
-FRAME_FLAG := $(if $(NANO_ACTION_FRAME),--action-frame $(NANO_ACTION_FRAME))
-# NANO_MOTION=1: the action expert also reads how the joints moved since the previous look (empty: it does not)
-NANO_MOTION ?=
-MOTION_FLAG := $(if $(NANO_MOTION),--motion)
 # the sim world the model learns in (sim/world.py): camera frame side (e.g. 448) and card layout (scattered or row);
 # set on the first stage and the demos, and kept by every later stage from its --init model (empty: 224, scattered)
 NANO_CAMERA_SIZE ?=
@@ -123,7 +114,7 @@ WORLD_FLAGS := $(if $(NANO_CAMERA_SIZE),--camera-size $(NANO_CAMERA_SIZE)) $(if 
 NANO_ADD_VIEWS ?=
 VIEWS_FLAG := $(if $(NANO_ADD_VIEWS),--add-views $(NANO_ADD_VIEWS))
 # the model the action stage starts from; NANO_ACTION_INIT=checkpoints/chatvla2-nano corrects the shipped policy's
-# own mistakes (with NANO_CORRECTIONS) instead of starting over from co-training
+# instead of starting over from co-training
 NANO_ACTION_INIT ?=
 ACTION_INIT := $(or $(NANO_ACTION_INIT),$(NANO_OUT)/cotrain/model)
 
@@ -143,8 +134,7 @@ $(NANO_OUT)/cotrain/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_
 
 $(NANO_OUT)/action/model/config.json: $(ACTION_INIT)/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json
 	$(TRAIN) --stage action --init $(ACTION_INIT) --robot-data $(NANO_DATA) --out $(NANO_OUT)/action --steps $(NANO_ACTION_STEPS) \
-		$(ROLLOUTS_FLAG) $(CORRECTIONS_FLAG) $(NEAR_MISSES_FLAG) $(WRONG_PICKS_FLAG) $(RECOVER_PICKS_FLAG) $(FOLLOW_PICKS_FLAG) $(PIXELS_FLAG) $(FRAME_FLAG) \
-		$(MOTION_FLAG) --json
+		$(ROLLOUTS_FLAG) $(NEAR_MISSES_FLAG) $(WRONG_PICKS_FLAG) $(RECOVER_PICKS_FLAG) $(FOLLOW_PICKS_FLAG) $(PIXELS_FLAG) \ --json
 
 # the naive baseline: same demos and step budget, whole model on robot data only, no MoE, nothing frozen
 $(NANO_OUT)/naive/model/config.json: $(NANO_OUT)/vlm/model/config.json $(NANO_OUT)/demos_math/meta/info.json $(NANO_OUT)/demos_toy/meta/info.json

@@ -28,7 +28,6 @@ class Condition:
     reasoning_mask: torch.Tensor  # (B, R) bool
     obs_grid: torch.Tensor | None = None  # (B, P, 3) long: (view, row, col) of image tokens, 1-based; 0 on text
     pixels: torch.Tensor | None = None  # (B, V, S, S, 3) uint8: the pixel encoder's cameras (config.pixel_cameras)
-    motion: torch.Tensor | None = None  # (B, S) normalized state minus the previous look's; None: no move seen
 
 
 class Normalizer(nn.Module):
@@ -106,9 +105,6 @@ class ActionExpert(nn.Module):
         self.pixel_encoder = None
         if config.pixel_cameras:
             self.add_pixel_encoder(config.pixel_cameras, config.pixel_size)
-        self.motion_in = None
-        if config.motion:
-            self.add_motion()
         self.blocks = nn.ModuleList(
             ExpertBlock(d, config.num_heads, config.mlp_ratio) for _ in range(config.num_layers)
         )
@@ -121,19 +117,9 @@ class ActionExpert(nn.Module):
         self.pixel_encoder = encoder.to(self.action_in.weight.device)
         self.config.pixel_cameras, self.config.pixel_size = list(cameras), size
 
-    def add_motion(self) -> None:
-        """Let the expert read the joints' move since the previous look (config.motion). Its projection starts at zero,
-        so an expert that gains it here acts exactly as before until it trains."""
-        self.motion_in = nn.Linear(self.config.state_dim, self.config.hidden_size).to(self.action_in.weight.device)
-        nn.init.zeros_(self.motion_in.weight)
-        nn.init.zeros_(self.motion_in.bias)
-        self.config.motion = True
-
     def _contexts(self, cond: Condition):
         """The state vector (B, D), the shallow layers' context (state + observation), the deep ones' (+ reasoning)."""
         state = self.state_in(cond.state.to(self.state_in.weight.dtype))[:, None]  # (B, 1, D)
-        if self.motion_in is not None and cond.motion is not None:  # no motion given: the first look, nothing moved
-            state = state + self.motion_in(cond.motion.to(state.dtype))[:, None]
         obs = self.obs_in(cond.obs.to(self.state_in.weight.dtype))  # (B, P, D)
         if cond.obs_grid is not None:
             grid = cond.obs_grid.long()

@@ -134,23 +134,12 @@ def _shares(
 def _eval(args: argparse.Namespace) -> dict:
     import torch
 
-    from chatvla2_lite.configuration_chatvla2 import check_action_steps
     from chatvla2_lite.defaults import load_policy
 
     torch.set_num_threads(args.threads)
     _check_world(args)
     policy = load_policy(args.model, None if args.quantization == "none" else args.quantization)
     _move_to_world(policy, args)
-    if args.action_steps is not None:  # a shorter horizon: the policy looks again sooner, at more calls an episode
-        try:
-            check_action_steps(args.action_steps, policy.config.action_expert.chunk_size, "--action-steps")
-        except ValueError as exc:
-            raise ChatVLA2Error(str(exc)) from exc
-        policy.config.action_expert.n_action_steps = args.action_steps
-    if args.withhold_motion and (args.first_chunk or args.aim or args.wrong_card or args.place):
-        raise ChatVLA2Error(
-            "--withhold-motion is for the closed loop: --first-chunk, --aim, --wrong-card and --place look once"
-        )
     if args.place and args.task != "toy_placement":
         raise ChatVLA2Error("--place holds the toy low where it goes: use --task toy_placement")
     if args.wrong_card and args.task != "math_matching":
@@ -191,7 +180,6 @@ def _eval_mode(policy, args: argparse.Namespace) -> dict:
         counterfactual=args.counterfactual,
         max_steps=args.max_steps,
         true_reasoning=args.true_reasoning,
-        motion=not args.withhold_motion,
     )
 
 
@@ -252,7 +240,6 @@ def _train(args: argparse.Namespace) -> dict:
             lr=args.lr,
             cache=args.cache,
             rollouts=args.rollouts,
-            corrections=args.corrections,
             near_misses=args.near_misses,
             wrong_picks=args.wrong_picks,
             recover_picks=args.recover_picks,
@@ -261,8 +248,6 @@ def _train(args: argparse.Namespace) -> dict:
             action_objective=args.action_objective,
             pixel_cameras=args.pixel_cameras,
             pixel_size=args.pixel_size,
-            action_frame=args.action_frame,
-            motion=args.motion,
             camera_size=args.camera_size,
             card_layout=args.card_layout,
             add_views=args.add_views,
@@ -416,18 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open loop (toy): holding the toy 2.5 cm up where it goes, how often the chunk lifts it again",
     )
-    ev.add_argument(
-        "--withhold-motion",
-        action="store_true",
-        help="hand no earlier look's joints: every look reads 'nothing moved' (for a --motion model)",
-    )
     ev.add_argument("--max-steps", type=int, default=450, help="control steps per episode at most")
-    ev.add_argument(
-        "--action-steps",
-        type=int,
-        default=None,
-        help="actions played of each chunk before the policy looks again (default: the model's, else all)",
-    )
     ev.add_argument("--threads", type=int, default=1, help="torch threads (the sim uses the other core)")
     _add_world_options(
         ev,
@@ -494,13 +468,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="action stage: also read this many scenes of scripted-expert rollouts, one render per chunk",
     )
     train.add_argument(
-        "--corrections",
-        type=int,
-        default=None,
-        help="action stage: also read this many scenes where the --init model acts and the scripted "
-        "expert labels each look (one round of DAgger)",
-    )
-    train.add_argument(
         "--near-misses",
         type=int,
         default=None,
@@ -546,12 +513,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--pixel-size", type=int, default=64, help="the pixel encoder's image side (multiple of 16)")
     train.add_argument(
-        "--motion",
-        action="store_true",
-        help="let the action expert read how the joints moved since the previous look (lifting or "
-        "lowering what it holds); kept once the model has it",
-    )
-    train.add_argument(
         "--mix",
         nargs="+",
         default=None,
@@ -587,13 +548,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SHARE",
         help="share of toy demos whose toys get made-up names in instruction and reasoning alike, so "
         "the model learns to copy names it never saw (default: the recipe's)",
-    )
-    train.add_argument(
-        "--action-frame",
-        choices=("absolute", "relative"),
-        default=None,
-        help="the action expert's targets: absolute joint poses, or the arm joints' offsets from the "
-        "state (default: keep the model's)",
     )
     train.add_argument(
         "--export",

@@ -38,7 +38,6 @@ class ReasoningFollowingConfig:
 
 
 OBJECTIVES = ("flow_matching", "ddim", "regression")
-ACTION_FRAMES = ("absolute", "relative")
 
 
 def check_action_steps(steps: int, chunk_size: int, name: str = "n_action_steps") -> None:
@@ -66,29 +65,14 @@ class ActionExpertConfig:
     # cameras whose raw pixels the expert also reads through its own conv net (pixel_encoder.py); [] reads none
     pixel_cameras: list[str] = field(default_factory=list)
     pixel_size: int = 64  # those images' side in pixels, a multiple of 16
-    # "relative": the expert predicts the arm joints' targets as offsets from the state its chunk starts at (the
-    # gripper stays absolute: it is a command, not a motion), as openpi's delta actions; a near miss's way back is
-    # then the same small move wherever the arm is, instead of an absolute pose to work out from the state
-    action_frame: str = "absolute"
-    # True: the expert also reads how the joints moved since the previous look (a chunk earlier), as Diffusion
-    # Policy's two observation steps: holding the toy 2 cm up, the arm is lifting it at the pick and lowering it at
-    # the place, and from the state alone round 9 rose there in 6 of 16 heldout scenes where it should go on down
-    motion: bool = False
-    # control steps between the two looks the motion spans, as trained (expert_rollouts.ROLLOUT_EVERY); a loop that
-    # plays fewer steps a chunk reaches further back (policy_chatvla2.look_back) to give a move of this length
-    motion_every: int = 16
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        if self.action_frame not in ACTION_FRAMES:
-            raise ValueError(f"action_frame must be one of {ACTION_FRAMES}, got {self.action_frame!r}")
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
         if self.n_action_steps is not None:
             check_action_steps(self.n_action_steps, self.chunk_size)
-        if self.motion_every <= 0:
-            raise ValueError(f"motion_every must be a positive number of control steps, got {self.motion_every}")
         if self.pixel_size <= 0 or self.pixel_size % 16:
             raise ValueError(f"pixel_size must be a positive multiple of 16, got {self.pixel_size}")
 

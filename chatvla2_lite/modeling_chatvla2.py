@@ -170,28 +170,13 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             ),
         )
 
-    def condition(
-        self,
-        encoding: Encoding,
-        state: torch.Tensor,
-        pixels: torch.Tensor | None = None,
-        previous_state: torch.Tensor | None = None,
-    ) -> Condition:
+    def condition(self, encoding: Encoding, state: torch.Tensor, pixels: torch.Tensor | None = None) -> Condition:
         """The action expert's condition; state (B, state_dim) in radians, normalized here; pixels (B, V, S, S, 3)
-        uint8 for an expert with a pixel encoder (pixel_encoder.action_pixels); previous_state (B, state_dim) the
-        joints at the previous look, for an expert that reads the motion (None: nothing moved yet)."""
+        uint8 for an expert with a pixel encoder (pixel_encoder.action_pixels)."""
         hidden = encoding.hidden.to(self.reasoning_following.fc1.weight.dtype)
         state = self.state_normalizer.normalize(state.to(hidden.dtype))
-        motion = None
-        if self.config.action_expert.motion:
-            motion = (
-                torch.zeros_like(state)
-                if previous_state is None
-                else state - self.state_normalizer.normalize(previous_state.to(state.device, hidden.dtype))
-            )
         return Condition(
             state=state,
-            motion=motion,
             obs=hidden,
             obs_mask=encoding.prompt_mask,
             reasoning=self.reasoning_following(hidden),
@@ -220,11 +205,8 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
         )
         action_loss = None
         if batch.get("action") is not None:
-            cond = self.condition(
-                encoding, batch["observation.state"], batch.get("pixels"), batch.get("observation.previous_state")
-            )
-            action = self.actions_to_frame(batch["action"].to(cond.state.dtype), batch["observation.state"])
-            target = self.action_normalizer.normalize(action)
+            cond = self.condition(encoding, batch["observation.state"], batch.get("pixels"))
+            target = self.action_normalizer.normalize(batch["action"].to(cond.state.dtype))
             action_loss = self.action_expert.loss(target, cond, generator=generator)
         loss = self.config.moe.aux_loss_weight * encoding.aux_loss
         for term in (encoding.lm_loss, action_loss):
@@ -234,28 +216,5 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
 
     @torch.no_grad()
     def sample_actions(self, cond: Condition, generator: torch.Generator | None = None) -> torch.Tensor:
-        """An action chunk (B, H, A) in radians, absolute whatever the expert's action frame."""
-        chunk = self.action_normalizer.unnormalize(self.action_expert.sample(cond, generator=generator))
-        return self.actions_from_frame(chunk, self.state_normalizer.unnormalize(cond.state))
-
-    def _offset_joints(self, like: torch.Tensor) -> torch.Tensor | None:
-        """(A,) 1 on the joints whose targets the expert's action frame offsets from the state, or None if absolute."""
-        if self.config.action_expert.action_frame == "absolute":
-            return None
-        names, expert = self.config.joint_names, self.config.action_expert
-        if not len(names) == expert.action_dim == expert.state_dim:
-            raise ValueError(
-                f"a relative action frame needs one action and one state per joint {names}, "
-                f"got action_dim {expert.action_dim} and state_dim {expert.state_dim}"
-            )
-        return torch.tensor([name != "gripper" for name in names], dtype=like.dtype, device=like.device)
-
-    def actions_to_frame(self, action: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        """Absolute targets (B, H, A) -> the expert's frame, given the state (B, S) the chunk starts at."""
-        mask = self._offset_joints(action)
-        return action if mask is None else action - mask * state.to(action.dtype)[:, None]
-
-    def actions_from_frame(self, chunk: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        """The expert's frame (B, H, A) -> absolute targets, given the state (B, S) the chunk starts at."""
-        mask = self._offset_joints(chunk)
-        return chunk if mask is None else chunk + mask * state.to(chunk.dtype)[:, None]
+        """An action chunk (B, H, A) of joint targets in radians."""
+        return self.action_normalizer.unnormalize(self.action_expert.sample(cond, generator=generator))

@@ -21,46 +21,9 @@ from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
 
 logger = logging.getLogger(__name__)
 STATE_KEY = "observation.state"
-# the joints at the previous look (a chunk earlier), for an expert that reads the motion; absent at an episode's start
-PREVIOUS_STATE_KEY = "observation.previous_state"
-STATE_KEYS = (STATE_KEY, PREVIOUS_STATE_KEY)  # the joints now and at the previous look: what a robot sample keeps
 
 # Tokens the reasoning must not contain: they would open a new image or turn.
 _SUPPRESSED = ("<|im_start|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
-
-
-def with_previous_state(observation: dict, previous: dict | None) -> dict:
-    """`observation` with `previous`'s joints as its PREVIOUS_STATE_KEY (a new dict); as it is when `previous` is None
-    (an episode's first look)."""
-    return (
-        observation
-        if previous is None or STATE_KEY not in previous
-        else {**observation, PREVIOUS_STATE_KEY: previous[STATE_KEY]}
-    )
-
-
-def look_back(looks: list[tuple[int, np.ndarray]], step: int, every: int) -> dict | None:
-    """The look whose joints a motion-reading expert subtracts at control step `step`, from `looks` ((step, joints),
-    oldest first), as {STATE_KEY: joints}: the latest at least `every` steps earlier, as the expert was trained
-    (the state `every` steps back, the episode's first before that), so a loop that looks again sooner than `every`
-    still hands it a move of the trained length; None at the episode's first look."""
-    earlier = [joints for at, joints in looks if at < step]
-    if not earlier:
-        return None
-    far_enough = [joints for at, joints in looks if at <= step - every]
-    return {STATE_KEY: far_enough[-1] if far_enough else earlier[0]}
-
-
-class MotionHistory:
-    """An episode's joints at each look, so every loop that acts hands the expert the move `look_back` picks."""
-
-    def __init__(self, every: int):
-        self.every, self.looks = every, []
-
-    def look(self, observation: dict, step: int) -> dict:
-        """`observation`, the look at control step `step`, noted and given the earlier look's joints."""
-        self.looks.append((step, observation[STATE_KEY]))
-        return with_previous_state(observation, look_back(self.looks, step, self.every))
 
 
 @dataclass
@@ -235,9 +198,7 @@ class ChatVLA2:
     def act(self, observation: dict, reasoning: Reasoning | str, instruction: str | None = None, seed: int = 0):
         """An action chunk (H, 6) float32 of joint targets in radians, following `reasoning` (edited text works).
 
-        The same observation, reasoning and seed give the same chunk; the seed drives the denoising noise. An expert
-        that reads the motion (config.motion) also takes the observation's `observation.previous_state`, the joints
-        at the previous look; a closed loop passes it from the second chunk on (`with_previous_state`).
+        The same observation, reasoning and seed give the same chunk; the seed drives the denoising noise.
         """
         state = self._state(observation)
         if isinstance(reasoning, Reasoning):
@@ -254,10 +215,7 @@ class ChatVLA2:
         pixels = self.config.action_expert.pixels
         if pixels is not None:
             pixels = torch.as_tensor(action_pixels(observation, *pixels), device=self.device)[None]
-        previous = None  # an episode's first look: nothing moved
-        if PREVIOUS_STATE_KEY in observation:
-            previous = torch.as_tensor(self._state(observation, PREVIOUS_STATE_KEY), device=self.device)[None]
-        cond = self.model.condition(encoding, torch.as_tensor(state, device=self.device)[None], pixels, previous)
+        cond = self.model.condition(encoding, torch.as_tensor(state, device=self.device)[None], pixels)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         return self.model.sample_actions(cond, generator)[0].float().cpu().numpy().astype(np.float32)
 

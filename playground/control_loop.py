@@ -108,18 +108,16 @@ def execute_chunk(session, chunk: np.ndarray, chunk_index: int, budget: Budget, 
 
 def run_episode(session, policy, run_lock: threading.Lock, budget: Budget, seed: int = 0):
     """Reason and act on the session's scene until solved, out of budget, or stopped; yields Updates."""
-    from chatvla2_lite.policy_chatvla2 import MotionHistory
-
     start = time.perf_counter()
     deadline = start + budget.max_seconds
     timing: dict = {"reason_s": 0.0, "act_s": 0.0, "step_s": 0.0, "steps": 0, "chunks": 0}
     verdict = session.backend.verdict()
-    chunk_index, history = 0, MotionHistory(policy.config.action_expert.motion_every)
+    chunk_index = 0
     while chunk_index < budget.max_chunks and not verdict.done:
         if session.stop.is_set() or time.perf_counter() > deadline:
             break
         chunk_index += 1
-        observation = history.look(session.observation, timing["steps"])
+        observation = session.observation
         yield from _one_chunk(
             session, policy, run_lock, budget, deadline, timing, chunk_index, seed + chunk_index, observation
         )
@@ -129,7 +127,7 @@ def run_episode(session, policy, run_lock: threading.Lock, budget: Budget, seed:
 
 
 def _one_chunk(session, policy, run_lock, budget, deadline, timing, chunk_index: int, seed: int, observation: dict):
-    """Reason and act once on `observation`, the session's, with the earlier look's joints (MotionHistory.look)."""
+    """Reason and act once on `observation`, the session's."""
     t0 = time.perf_counter()
     reasoning = None
     for item in stream_reasoning(policy, observation, run_lock):

@@ -4,11 +4,10 @@ look, labels the way back to it (noise injected into the supervisor, as DART, La
 Demos and rollouts hover exactly above the object, so whatever the wrist camera shows there, the next move is
 straight down: a policy trained on them never learns to steer by what it sees, and at the expert's hover pose moved
 up to 3 cm aside, round 4's chunk moved the tool by 0.00 times the offset where a restarted expert's moves by 0.97
-(README). Corrections of the policy's own runs (expert_corrections) reach such states only where the policy happens
-to go. Here every scene puts the tool beside the object on the approach and the descent, by physics, at one render
-per chunk and with no policy to run. The decoy also carries what it grasped toward a point PLACE_MISS_M beside the
-place point, and every look holding the object off the table gets the carry from there (`expert_corrections
-.carry_label`): round 7, corrected on the approach alone, set its lifted toys down a median 16 cm off (session 12).
+(docs/experiments). Here every scene puts the tool beside the object on the approach and the descent, by physics, at
+one render per chunk and with no policy to run. The decoy also carries what it grasped toward a point PLACE_MISS_M
+beside the place point, and every look holding the object off the table gets the carry from there
+(`sim.scripted.carry_label`): an expert taught the approach alone set its lifted toys down a median 16 cm off.
 
 A `wrong_picks` share of the math scenes sends the decoy to another card instead, down to where it would close, and
 labels every look on the way with the true expert's way to the answer card. From the front camera the cards' digits
@@ -21,23 +20,24 @@ math grasp with every math near miss a wrong pick), and half of them keep the bl
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
 
-from chatvla2_lite.data.expert_corrections import (
+from chatvla2_lite.training.samples import Sample
+from sim.scripted import (
+    OTHER_PICKS,
     carry_label,
+    decoy_expert,
     expert_label,
     held_off_the_table,
     look_label,
     needs_a_pick,
+    other_pick,
 )
-from chatvla2_lite.policy_chatvla2 import with_previous_state
-from chatvla2_lite.training.samples import Sample
 
 NEAR_MISS_TASKS = ("math_matching", "toy_placement")
-# Scene seeds of their own: above the corrections' (2,000,000 on), the rollouts', the demos' and the eval's.
+# Scene seeds of their own: above the rollouts' (1,000,000 on), the demos' and the eval's.
 NEAR_MISS_SEED = 3_000_000
 # How far beside the object the decoy aims (m): mostly within sim.expert.RESUME_XY (2.5 cm), where the label
 # steers on the way down, some beyond it, where the label rises first.
@@ -46,47 +46,12 @@ MISS_M = (0.005, 0.035)
 PLACE_MISS_M = (0.01, 0.08)
 _CARRYING = ("lift", "carry", "lower")
 _LETTING_GO = ("release", "retreat", "home")  # no look is labelled from here on: the demos show it
-# The tasks whose decoy may head for another body of the pick's kind: the cards a reasoning could name. The toys are
-# left out: a heldout toy's kind and colour appear in no training data, so nothing could tie its name to its look.
-OTHER_PICKS = ("math_matching",)
 
 
 def _beside(rng: np.random.Generator, radii: tuple[float, float]) -> tuple[np.ndarray, float]:
     """A random (x, y) offset whose length is drawn from `radii`, and that length."""
     angle, radius = rng.uniform(0.0, 2 * np.pi), rng.uniform(*radii)
     return radius * np.array([np.cos(angle), np.sin(angle)]), float(radius)
-
-
-def decoy_expert(env, offset, place_offset=(0.0, 0.0), grasp_yaws=None):
-    """A scripted expert for the current episode that aims `offset` (x, y in m) beside the pick object, turned to
-    `grasp_yaws` (the pick's when None), and carries what it grasps to `place_offset` beside the place point."""
-    from sim.expert import ScriptedExpert
-
-    scene = env.scene
-    plan = env.task.expert_plan(scene, env.episode)
-    decoy_plan = dataclasses.replace(
-        plan,
-        pick_xy=tuple(np.asarray(plan.pick_xy) + np.asarray(offset)),
-        place_xy=tuple(np.asarray(plan.place_xy) + np.asarray(place_offset)),
-        grasp_yaws=plan.grasp_yaws if grasp_yaws is None else tuple(grasp_yaws),
-    )
-    return ScriptedExpert(scene.arm, decoy_plan, scene.config.control_hz, scene.arm.joint_positions())
-
-
-def other_pick(env, rng: np.random.Generator):
-    """(offset from the pick to another body of its kind (closed_loop.same_kind), that body's grasp yaws), drawn at
-    random in name order; None when the task is not one of OTHER_PICKS or there is no such body."""
-    from chatvla2_lite.evaluation.closed_loop import same_kind
-    from sim.tasks.base import box_grasp_yaws
-
-    scene = env.scene
-    names = {body: name for name, body in scene.bodies.items()}
-    others = sorted(same_kind(scene.bodies, env.episode.pick), key=names.get) if env.task.name in OTHER_PICKS else []
-    if not others:
-        return None
-    body = others[int(rng.integers(len(others)))]
-    offset = scene.pose(body)[0][:2] - scene.pose(scene.bodies[env.episode.pick])[0][:2]
-    return offset, box_grasp_yaws(scene.yaw(body))
 
 
 def near_miss_rollout(
@@ -113,9 +78,8 @@ def near_miss_rollout(
     stops = ("close", *_CARRYING, *_LETTING_GO) if other is not None else _LETTING_GO
     body = scene.bodies[env.episode.pick]
     rest_z = scene.pose(body)[0][2]
-    looks, previous, recovered = [], None, None
+    looks, recovered = [], None
     while not decoy.done and decoy.phase not in stops:
-        obs = with_previous_state(obs, previous)
         carrying = decoy.phase in _CARRYING
         held = held_off_the_table(env, body, rest_z) if carrying else None
         if not carrying and needs_a_pick(env, body, rest_z):
@@ -125,13 +89,12 @@ def near_miss_rollout(
         elif carrying and decoy.phase != "lift":  # the grasp missed or the object fell: nothing left to carry
             break
         actions = [decoy.act() for _ in range(chunk) if not decoy.done]
-        previous = obs
         obs, _, success, truncated, _, _ = env.step_chunk(actions)
         if success or truncated:
             break
     else:  # the decoy reached its stop, where a recovered wrong pick goes on
         if recover and other is not None:
-            recovered = _recovered_looks(env, obs, previous, body, rest_z, chunk)
+            recovered = _recovered_looks(env, obs, body, rest_z, chunk)
     return {
         "looks": looks + (recovered or []),
         "info": info,
@@ -142,7 +105,7 @@ def near_miss_rollout(
     }
 
 
-def _recovered_looks(env, obs, previous, body: int, rest_z: float, chunk: int) -> list | None:
+def _recovered_looks(env, obs, body: int, rest_z: float, chunk: int) -> list | None:
     """From where a wrong pick's decoy stopped, the true expert restarted once plays chunk by chunk until it lets go of
     the pick at its place: its looks, labelled by look_label until the release; None where it did not place the pick,
     as restarted low beside another card its grasp misses in some scenes (2 of seeds 3,000,000 to 3,000,007), and
@@ -151,12 +114,10 @@ def _recovered_looks(env, obs, previous, body: int, rest_z: float, chunk: int) -
     expert.restart_here()
     mine, success = [], False
     while not expert.done:  # on through the release, where the sim's success check can first pass
-        obs = with_previous_state(obs, previous)
         # the decoy's looks stop at the release too
         if expert.phase not in _LETTING_GO and (label := look_label(env, body, rest_z, chunk)) is not None:
             mine.append((obs, label))
         actions = [expert.act() for _ in range(chunk) if not expert.done]
-        previous = obs
         obs, _, success, truncated, _, _ = env.step_chunk(actions)
         if success or truncated:
             break

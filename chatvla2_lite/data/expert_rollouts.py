@@ -42,16 +42,13 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY, follow_picks: flo
     planned = []
     while not expert.done and len(planned) < env.max_steps:
         planned.append(np.asarray(expert.act(), np.float32))
-    from chatvla2_lite.policy_chatvla2 import with_previous_state
-
     looks, ran, success = [(0, obs)], 0, False
     while ran < len(planned):
-        previous = obs
         obs, _, success, truncated, _, n = env.step_chunk(planned[ran : ran + every])
         ran += n
         if success or truncated or (card is not None and ran >= len(planned)):  # the sim's success never comes
             break
-        looks.append((ran, with_previous_state(obs, previous)))
+        looks.append((ran, obs))
     if card is not None:
         from sim.tasks.math_matching import card_in_tray
 
@@ -138,12 +135,12 @@ def episode_samples(
     chunk."""
     from chatvla2_lite.data.paraphrase import renamed, reworded
     from chatvla2_lite.data.reasoning_targets import reasoning_target
-    from chatvla2_lite.policy_chatvla2 import STATE_KEYS
+    from chatvla2_lite.policy_chatvla2 import STATE_KEY
 
     instruction, reasoning = info["instruction"], reasoning or reasoning_target(info)
     if rename:
         instruction, reasoning = renamed(instruction, reasoning, rng, rename)
     for obs, actions in looks:
         said = reworded(instruction, rng, reword) if reword else instruction
-        kept = {k: v for k, v in obs.items() if k.startswith("observation.images.") or k in STATE_KEYS}
+        kept = {k: v for k, v in obs.items() if k.startswith("observation.images.") or k == STATE_KEY}
         yield Sample(kept, said, reasoning, actions)

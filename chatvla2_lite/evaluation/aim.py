@@ -13,24 +13,10 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from chatvla2_lite.data.expert_corrections import expert_label
-from chatvla2_lite.data.expert_near_misses import decoy_expert
 from chatvla2_lite.data.reasoning_targets import reasoning_target
+from sim.scripted import expert_label, hover_beside
 
 AIM_STEPS = 8  # half a chunk: the expert's move across is done by then, its descent has not reached the table
-SETTLE_STEPS = 10  # control steps holding the hover pose before the look, so the arm is at rest where it aimed
-
-
-def hover_beside(env, seed: int, offset) -> tuple[dict, dict]:
-    """Reset to `seed` and bring the arm, as the scripted expert would, to hover `offset` (x, y in m) beside the
-    pick object; returns the observation there and the reset info."""
-    _, info = env.reset(seed=seed)
-    decoy = decoy_expert(env, offset)
-    actions = []
-    while not decoy.approached:
-        actions.append(decoy.act())
-    obs = env.step_chunk(actions + [actions[-1]] * SETTLE_STEPS)[0]
-    return obs, info
 
 
 def _slopes(offsets: np.ndarray, moves: np.ndarray) -> list[float]:

@@ -42,7 +42,7 @@ from chatvla2_lite.data.reasoning_targets import (
     pick_sentences,
     table_location,
 )
-from chatvla2_lite.policy_chatvla2 import MotionHistory
+from sim.scripted import same_kind
 
 LIFT_M = 0.03  # above its resting height: held off the table, not tipped or pushed
 
@@ -59,11 +59,11 @@ def played(policy, chunk: np.ndarray, steps: int, max_steps: int) -> np.ndarray:
     return chunk[: min(policy.config.action_expert.n_action_steps or len(chunk), max_steps - steps)]
 
 
-def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, motion: bool = True) -> dict:
+def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) -> dict:
     """One closed-loop episode; returns the reasoning used, the final info and the step count.
 
     `reasoning`: None (the policy reasons), a text, or a function of the episode's reset info (its ground truth
-    included) giving one. `motion` False withholds the earlier look's joints, so every look reads "nothing moved".
+    included) giving one.
     """
     obs, info = env.reset(seed=seed)
     start_info = dict(info)  # the scene as it was laid out: where each object stood, before anything moved
@@ -78,9 +78,7 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, mo
     names = {b: name for name, b in env.scene.bodies.items()}
     rest = {names[b]: env.scene.pose(b)[0][2] for b in [body, *same_kind(env.scene.bodies, pick)]}
     steps, done, raised, closest, plays = 0, False, set(), float("inf"), 0
-    history = MotionHistory(policy.config.action_expert.motion_every)
     while not done and steps < max_steps:
-        obs = history.look(obs, steps) if motion else obs
         chunk = played(policy, policy.act(obs, text, seed=seed + steps), steps, max_steps)
         plays = max(plays, len(chunk))
         obs, _, terminated, truncated, info, ran = env.step_chunk(chunk)
@@ -102,12 +100,6 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450, mo
         "place_off_m": place_off,
         "action_steps": plays,
     }
-
-
-def same_kind(bodies: dict[str, int], pick: str) -> list[int]:
-    """The bodies named as `pick` is but for its last part ("card_4" -> the other "card_*"), itself left out."""
-    prefix = pick.rsplit("_", 1)[0] + "_"
-    return [body for name, body in bodies.items() if name.startswith(prefix) and name != pick]
 
 
 def score_math(reasoning: str, truth: dict) -> dict:
@@ -163,12 +155,10 @@ def evaluate(
     max_steps: int = 450,
     progress: bool = True,
     true_reasoning: bool = False,
-    motion: bool = True,
 ) -> dict:
     """The task's scores over `episodes` seeded episodes (seeds from `seed`), as one flat dict; `solved_seeds` names
     the episodes that succeeded (and, with `counterfactual`, `followed_seeds` those that followed). With
-    `true_reasoning` the policy acts on the ground truth's reasoning and only success_rate is scored; `motion` False
-    withholds the earlier look's joints (how much a motion-reading expert leans on them), and says so in the result."""
+    `true_reasoning` the policy acts on the ground truth's reasoning and only success_rate is scored."""
     import sim
     from chatvla2_lite.data.reasoning_targets import reasoning_target
     from sim.tasks.math_matching import card_in_tray
@@ -190,7 +180,7 @@ def evaluate(
                 return text
 
             given = rewrite if counterfactual else reasoning_target if true_reasoning else None
-            out = run_episode(policy, env, s, given, max_steps, motion)
+            out = run_episode(policy, env, s, given, max_steps)
             truth = out["start_info"]
             row = {
                 "seed": s,
@@ -227,8 +217,6 @@ def evaluate(
         return result
     if true_reasoning:
         result["reasoning"] = "true"
-    if not motion:
-        result["motion"] = "withheld"
     for key in rows[0].get("scores", {}) if rows else ():  # the reasoning's parts: ocr_acc, math_acc, ...
         result[f"{key}_acc"] = float(np.mean([r["scores"][key] for r in rows]))
     result["success_rate"] = float(np.mean([r["success"] for r in rows]))

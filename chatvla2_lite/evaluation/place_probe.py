@@ -3,9 +3,8 @@ loop, one chunk, toy_placement only.
 
 Per episode and per offset (at the place point, and PLACE_BESIDE_M beside it in a random direction) a decoy scripted
 expert carries the toy there and lowers it until it hangs under LOW_M above the table; the policy, handed the true
-reasoning and the joints from the motion_every steps before (a lowering move, for an expert that reads it), acts
-once. A chunk whose tool rises RISE_M or more above where it starts is a rise: the arm bobs where it should go on down
-and let go. A scripted expert restarted holding the toy there gives the reference.
+reasoning, acts once. A chunk whose tool rises RISE_M or more above where it starts is a rise: the arm bobs where it
+should go on down and let go. A scripted expert restarted holding the toy there gives the reference.
 """
 
 from __future__ import annotations
@@ -13,15 +12,14 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from chatvla2_lite.data.expert_corrections import carry_label, held_off_the_table
-from chatvla2_lite.data.expert_near_misses import decoy_expert
 from chatvla2_lite.data.reasoning_targets import reasoning_target
-from chatvla2_lite.policy_chatvla2 import STATE_KEY, MotionHistory
+from chatvla2_lite.policy_chatvla2 import STATE_KEY
+from sim.scripted import carry_label, decoy_expert, held_off_the_table
 
 PLACE_BESIDE_M = 0.02  # a carry that ends this far off still puts the toy down where the task counts it placed
 LOW_M = 0.025  # the toy's bottom above the table when the policy looks: on the expert's last, slow way down
 RISE_M = 0.02  # a tool move up this far over a chunk is a lift, not the jitter of a descent
-STEP_EVERY = 4  # control steps between the decoy's looks while it carries, for the motion's history
+STEP_EVERY = 4  # control steps between the decoy's checks of how low it holds the toy
 
 
 def _rise(arm, chunk: np.ndarray, start_z: float) -> bool:
@@ -46,16 +44,13 @@ def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int =
                 rest_z = env.scene.pose(body)[0][2]
                 angle = rng.uniform(0, 2 * np.pi)
                 decoy = decoy_expert(env, (0.0, 0.0), (radius * np.cos(angle), radius * np.sin(angle)))
-                history, steps = MotionHistory(policy.config.action_expert.motion_every), 0
-                obs = history.look(obs, steps)
                 while (
                     not decoy.done
                     and decoy.phase != "release"
                     and not (decoy.phase == "lower" and env.scene.pose(body)[0][2] - rest_z < LOW_M)
                 ):
                     actions = [decoy.act() for _ in range(STEP_EVERY) if not decoy.done]
-                    steps += len(actions)
-                    obs = history.look(env.step_chunk(actions)[0], steps)
+                    obs = env.step_chunk(actions)[0]
                 held = held_off_the_table(env, body, rest_z)
                 if held is None:  # it slipped out on the way: nothing to put down
                     continue

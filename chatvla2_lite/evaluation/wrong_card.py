@@ -13,11 +13,9 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from chatvla2_lite.data.expert_corrections import expert_label
-from chatvla2_lite.data.expert_near_misses import other_pick
 from chatvla2_lite.data.reasoning_targets import reasoning_target
-from chatvla2_lite.evaluation.aim import hover_beside
 from chatvla2_lite.policy_chatvla2 import STATE_KEY
+from sim.scripted import expert_label, hover_beside, other_pick
 
 
 def _gain(start: np.ndarray, end: np.ndarray, target: np.ndarray) -> float:

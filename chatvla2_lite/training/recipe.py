@@ -55,9 +55,6 @@ class StageConfig:
     # scenes of scripted-expert rollouts (data.expert_rollouts) the action stage reads besides the demos: many
     # scenes at one render per chunk, where recorded demos cost a render per step (0: none, the mix's share dropped)
     rollouts: int = 0
-    # scenes where the model the stage starts from acts and the scripted expert labels each look with what it would do
-    # there (data.expert_corrections): the recovery that demos and rollouts, all on the expert's own path, never show
-    corrections: int = 0
     # scenes where a decoy expert aims beside the object and a restarted one labels the way back at each look
     # (data.expert_near_misses): steering by what the cameras show, which the expert's own path never needs
     near_misses: int = 0
@@ -112,7 +109,7 @@ def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None
             # the backbone is frozen, so each demo frame is read by it once (cache: frames) and a step costs only the
             # action expert's: far more steps, on bigger batches
             "action": dict(
-                mix={"robot": 0.5, "rollouts": 0.5, "corrections": 0.5, "near_misses": 0.5},
+                mix={"robot": 0.5, "rollouts": 0.5, "near_misses": 0.5},
                 trainable="action",
                 lr=1e-3,
                 probe_every=0,
@@ -136,7 +133,7 @@ def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None
             )
         base["mix"] = {**base["mix"], **shares}
     config = StageConfig(name=stage, **base)
-    for source in ("rollouts", "corrections", "near_misses"):
+    for source in ("rollouts", "near_misses"):
         if not getattr(config, source):
             config.mix.pop(source, None)
         elif config.trainable != "action" or source not in config.mix:

@@ -60,8 +60,6 @@ def run_training(
     action_objective: str | None = None,
     pixel_cameras: list[str] | None = None,
     pixel_size: int = 64,
-    action_frame: str | None = None,
-    motion: bool = False,
     camera_size: int | None = None,
     card_layout: str | None = None,
     add_views: list[str] | None = None,
@@ -71,9 +69,7 @@ def run_training(
     """Train one stage and return its last metrics plus where the model went. For a stage that trains the action
     expert, `action_objective` switches its objective first (flow matching, DDIM or one-pass regression) and
     `pixel_cameras` gives it a new conv net over those cameras' pixels at `pixel_size` (pixel_encoder.py), unless
-    it already reads exactly those; `action_frame` switches its targets to "relative" (the arm joints' offsets
-    from the state) or "absolute", and then fits the action statistics again in the new frame; `motion` lets it read
-    the joints' move since the previous look (ActionExpertConfig.motion; new weights at zero, if it has none yet).
+    it already reads exactly those.
     `camera_size` and `card_layout` set the sim world the model learns in and is saved with (sim/world.py); each
     left None keeps the starting model's. `add_views` gives the backbone more views of the cameras
     (processing_chatvla2.EXTRA_VIEWS, e.g. the row world's cards), learnt from this stage on. `export` writes
@@ -86,7 +82,6 @@ def run_training(
     from chatvla2_lite.training.streams import (
         board_photo_stream,
         cached_board_photo_stream,
-        cached_correction_feature_stream,
         cached_image_text_stream,
         cached_near_miss_feature_stream,
         cached_robot_feature_stream,
@@ -102,14 +97,10 @@ def run_training(
     image_text_config(config.kinds)  # an unknown kind or a bad weight fails here, before the model loads
     if add_views:
         check_added_views(add_views)  # before the model loads
-    if config.corrections and init is None:
-        raise ValueError("corrections label the mistakes of the model the stage starts from: pass --init")
-    if (
-        action_objective is not None or pixel_cameras or action_frame is not None or motion
-    ) and config.trainable == "backbone":
+    if (action_objective is not None or pixel_cameras) and config.trainable == "backbone":
         raise ValueError(
-            f"stage {stage!r} does not train the action expert; switch its objective or action frame, "
-            "or give it pixels or motion, in a stage that does"
+            f"stage {stage!r} does not train the action expert; switch its objective or give it pixels in a stage "
+            "that does"
         )
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
     world = policy.processor.world = policy.processor.world.overridden(camera_size, card_layout)
@@ -117,17 +108,12 @@ def run_training(
         policy.processor = policy.processor.with_added_views(add_views)
     if action_objective is not None:
         policy.config.action_expert.objective = action_objective
-    new_frame = action_frame is not None and action_frame != policy.config.action_expert.action_frame
-    if new_frame:
-        policy.config.action_expert.action_frame = action_frame
     if pixel_cameras:
         unknown = sorted(set(pixel_cameras) - set(policy.config.camera_names))
         if unknown:
             raise ValueError(f"no camera {unknown} in this model; it has {policy.config.camera_names}")
         if policy.config.action_expert.pixels != (list(pixel_cameras), pixel_size):
             policy.model.action_expert.add_pixel_encoder(pixel_cameras, pixel_size)
-    if motion and not policy.config.action_expert.motion:
-        policy.model.action_expert.add_motion()
     if export:  # the model as the run built it, its weights from the saved state: no data to make
         step = export_state(policy, out)
         return {"stage": stage, "step": step, "exported": True, "recipe": recipe, "model": str(Path(out) / "model")}
@@ -151,11 +137,6 @@ def run_training(
         if config.mix.get(source, 0) > 0
     }
     draws_robot = config.mix.get("robot", 0) > 0
-    if new_frame and not robot_data:  # even with no demos in the mix: the statistics must be fitted in the new frame
-        raise ValueError(
-            "a new action frame fits the action statistics on robot demos: pass --robot-data DIR "
-            "(from `chatvla2-lite record`)"
-        )
     if robot_data:
         check_demos_world(robot_data, world)
     if draws_robot:
@@ -177,13 +158,12 @@ def run_training(
             )
         else:
             streams["robot"] = robot_stream(robot_data, chunk, seed, reword=config.reword, rename=config.rename)
-    # the first stage that sees actions fits their statistics, and so does one that changes their frame
-    if new_frame or (draws_robot and (init is None or stage == "cotrain")):
+    # the first stage that sees actions fits their statistics
+    if draws_robot and (init is None or stage == "cotrain"):
         fit_action_normalizers(policy, robot_samples_for_stats(robot_data, chunk))
     # scenes the sim plays for the action stage, each look read once through the frozen backbone
     scenes = {
         "rollouts": partial(cached_rollout_feature_stream, follow_picks=config.follow_picks),
-        "corrections": partial(cached_correction_feature_stream, policy_dir=init),
         "near_misses": partial(
             cached_near_miss_feature_stream, wrong_picks=config.wrong_picks, recover_picks=config.recover_picks
         ),

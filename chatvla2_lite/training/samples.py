@@ -60,17 +60,6 @@ def encode_batch(
         batch["observation.state"] = torch.as_tensor(
             np.stack([np.asarray(s.observation["observation.state"], np.float32)[:state_dim] for s in samples])
         )
-        # the joints a look earlier (PREVIOUS_STATE_KEY; an episode's first look has none: nothing moved)
-        batch["observation.previous_state"] = torch.as_tensor(
-            np.stack(
-                [
-                    np.asarray(
-                        s.observation.get("observation.previous_state", s.observation["observation.state"]), np.float32
-                    )[:state_dim]
-                    for s in samples
-                ]
-            )
-        )
         if pixels is not None and "pixels" not in batch:
             batch["pixels"] = torch.as_tensor(np.stack([action_pixels(s.observation, *pixels) for s in samples]))
     return batch

@@ -242,13 +242,10 @@ def _frame_sample(
     """Frame t of episode `ep` as a robot sample: its images and state, the episode's instruction and reasoning
     target (with probability `rename` its toys given made-up names, then with probability `reword` the instruction
     said another way, both drawn from `rng`), and the next `chunk` actions."""
-    from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY
     from chatvla2_lite.data.paraphrase import renamed, reworded
 
     observation = {k: _pixels(v[t // stride]) for k, v in ep.items() if k.startswith(IMAGE_KEY)}
     observation["observation.state"] = ep["observation.state"][t]
-    # where a chunked policy looked last: a chunk's steps earlier (the first frame's own before the episode's start)
-    observation["observation.previous_state"] = ep["observation.state"][max(t - ROLLOUT_EVERY, 0)]
     instruction, reasoning = (
         renamed(ep["instruction"], ep["reasoning"], rng, rename) if rename else (ep["instruction"], ep["reasoning"])
     )
@@ -303,7 +300,7 @@ def feature_samples(model, processor, samples: list[Sample]) -> list[Sample]:
     """The robot samples as the action stage trains on them: the frozen backbone's features instead of the images,
     the state, instruction, reasoning and actions kept, and the small images of an expert's pixel encoder."""
     from chatvla2_lite.pixel_encoder import action_pixels
-    from chatvla2_lite.policy_chatvla2 import STATE_KEYS
+    from chatvla2_lite.policy_chatvla2 import STATE_KEY
 
     features = backbone_features(model, processor, samples)
     if (pixels := model.config.action_expert.pixels) is not None:
@@ -311,7 +308,7 @@ def feature_samples(model, processor, samples: list[Sample]) -> list[Sample]:
             f["pixels"] = torch.from_numpy(action_pixels(s.observation, *pixels))
     return [
         Sample(
-            {k: s.observation[k] for k in STATE_KEYS if k in s.observation},
+            {STATE_KEY: s.observation[STATE_KEY]},
             s.instruction,
             s.target,
             s.action,
@@ -399,40 +396,6 @@ def cached_rollout_feature_stream(
         seed,
         progress,
         f"the scripted expert finished none of {scenes} rollout scenes",
-    )
-
-
-def cached_correction_feature_stream(
-    model,
-    processor,
-    policy_dir: str,
-    scenes: int,
-    chunk: int,
-    seed: int = 0,
-    reword: float = 0.0,
-    rename: float = 0.0,
-    batch_size: int = 32,
-    workers: int = 2,
-    progress: bool = True,
-) -> Iterator[Sample]:
-    """Samples of the expert's corrections of the policy at `policy_dir` on `scenes` scenes
-    (data.expert_corrections), run by `workers` processes that split the scenes (a policy's step costs more than
-    this process's reading), then served as cached_robot_feature_stream serves."""
-    from functools import partial
-
-    from chatvla2_lite.data.expert_corrections import expert_correction_samples
-
-    make = partial(expert_correction_samples, policy_dir, scenes, "train", seed, chunk, reword, rename)
-    yield from _sharded_and_read(
-        model,
-        processor,
-        make,
-        workers,
-        f"expert corrections ({scenes} scenes)",
-        batch_size,
-        seed,
-        progress,
-        f"the policy at {policy_dir} left no look to correct in {scenes} scenes",
     )
 
 

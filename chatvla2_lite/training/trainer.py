@@ -171,8 +171,7 @@ def fit_action_normalizers(policy, samples) -> None:
     """Set the state and action normalisation statistics (kept in the checkpoint) from robot samples."""
     samples = [s for s in samples if s.action is not None]
     states = np.stack([np.asarray(s.observation["observation.state"], np.float32) for s in samples])
-    chunks = torch.as_tensor(np.stack([s.action for s in samples]), dtype=torch.float32)  # (N, H, 6)
-    # in the expert's action frame: relative targets have their own spread, far smaller than the poses'
-    actions = policy.model.actions_to_frame(chunks, torch.as_tensor(states)).flatten(0, 1).numpy()
+    chunks = np.stack([s.action for s in samples]).astype(np.float32)  # (N, H, 6)
+    actions = chunks.reshape(-1, chunks.shape[-1])
     policy.model.action_normalizer.set_stats(actions.mean(0), actions.std(0))
     policy.model.state_normalizer.set_stats(states.mean(0), states.std(0))

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from chatvla2_lite.data.expert_corrections import expert_label
-from chatvla2_lite.evaluation.aim import aim_scores, hover_beside
+from chatvla2_lite.evaluation.aim import aim_scores
+from sim.scripted import expert_label, hover_beside
 from sim.world import World
 
 
@@ -90,8 +90,6 @@ def test_eval_aim_prints_one_json_line_and_is_one_mode_at_a_time():
     assert result["episodes"] == 3 and len(result["aim_slope"]) == 2 and min(result["expert_aim_slope"]) > 0.9
     bad = eval_cli(*cli, "--aim", "--first-chunk")
     assert bad.returncode == 2 and "not allowed with" in bad.stderr
-    still = eval_cli(*cli, "--aim", "--withhold-motion")
-    assert still.returncode == 2 and "--withhold-motion is for the closed loop" in still.stderr
 
 
 def test_eval_wrong_card_prints_one_json_line_where_the_expert_goes_to_the_answer_card():

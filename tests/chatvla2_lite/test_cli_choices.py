@@ -4,7 +4,7 @@ each must stay the set its owner accepts."""
 import argparse
 
 from chatvla2_lite.cli import build_parser
-from chatvla2_lite.configuration_chatvla2 import ACTION_FRAMES, OBJECTIVES
+from chatvla2_lite.configuration_chatvla2 import OBJECTIVES
 from chatvla2_lite.evaluation.probe import ALL_SUITES
 from chatvla2_lite.quantization import QUANTIZATIONS
 from chatvla2_lite.training.recipe import RECIPES, STAGES
@@ -21,7 +21,6 @@ OWNED = {
     "recipe": set(RECIPES),
     "suite": set(ALL_SUITES) | {"all"},
     "action_objective": set(OBJECTIVES),
-    "action_frame": set(ACTION_FRAMES),
 }
 
 

@@ -120,7 +120,7 @@ def test_all_is_the_retention_suites_and_an_unknown_suite_is_named(monkeypatch):
     monkeypatch.setattr(probing, "probe_rows", lambda policy, suite, *args, **kwargs: [("q", "a", "b", False)])
     assert {"ocr", "math", "spatial"} == set(probe(EchoPolicy(False), "all", progress=False)) & set(probing.ALL_SUITES)
     with pytest.raises(ValueError, match="cards"):
-        probe(EchoPolicy(False), "cards", progress=False)
+        probe(EchoPolicy(False), "tiles", progress=False)
 
 
 def test_the_clis_probe_suites_are_the_probes():

@@ -30,8 +30,6 @@ def test_each_sample_pairs_a_frame_with_its_own_image_state_and_next_actions(tmp
         assert t % 3 == 0
         assert (sample.observation["observation.images.front"] == t * 10).all()
         assert np.array_equal(sample.action[:, 0], np.minimum(np.arange(t, t + 4), n - 1) + 0.5)
-        # where a chunked policy looked last: a chunk (16 steps) earlier, or the episode's first frame
-        assert sample.observation["observation.previous_state"][0] == max(t - 16, 0)
     assert starts == set(range(0, n, 3))
 
 

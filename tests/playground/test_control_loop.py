@@ -59,15 +59,3 @@ def test_acting_on_edited_reasoning_changes_the_chunk(session, nano_policy):
     assert updates[-1].phase == "done" and "one chunk on your reasoning" in updates[-1].verdict.text
     frames = sum(u.phase == "acting" for u in updates)
     assert 2 <= frames < 16, "the frame cap did not thin out the frames"
-
-
-def test_the_second_chunk_is_told_where_the_joints_were_at_the_first_look(session, nano_policy, monkeypatch):
-    seen = []  # the observation of every act call
-    act = nano_policy.act
-    monkeypatch.setattr(
-        nano_policy, "act", lambda obs, reasoning, seed=0: seen.append(obs) or act(obs, reasoning, seed=seed)
-    )
-    list(run_episode(session, nano_policy, threading.Lock(), Budget(max_chunks=2, max_fps=1000)))
-    assert len(seen) == 2 and "observation.previous_state" not in seen[0]
-    np.testing.assert_array_equal(seen[1]["observation.previous_state"], seen[0]["observation.state"])
-    assert not np.allclose(seen[1]["observation.state"], seen[0]["observation.state"])

@@ -25,11 +25,8 @@ def test_a_rollout_sees_what_a_recorded_demo_sees_at_its_looks(math_env):
     np.testing.assert_array_equal(rollout["action"], frames["action"])  # the same plan, cut where the task succeeds
     steps = [step for step, _ in rollout["looks"]]
     assert steps == list(range(0, len(frames["action"]), 16))
-    assert "observation.previous_state" not in rollout["looks"][0][1]  # the first look: nothing moved before it
     for step, obs in rollout["looks"]:
         np.testing.assert_array_equal(obs["observation.state"], frames["observation.state"][step])
-        if step:  # the joints at the previous look, a chunk earlier, as a recorded demo's frame sample gives them
-            np.testing.assert_array_equal(obs["observation.previous_state"], frames["observation.state"][step - 16])
         for cam in ("front", "wrist"):
             np.testing.assert_array_equal(obs[f"observation.images.{cam}"], frames[f"observation.images.{cam}"][step])
 
@@ -83,7 +80,7 @@ def test_the_action_stage_reads_rollouts_once_through_the_frozen_backbone():
 
     assert sorted(map(key, first)) == sorted(map(key, looks)) == sorted(map(key, second))
     for s in first:
-        assert set(s.observation) <= {"observation.state", "observation.previous_state"}  # no images: features instead
+        assert set(s.observation) == {"observation.state"}  # no images: features instead
         assert s.features["hidden"].dtype == torch.float16 and s.features["obs_grid"].any()
 
 

@@ -1,20 +1,12 @@
-"""The expert's corrections: a restarted expert recovers from a policy's near miss and from a carry toward the wrong
-place; only untouched looks and looks holding the object off the table get labels."""
+"""Restarted experts (sim.scripted): one recovers from a near miss and from a carry toward the wrong place; only
+untouched looks and looks holding the object off the table get labels."""
 
 import dataclasses
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from chatvla2_lite.data.expert_corrections import (
-    carry_label,
-    corrected_rollout,
-    expert_correction_samples,
-    expert_label,
-    held_off_the_table,
-    needs_a_pick,
-)
+from sim.scripted import carry_label, decoy_expert, expert_label, held_off_the_table, needs_a_pick, same_kind
 
 
 def _untouched(env, rest_z: float) -> bool:
@@ -148,107 +140,9 @@ def test_a_carry_label_rises_shut_and_then_heads_for_the_place_point():
         env.close()
 
 
-class ExpertPolicy:
-    """Plays one scripted expert from the reset on, whatever it sees: it grasps, so later looks are not labelled."""
-
-    def __init__(self, env, n_action_steps=None):
-        self.env, self.expert = env, None
-        self.config = SimpleNamespace(action_expert=SimpleNamespace(n_action_steps=n_action_steps, motion_every=16))
-
-    def reset(self):
-        self.expert = None
-
-    def act(self, obs, reasoning, seed=0):
-        self.expert = self.expert or self.env.expert()
-        return np.stack([self.expert.act() for _ in range(16)])
-
-
-@pytest.mark.slow
-def test_a_corrected_rollout_labels_the_looks_before_the_grasp_and_while_the_object_is_held_up():
-    import sim
-
-    env = sim.make_env("toy_placement", "train", cameras=("front",))
-    try:
-        policy = ExpertPolicy(env)
-        episode = corrected_rollout(env, policy, seed=2)
-        assert episode["success"]
-        first_obs, first_label = episode["looks"][0]
-        assert "observation.images.front" in first_obs
-        policy.reset()
-        env.reset(seed=2)
-        # at the start a restarted expert plans just as the one that plays
-        np.testing.assert_allclose(first_label, policy.act(None, ""), atol=1e-6)
-        plain = ExpertPolicy(env)
-        env.reset(seed=2)
-        body = env.scene.bodies[env.episode.pick]
-        rest_z = env.scene.pose(body)[0][2]
-        untouched, held, success = 0, 0, False
-        while not success:
-            untouched += _untouched(env, rest_z)
-            held += held_off_the_table(env, body, rest_z) is not None
-            *_, success, _, _, _ = env.step_chunk(plain.act(None, ""))
-        assert untouched and held  # the toy rests for a few looks, then hangs in the fingers for a few
-        assert len(episode["looks"]) == untouched + held  # the looks closing on it or after setting it down get none
-    finally:
-        env.close()
-
-
-class StandStill(ExpertPolicy):
-    """Holds the arm where it is: the toy stays untouched, so every look is labelled."""
-
-    def act(self, obs, reasoning, seed=0):
-        return np.tile(obs["observation.state"], (16, 1))
-
-
-def test_a_corrected_rollout_plays_the_policys_n_action_steps_per_look_as_the_eval_does():
-    import sim
-
-    env = sim.make_env("toy_placement", "train", cameras=("front",))
-    try:
-        assert len(corrected_rollout(env, StandStill(env), seed=3, max_steps=40)["looks"]) == 3  # 16 + 16 + 8
-        assert len(corrected_rollout(env, StandStill(env, n_action_steps=4), seed=3, max_steps=40)["looks"]) == 10
-    finally:
-        env.close()
-
-
-@pytest.mark.slow
-def test_correction_samples_split_the_scenes_between_workers(tmp_path):
-    import torch
-
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
-
-    torch.manual_seed(0)
-    ChatVLA2.from_config().save_pretrained(tmp_path / "policy")
-    first = list(expert_correction_samples(str(tmp_path / "policy"), 4, shard=(0, 2)))
-    second = list(expert_correction_samples(str(tmp_path / "policy"), 4, shard=(1, 2)))
-    for share in (first, second):  # each worker plays both tasks, its own scenes
-        assert any("card" in s.target for s in share) and not all("card" in s.target for s in share)
-    for s in first + second:
-        assert s.action.shape == (16, 6) and np.isfinite(s.action).all()
-        assert {"observation.images.front", "observation.images.wrist", "observation.state"} <= set(s.observation)
-
-
-def test_corrections_go_only_to_an_action_stage_that_starts_from_a_model(tmp_path):
-    from chatvla2_lite.training.recipe import recipe_stage
-    from chatvla2_lite.training.run import run_training
-
-    assert recipe_stage("chatvla2", "action", rollouts=5, corrections=5).mix == {
-        "robot": 0.5,
-        "rollouts": 0.5,
-        "corrections": 0.5,
-    }
-    assert recipe_stage("chatvla2", "action", corrections=5).mix == {"robot": 0.5, "corrections": 0.5}
-    with pytest.raises(ValueError, match="only the chatvla2 action stage"):
-        recipe_stage("chatvla2", "cotrain", corrections=5)
-    with pytest.raises(ValueError, match="pass --init"):
-        run_training("action", tmp_path / "out", robot_data=None, corrections=5, progress=False)
-
-
 def _closing(env, seed: int, off: float) -> None:
     """Reset `seed`, then let an expert aiming `off` m beside the object come down and shut its fingers until they
     are half shut and still clear of it: a look in the middle of a grasp."""
-    from chatvla2_lite.data.expert_near_misses import decoy_expert
-
     env.reset(seed=seed)
     body = env.scene.bodies[env.episode.pick]
     rest_z = env.scene.pose(body)[0][2]
@@ -279,3 +173,9 @@ def test_an_expert_restarted_halfway_through_a_good_grasp_finishes_it():
         assert env.expert().restart_here() == "rise"
     finally:
         env.close()
+
+
+def test_same_kind_names_the_other_cards_and_toys():
+    bodies = {"card_4": 1, "card_7": 2, "card_0": 3, "tray": 4, "toy_0": 5, "toy_1": 6, "bowl": 7}
+    assert same_kind(bodies, "card_4") == [2, 3]
+    assert same_kind(bodies, "toy_0") == [6]
