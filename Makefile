@@ -25,6 +25,7 @@ run: setup
 test: setup $(CHROMIUM)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 $(CHROMIUM):

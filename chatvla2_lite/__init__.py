@@ -7,9 +7,9 @@ so `import chatvla2_lite` (the CLI, the sim, the Gradio app's startup) stays fas
 __version__ = "0.1.0"
 
 _LAZY = {
-    "ChatVLA2": "chatvla2_lite.policy_chatvla2",
-    "ChatVLA2Config": "chatvla2_lite.configuration_chatvla2",
-    "ChatVLA2Processor": "chatvla2_lite.processing_chatvla2",
+    "ChatVLA2": "chatvla2_lite.model.policy_chatvla2",
+    "ChatVLA2Config": "chatvla2_lite.model.configuration_chatvla2",
+    "ChatVLA2Processor": "chatvla2_lite.model.processing_chatvla2",
 }
 __all__ = ["__version__", *_LAZY]
 

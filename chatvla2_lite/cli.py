@@ -10,6 +10,7 @@ import sys
 from chatvla2_lite.errors import ChatVLA2Error
 from chatvla2_lite.training.recipe import RECIPES, STAGES
 from sim.errors import SimError
+from sim.world import World
 
 
 def _emit(result: dict, as_json: bool) -> None:
@@ -41,8 +42,8 @@ def _bench_cards(args: argparse.Namespace) -> dict:
 def _bench_digits(args: argparse.Namespace) -> dict:
     import torch
 
-    from chatvla2_lite.defaults import load_policy
     from chatvla2_lite.evaluation.tower_digits import check_settings, tower_digit_scores
+    from chatvla2_lite.model.policy_chatvla2 import load_policy
 
     try:
         check_settings(args.scenes, args.heldout_scenes)  # before the model loads, as the world is
@@ -59,7 +60,7 @@ def _bench_digits(args: argparse.Namespace) -> dict:
 
 
 def _bench_model(args: argparse.Namespace) -> dict:
-    from chatvla2_lite.bench_model import run_model_benchmark
+    from chatvla2_lite.evaluation.bench_model import run_model_benchmark
 
     return run_model_benchmark(
         model=args.model,
@@ -134,7 +135,7 @@ def _shares(
 def _eval(args: argparse.Namespace) -> dict:
     import torch
 
-    from chatvla2_lite.defaults import load_policy
+    from chatvla2_lite.model.policy_chatvla2 import load_policy
 
     torch.set_num_threads(args.threads)
     _check_world(args)
@@ -148,7 +149,7 @@ def _eval(args: argparse.Namespace) -> dict:
         result = _eval_mode(policy, args)
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
-    return {"world": policy.processor.world.to_dict(), **result}  # the open-loop modes say where they ran too
+    return {"world": World.of(policy.processor.world).to_dict(), **result}  # the open-loop modes say where they ran too
 
 
 def _eval_mode(policy, args: argparse.Namespace) -> dict:
@@ -186,8 +187,8 @@ def _eval_mode(policy, args: argparse.Namespace) -> dict:
 def _probe(args: argparse.Namespace) -> dict:
     import torch
 
-    from chatvla2_lite.defaults import load_policy
     from chatvla2_lite.evaluation.probe import probe
+    from chatvla2_lite.model.policy_chatvla2 import load_policy
 
     if args.blind < 0:  # before the model loads
         raise ChatVLA2Error(f"--blind takes a number of train questions, 0 or more, not {args.blind}")
@@ -217,7 +218,8 @@ def _check_world(args: argparse.Namespace) -> None:
 def _move_to_world(policy, args: argparse.Namespace) -> None:
     """Put a loaded policy in the world --camera-size and --card-layout ask for (unset: the one it was trained in),
     to see how it does zero-shot where it never learnt."""
-    policy.processor.world = policy.processor.world.overridden(args.camera_size, args.card_layout)
+    world = World.of(policy.processor.world).overridden(args.camera_size, args.card_layout)
+    policy.processor.world = world.to_dict()
 
 
 def _train(args: argparse.Namespace) -> dict:
@@ -257,12 +259,6 @@ def _train(args: argparse.Namespace) -> dict:
         )
     except ValueError as exc:
         raise ChatVLA2Error(str(exc)) from exc
-
-
-def _bench_app(args: argparse.Namespace) -> dict:
-    from playground.bench_app import run_app_benchmark
-
-    return run_app_benchmark(model=args.model, quantization=args.quantization, episodes=args.episodes)
 
 
 def _add_world_options(
@@ -342,12 +338,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench_train.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     bench_train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench_train.set_defaults(func=_bench_train)
-    bench_app = bench_sub.add_parser("app", help="start the Gradio app on 127.0.0.1 and time it through its API")
-    bench_app.add_argument("--model", default=None, help="MODEL_ID for the app (default: the shipped nano)")
-    bench_app.add_argument("--quantization", choices=["4bit", "8bit", "none"], default=None, help="QUANTIZATION")
-    bench_app.add_argument("--episodes", type=int, default=3, help="math-matching episodes timed (medians reported)")
-    bench_app.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    bench_app.set_defaults(func=_bench_app)
 
     record = sub.add_parser("record", help="record scripted-expert demos as a LeRobot v3.0 dataset")
     record.add_argument("--task", choices=("math_matching", "toy_placement"), required=True, help="which sim task")

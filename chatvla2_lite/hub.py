@@ -18,6 +18,9 @@ from chatvla2_lite.errors import CheckpointError, CorruptCheckpointError, Unsafe
 
 logger = logging.getLogger(__name__)
 
+# The project's own nano checkpoint, laid out as a Hub repository inside the repo: the model when none is named.
+NANO_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "chatvla2-nano"
+
 # Everything a ChatVLA2 or a Qwen2-VL-family repo needs, and nothing that could be unpickled.
 ALLOW_PATTERNS = [
     "*.safetensors",

@@ -1,4 +1,7 @@
-"""`chatvla2-lite bench app`: start the app on 127.0.0.1 and time what a visitor feels, through its HTTP API.
+"""The app benchmark: start the app on 127.0.0.1 and time what a visitor feels, through its HTTP API.
+
+    python -m playground.bench_app [--model ID] [--quantization 4bit|8bit|none] [--episodes N] --json
+
 
 ready_s: process start until the server answers (the model is loaded before it listens).
 first_token_ms: "Run" pressed until the first reasoning text arrives (scene building included).
@@ -8,6 +11,8 @@ frames_per_s: sim frames received per second while a chunk executes (reasoning p
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import os
 import socket
@@ -132,3 +137,19 @@ def run_app_benchmark(
         "model": banner.replace("**Model:** ", "").split(" · loaded")[0],
         "verdicts": sorted({r["verdict"].split("\n")[0].lstrip("# ") for r in runs}),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m playground.bench_app", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="MODEL_ID for the app (default: the shipped nano)")
+    parser.add_argument("--quantization", choices=["4bit", "8bit", "none"], default=None, help="QUANTIZATION")
+    parser.add_argument("--episodes", type=int, default=3, help="math-matching episodes timed (medians reported)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    args = parser.parse_args(argv)
+    result = run_app_benchmark(args.model, args.quantization, args.episodes)
+    print(json.dumps(result, sort_keys=True) if args.json else "\n".join(f"{k}  {v}" for k, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

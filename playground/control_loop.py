@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.conventions import STATE_KEY, image_key
+
 
 def side_by_side(obs: dict) -> np.ndarray:
     """The front and wrist images next to each other, uint8 (H, 2W, 3)."""
-    return np.concatenate([obs["observation.images.front"], obs["observation.images.wrist"]], axis=1)
+    return np.concatenate([obs[image_key("front")], obs[image_key("wrist")]], axis=1)
 
 
 @dataclass
@@ -93,7 +95,7 @@ def execute_chunk(session, chunk: np.ndarray, chunk_index: int, budget: Budget, 
     for k, action in enumerate(chunk):
         obs, info = backend.step(action)
         session.observation = obs
-        session.executed.append(np.asarray(obs["observation.state"], dtype=np.float32))
+        session.executed.append(np.asarray(obs[STATE_KEY], dtype=np.float32))
         timing["steps"] = timing.get("steps", 0) + 1
         now = time.perf_counter()
         stop = session.stop.is_set() or now > deadline or info.get("is_success", False)

@@ -20,6 +20,7 @@ from playground.model_cache import ModelCache
 from playground.session import SessionRegistry
 from playground.settings import AppSettings
 from sim.errors import SimError
+from sim.world import World
 
 logger = logging.getLogger(__name__)
 WHITEBOARD, SPATIAL = "Whiteboard", "Spatial instruction"
@@ -108,7 +109,7 @@ class Playground:
         """The sim world scenes are built in: the one the model was trained in (its processor says), so a model of
         the row world at 448 px sees its own cards and frame size; the default world before any model is loaded."""
         loaded = loaded or self.models.loaded
-        return None if loaded is None else loaded.policy.processor.world
+        return None if loaded is None else World.of(loaded.policy.processor.world)
 
     def _build_scene(self, session, request_key, task, build, backend_name, world=None):
         """Build the scene in the visitor's own sim (making the sim on first use), in `world` (None: the model's)."""

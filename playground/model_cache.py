@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from playground.settings import DEFAULT_MODEL, NANO_CHECKPOINT, QUANTIZATIONS, AppSettings
+from chatvla2_lite.hub import NANO_CHECKPOINT
+from playground.settings import DEFAULT_MODEL, QUANTIZATIONS, AppSettings
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 class LoadedModel:
     """The shared policy and what the UI says about it."""
 
-    policy: object  # chatvla2_lite.policy_chatvla2.ChatVLA2
+    policy: object  # chatvla2_lite.model.policy_chatvla2.ChatVLA2
     key: tuple[str, str, str]  # (model id, quantization, device) it was loaded with
     label: str
     load_s: float
@@ -71,7 +72,7 @@ class ModelCache:
         import torch
 
         from chatvla2_lite.errors import CheckpointError
-        from chatvla2_lite.policy_chatvla2 import ChatVLA2
+        from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
         model_id, quantization, device = key
         if quantization not in QUANTIZATIONS:
@@ -111,7 +112,7 @@ class ModelCache:
         # quantization happens at load time, so the random nano goes through a folder like a checkpoint does
         import tempfile
 
-        from chatvla2_lite.policy_chatvla2 import ChatVLA2
+        from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
         with tempfile.TemporaryDirectory() as tmp:
             ChatVLA2.from_config(seed=0).save_pretrained(tmp)

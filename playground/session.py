@@ -28,7 +28,7 @@ class Session:
     scene_build: tuple | None = None  # (task, build, backend name) that made it, to make it again in another world
     fresh: bool = False  # built by New scene and not run yet: Run acts on it as it is
     observation: dict | None = None
-    reasoning: object = None  # chatvla2_lite.policy_chatvla2.Reasoning of the last chunk
+    reasoning: object = None  # chatvla2_lite.model.policy_chatvla2.Reasoning of the last chunk
     predicted: list = field(default_factory=list)  # (16, 6) chunks, one per reason-act round
     executed: list = field(default_factory=list)  # (6,) joint states measured after each step
     chat: list = field(default_factory=list)  # chat panel messages [{"role", "content"}]

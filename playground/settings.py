@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
-# The trained nano checkpoint will live here in the layout of a Hub repo; until it exists the app runs the
-# nano architecture with random weights and says so.
-NANO_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "chatvla2-nano"
 DEFAULT_MODEL = "nano"  # the model box's value that means "the shipped nano model"
 QUANTIZATIONS = ("none", "8bit", "4bit")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-TASK_NAMES = ("math_matching", "toy_placement")
-SPLIT_NAMES = ("train", "heldout")
+from sim.conventions import SPLIT_NAMES, TASK_NAMES
+
+__all__ = ["SPLIT_NAMES", "TASK_NAMES", "make_env"]
 
 
 def make_env(task: str = "math_matching", split: str = "train", seed: int | None = None, **kwargs):

@@ -74,7 +74,7 @@ def run_sim_benchmark(
 ) -> dict:
     """Expert success per task over `episodes` seeded episodes in `world` (None: the default), then the speed
     figures; one flat dict."""
-    world = world or World()
+    world = World.of(world)
     result: dict = {"episodes": episodes, "split": split, "seed": seed, **world.to_dict()}
     wall = time.perf_counter()
     for task in TASKS:

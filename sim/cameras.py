@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.conventions import CAMERA_NAMES
 from sim.errors import UnknownNameError
 
-CAMERA_NAMES = ("front", "wrist")
 # SIM_RENDERER=egl asks for PyBullet's EGL plugin (hardware OpenGL, for a machine with a GPU);
 # without it, or where the plugin cannot start, frames come from the CPU TinyRenderer.
 RENDERER_ENV = "SIM_RENDERER"

@@ -53,7 +53,7 @@ def run_card_visibility(
     the arm hides at the start, and a card's size in pixels in the front camera."""
     if scenes < 1:
         raise ValueError(f"--scenes must be at least 1 (got {scenes})")
-    world = world or World()
+    world = World.of(world)
     env = make_env("math_matching", split, cameras=("front",), world=world)
     hidden, answer_hidden, scenes_hiding, sides, cards = 0, 0, 0, [], 0
     wall = time.perf_counter()

@@ -14,6 +14,7 @@ import string
 import numpy as np
 
 from sim.cameras import CAMERA_NAMES, CameraConfig, Cameras
+from sim.conventions import STATE_KEY, image_key
 from sim.errors import UnknownNameError
 from sim.expert import ExpertConfig, ScriptedExpert
 from sim.scene import Scene, SceneConfig
@@ -31,7 +32,7 @@ def task_by_name(name: str, world: World | None = None):
     """A new task object for `name`, laid out as `world` says; UnknownNameError lists the valid names."""
     if name not in TASKS:
         raise UnknownNameError("task", name, TASKS)
-    return TASKS[name](**(world or World()).task_options(name))
+    return TASKS[name](**World.of(world).task_options(name))
 
 
 class So100TabletopEnv:
@@ -55,7 +56,7 @@ class So100TabletopEnv:
         overrides its cameras."""
         import gymnasium as gym
 
-        self.world = world or World()
+        self.world = World.of(world)
         self.task = task_by_name(task, self.world)
         self.split = get_split(split) if isinstance(split, str) else split
         for cam in cameras:
@@ -66,9 +67,9 @@ class So100TabletopEnv:
         self.cameras = Cameras(self.scene, camera_config or self.world.camera_config())
         lower, upper = self.scene.arm.lower.astype(np.float32), self.scene.arm.upper.astype(np.float32)
         h, w = self.cameras.config.height, self.cameras.config.width
-        spaces = {f"observation.images.{c}": gym.spaces.Box(0, 255, (h, w, 3), np.uint8) for c in self.camera_names}
+        spaces = {image_key(c): gym.spaces.Box(0, 255, (h, w, 3), np.uint8) for c in self.camera_names}
         # joints settle a hair past their limits under load: the state space allows for that
-        spaces["observation.state"] = gym.spaces.Box(lower - 0.05, upper + 0.05, (6,), np.float32)
+        spaces[STATE_KEY] = gym.spaces.Box(lower - 0.05, upper + 0.05, (6,), np.float32)
         spaces["task"] = gym.spaces.Text(MAX_INSTRUCTION_CHARS, charset=string.printable)
         self.observation_space = gym.spaces.Dict(spaces)
         self.action_space = gym.spaces.Box(lower, upper, (6,), np.float32)
@@ -134,8 +135,8 @@ class So100TabletopEnv:
         )
 
     def _observation(self) -> dict:
-        obs = {f"observation.images.{c}": self.cameras.render(c) for c in self.camera_names}
-        obs["observation.state"] = self.scene.arm.joint_positions().astype(np.float32)
+        obs = {image_key(c): self.cameras.render(c) for c in self.camera_names}
+        obs[STATE_KEY] = self.scene.arm.joint_positions().astype(np.float32)
         obs["task"] = self.episode.instruction
         return obs
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.conventions import image_key
+
 DOCS = Path(__file__).parent / "docs"
 
 
@@ -26,8 +28,8 @@ def episode_strip(
             while step < moment:
                 obs, *_ = env.step(expert.act())
                 step += 1
-            frames.append(obs["observation.images.front"])
-        frames.append(obs["observation.images.wrist"])
+            frames.append(obs[image_key("front")])
+        frames.append(obs[image_key("wrist")])
     finally:
         env.close()
     return np.concatenate(frames, axis=1)

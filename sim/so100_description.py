@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-JOINT_NAMES = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
+from sim.conventions import JOINT_NAMES
+
 ARM_JOINTS = JOINT_NAMES[:5]
 URDF_PATH = Path(__file__).parent / "assets" / "so100.urdf"
 

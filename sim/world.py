@@ -52,6 +52,11 @@ class World:
         return asdict(self)
 
     @classmethod
+    def of(cls, world: World | dict | None) -> World:
+        """The World of a World, of its dict (a model's processor keeps it so), or the default one for None."""
+        return world if isinstance(world, World) else cls.from_dict(world)
+
+    @classmethod
     def from_dict(cls, settings: dict | None) -> World:
         """The world of a saved config; None or {} (a model saved before worlds existed) gives the default."""
         settings = dict(settings or {})

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from chatvla2_lite.training.samples import Sample
+from chatvla2_lite.data.samples import Sample
 from sim.scripted import (
     OTHER_PICKS,
     carry_label,

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from chatvla2_lite.training.samples import Sample
+from chatvla2_lite.data.samples import Sample, action_chunk
+from sim.conventions import IMAGE_KEY, STATE_KEY
 
 ROLLOUT_TASKS = ("math_matching", "toy_placement")
 # Rollout seeds start far above the demos' (record counts up from 0) and the eval seeds (10,000 on): new scenes.
@@ -77,8 +78,6 @@ def expert_rollout_samples(
     ground truth's comes to (expert_rollout). A scene the expert fails gives no samples."""
     from functools import partial
 
-    from chatvla2_lite.training.streams import action_chunk
-
     rng = np.random.default_rng(seed)
     for episode in scene_episodes(
         partial(expert_rollout, every=every, follow_picks=follow_picks),
@@ -135,12 +134,11 @@ def episode_samples(
     chunk."""
     from chatvla2_lite.data.paraphrase import renamed, reworded
     from chatvla2_lite.data.reasoning_targets import reasoning_target
-    from chatvla2_lite.policy_chatvla2 import STATE_KEY
 
     instruction, reasoning = info["instruction"], reasoning or reasoning_target(info)
     if rename:
         instruction, reasoning = renamed(instruction, reasoning, rng, rename)
     for obs, actions in looks:
         said = reworded(instruction, rng, reword) if reword else instruction
-        kept = {k: v for k, v in obs.items() if k.startswith("observation.images.") or k == STATE_KEY}
+        kept = {k: v for k, v in obs.items() if k.startswith(IMAGE_KEY) or k == STATE_KEY}
         yield Sample(kept, said, reasoning, actions)

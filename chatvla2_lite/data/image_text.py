@@ -35,6 +35,7 @@ from chatvla2_lite.data.scene_questions import (
     pick_questions,
     scene_question_pool,
 )
+from sim.conventions import image_key
 from sim.world import World
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class ImageTextConfig:
             raise ValueError(f"board_view must be 'board' or 'front', not {self.board_view!r}")
         if self.questions_per_scene < 1:
             raise ValueError("questions_per_scene must be at least 1")
+        object.__setattr__(self, "world", World.of(self.world))  # a model's processor keeps it as a dict
 
     def shares(self) -> dict[str, float]:
         """Kind -> share of the samples, summing to 1."""
@@ -113,7 +115,7 @@ class SceneRenderer:
     """Builds seeded sim scenes and renders their cameras once; one env per task, reused. Close it when done."""
 
     def __init__(self, split: str, cameras: tuple[str, ...] = ("front",), world: World | None = None):
-        self.split, self.cameras, self.world = split, tuple(cameras), world or World()
+        self.split, self.cameras, self.world = split, tuple(cameras), World.of(world)
         self._envs: dict = {}
 
     def render(self, task: str, seed: int) -> tuple[dict[str, np.ndarray], dict]:
@@ -123,7 +125,7 @@ class SceneRenderer:
 
             self._envs[task] = sim.make_env(task, self.split, cameras=self.cameras, world=self.world)
         obs, info = self._envs[task].reset(seed=int(seed))
-        return {cam: obs[f"observation.images.{cam}"] for cam in self.cameras}, info
+        return {cam: obs[image_key(cam)] for cam in self.cameras}, info
 
     def close(self) -> None:
         for env in self._envs.values():
@@ -236,7 +238,7 @@ def to_processor_inputs(sample: dict) -> tuple[dict, str, str]:
     """(observation, instruction, reasoning) for ChatVLA2Processor: the question is the instruction, the answer
     the reasoning target. Scene samples carry the robot's cameras; a drawn-board sample has one "board" picture,
     for a processor whose camera_names is ("board",)."""
-    observation = {f"observation.images.{name}": image for name, image in sample["images"].items()}
+    observation = {image_key(name): image for name, image in sample["images"].items()}
     return observation, sample["question"], sample["answer"]
 
 

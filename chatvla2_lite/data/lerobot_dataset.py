@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.conventions import STATE_KEY, image_key
 from sim.so100_description import JOINT_NAMES  # light: the config module would import transformers
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ INDEX_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_in
 def build_features(cameras: dict[str, tuple[int, int]], use_videos: bool = True, fps: int = FPS) -> dict:
     """The info.json `features`: state and action (6 joints), an image or video per camera (name -> (H, W)), indices."""
     joints = {"dtype": "float32", "shape": [len(JOINT_NAMES)], "names": list(JOINT_NAMES)}
-    features = {"observation.state": dict(joints), "action": dict(joints)}
+    features = {STATE_KEY: dict(joints), "action": dict(joints)}
     for cam, (h, w) in cameras.items():
         feature = {
             "dtype": "video" if use_videos else "image",
@@ -61,7 +62,7 @@ def build_features(cameras: dict[str, tuple[int, int]], use_videos: bool = True,
                 "video.channels": 3,
                 "has_audio": False,
             }
-        features[f"observation.images.{cam}"] = feature
+        features[image_key(cam)] = feature
     features["timestamp"] = {"dtype": "float32", "shape": [1], "names": None}
     for name in INDEX_FEATURES[1:]:
         features[name] = {"dtype": "int64", "shape": [1], "names": None}
@@ -126,7 +127,7 @@ class LeRobotV3Writer:
         self.tasks: dict[str, int] = {}
         self.episodes: list[dict] = []
         self.frames: list = []  # pyarrow tables, one per episode
-        self.moments = {k: _Moments() for k in ("observation.state", "action")}
+        self.moments = {k: _Moments() for k in (STATE_KEY, "action")}
         self.image_moments = {cam: _Moments() for cam in self.cameras}
         self.videos: dict = {}
         self.total_frames = 0
@@ -135,7 +136,7 @@ class LeRobotV3Writer:
         if cam not in self.videos:
             import imageio_ffmpeg
 
-            path = self.root / VIDEO_PATH.format(video_key=f"observation.images.{cam}", chunk_index=0, file_index=0)
+            path = self.root / VIDEO_PATH.format(video_key=image_key(cam), chunk_index=0, file_index=0)
             path.parent.mkdir(parents=True, exist_ok=True)
             h, w = self.cameras[cam]
             writer = imageio_ffmpeg.write_frames(
@@ -168,7 +169,7 @@ class LeRobotV3Writer:
         episode_index = len(self.episodes)
         task_index = self.tasks.setdefault(task, len(self.tasks))
         start = self.total_frames
-        columns = {key: _fixed_list(x) for key, x in (("observation.state", state), ("action", action))}
+        columns = {key: _fixed_list(x) for key, x in ((STATE_KEY, state), ("action", action))}
         row = {
             "episode_index": episode_index,
             "tasks": [task],
@@ -179,7 +180,7 @@ class LeRobotV3Writer:
             "dataset_to_index": start + length,
         }
         for cam, frames in images.items():
-            key = f"observation.images.{cam}"
+            key = image_key(cam)
             if self.use_videos:
                 video = self._video(cam)
                 for frame in frames:
@@ -204,7 +205,7 @@ class LeRobotV3Writer:
             "task_index": pa.array(np.full(length, task_index), pa.int64()),
         }
         self.frames.append(pa.table(columns))
-        for key, values in (("observation.state", state), ("action", action)):
+        for key, values in ((STATE_KEY, state), ("action", action)):
             episode = _Moments()
             episode.add(np.asarray(values))
             self.moments[key].add(np.asarray(values))
@@ -235,7 +236,7 @@ class LeRobotV3Writer:
         tasks = pd.DataFrame({"task_index": list(self.tasks.values())}, index=pd.Index(list(self.tasks), name="task"))
         tasks.to_parquet(self.root / "meta/tasks.parquet")
         stats = {key: m.stats() for key, m in self.moments.items()}
-        stats |= {f"observation.images.{cam}": m.stats(shape=(3, 1, 1)) for cam, m in self.image_moments.items()}
+        stats |= {image_key(cam): m.stats(shape=(3, 1, 1)) for cam, m in self.image_moments.items()}
         (self.root / "meta/stats.json").write_text(json.dumps(stats, indent=2) + "\n")
         info = {
             "codebase_version": CODEBASE_VERSION,
@@ -294,7 +295,7 @@ def load_episodes(
     packed: bool = False,
 ) -> list[dict]:
     """The dataset's episodes (all, or those indexed), each a dict of the episode row's columns plus
-    `task`, "observation.state" / "action" float32 (T, 6), "timestamp" (T,) and, with `images`,
+    `task`, STATE_KEY / "action" float32 (T, 6), "timestamp" (T,) and, with `images`,
     "observation.images.<cam>" uint8 (ceil(T / image_stride), H, W, 3) decoded from the videos (or the PNGs):
     frames 0, image_stride, 2 * image_stride, ... (a 224x224 frame is 150 kB; 400 demos of both cameras at
     every frame would hold about 18 GB). With `packed` each camera's frames are instead a list of PNG bytes, each
@@ -319,7 +320,7 @@ def load_episodes(
         frames = data.slice(a, b - a)
         ep = {k: v for k, v in row.items() if not k.startswith("stats/")}
         ep["task"] = row["tasks"][0]
-        for key in ("observation.state", "action"):
+        for key in (STATE_KEY, "action"):
             ep[key] = np.asarray(frames.column(key).to_pylist(), np.float32)
         ep["timestamp"] = frames.column("timestamp").to_numpy()
         if images and info["video_path"] is None:

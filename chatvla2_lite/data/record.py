@@ -19,6 +19,7 @@ import numpy as np
 
 from chatvla2_lite.data.lerobot_dataset import FPS, LeRobotV3Writer
 from chatvla2_lite.data.reasoning_targets import reasoning_target
+from sim.conventions import IMAGE_KEY, STATE_KEY, image_key
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,15 @@ def run_expert(env, seed: int) -> tuple[dict, dict]:
     images: dict[str, list] = {cam: [] for cam in env.camera_names}
     while True:
         action = np.asarray(expert.act(), np.float32)
-        states.append(obs["observation.state"])
+        states.append(obs[STATE_KEY])
         actions.append(action)
         for cam in images:
-            images[cam].append(obs[f"observation.images.{cam}"])
+            images[cam].append(obs[image_key(cam)])
         obs, _, terminated, truncated, step_info = env.step(action)
         if terminated or truncated:
             break
-    frames = {"observation.state": np.stack(states), "action": np.stack(actions)}
-    frames |= {f"observation.images.{cam}": np.stack(v) for cam, v in images.items()}
+    frames = {STATE_KEY: np.stack(states), "action": np.stack(actions)}
+    frames |= {image_key(cam): np.stack(v) for cam, v in images.items()}
     return frames, {"info": info, "success": bool(step_info["is_success"]), "steps": int(step_info["step"])}
 
 
@@ -92,7 +93,7 @@ def record_dataset(
     import sim
     from sim.world import World
 
-    world = world or World()
+    world = World.of(world)
     if episodes < 1:
         raise ValueError("record at least one episode (--episodes 1 or more)")
     max_tries = max_tries or 2 * episodes + 10
@@ -112,9 +113,9 @@ def record_dataset(
                     failed_seeds.append(episode_seed)
                     log.info("seed %d: expert failed after %d steps; not kept", episode_seed, result["steps"])
                     continue
-                images = {cam: frames[f"observation.images.{cam}"] for cam in CAMERAS}
+                images = {cam: frames[image_key(cam)] for cam in CAMERAS}
                 writer.add_episode(
-                    frames["observation.state"],
+                    frames[STATE_KEY],
                     frames["action"],
                     images,
                     task=result["info"]["instruction"],
@@ -169,7 +170,7 @@ def check_demos_world(dataset_dirs, world) -> None:
 
     for root in dataset_dirs:
         features = load_info(root)["features"]
-        shapes = [f["shape"][:2] for k, f in features.items() if k.startswith("observation.images.")]
+        shapes = [f["shape"][:2] for k, f in features.items() if k.startswith(IMAGE_KEY)]
         rows = pq.read_table(Path(root) / "meta/episodes" / f"{CHUNK_FILE}.parquet", columns=["ground_truth"])
         truths = [json.loads(t) for t in rows.column("ground_truth").to_pylist()]
         layouts = {t.get("card_layout", "scattered") for t in truths if t.get("task") == "math_matching"}

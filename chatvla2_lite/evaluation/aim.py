@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from chatvla2_lite.data.reasoning_targets import reasoning_target
+from sim.conventions import STATE_KEY
 from sim.scripted import expert_label, hover_beside
 
 AIM_STEPS = 8  # half a chunk: the expert's move across is done by then, its descent has not reached the table
@@ -45,7 +46,7 @@ def aim_scores(
         for s in tqdm(range(seed, seed + episodes), desc=f"aim {task}", disable=not progress):
             obs, info = hover_beside(env, s, rng.uniform(-max_offset_m, max_offset_m, 2))
             arm = env.scene.arm
-            tool = arm.fk_world(obs["observation.state"])[:2]
+            tool = arm.fk_world(obs[STATE_KEY])[:2]
             offsets.append(env.scene.pose(env.scene.bodies[env.episode.pick])[0][:2] - tool)
             policy.reset()
             chunk = policy.act(obs, reasoning_target(info), seed=s)

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from chatvla2_lite.data.reasoning_targets import reasoning_target
-from chatvla2_lite.policy_chatvla2 import STATE_KEY
+from sim.conventions import STATE_KEY
 from sim.scripted import carry_label, decoy_expert, held_off_the_table
 
 PLACE_BESIDE_M = 0.02  # a carry that ends this far off still puts the toy down where the task counts it placed

@@ -20,6 +20,8 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from sim.world import World
+
 SUITES = ("ocr", "math", "spatial")  # what `all` runs: the skills the retention claim is about
 ALL_SUITES = SUITES + ("cards", "card_list")
 
@@ -103,7 +105,7 @@ def blind_answers(
     from sim.world import World
 
     # the front camera only: the answers come from the scene, and the wrist's render would double the cost
-    config = ImageTextConfig(kinds=(suite,), board_view="front", scene_cameras=("front",), world=world or World())
+    config = ImageTextConfig(kinds=(suite,), board_view="front", scene_cameras=("front",), world=World.of(world))
     stream = iter_image_text(split, seed, config)
     by_form: dict[str, Counter] = {}
     try:
@@ -163,7 +165,7 @@ def probe(
             "split": split,
             "seed": seed,
             "blind_questions": blind,
-            "world": policy.processor.world.to_dict(),
+            "world": World.of(policy.processor.world).to_dict(),
             "wall_s": round(time.perf_counter() - started, 1),
         }
     )

@@ -14,6 +14,9 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from sim.conventions import image_key
+from sim.world import World
+
 CROP = 56  # px: 4x4 patches of 14, 2x2 tokens after the merge
 HEAD_STEPS, HEAD_LR = 500, 1e-2  # full-batch AdamW on standardised features: a few seconds, and it has converged
 
@@ -30,7 +33,7 @@ def card_crops(split: str, seed: int, scenes: int, world=None, progress: bool = 
     try:
         for s in tqdm(range(seed, seed + scenes), desc=f"crop cards ({split})", disable=not progress):
             obs, info = env.reset(seed=s)
-            frame = np.pad(obs["observation.images.front"], ((CROP, CROP), (CROP, CROP), (0, 0)))  # cards at the edge
+            frame = np.pad(obs[image_key("front")], ((CROP, CROP), (CROP, CROP), (0, 0)))  # cards at the edge
             masks = arm_masks(env)  # the first is the picture's own: it locates each card
             mask = masks[0]
             for digit, (now, free) in card_pixels(env, info["candidates"], masks).items():
@@ -112,7 +115,7 @@ def tower_digit_scores(
     """A linear read of each visible card's digit from the frozen vision tower: fitted on `scenes` train scenes,
     scored on `heldout_scenes` heldout ones, laid out and rendered in `world` (None: the model's own)."""
     check_settings(scenes, heldout_scenes)
-    world = world or policy.processor.world
+    world = World.of(world or policy.processor.world)
     wall = time.perf_counter()
     train_crops, train_y = card_crops("train", seed, scenes, world, progress)
     test_crops, test_y = card_crops("heldout", heldout_seed, heldout_scenes, world, progress)

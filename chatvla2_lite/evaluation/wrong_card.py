@@ -14,7 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from chatvla2_lite.data.reasoning_targets import reasoning_target
-from chatvla2_lite.policy_chatvla2 import STATE_KEY
+from sim.conventions import STATE_KEY
 from sim.scripted import expert_label, hover_beside, other_pick
 
 

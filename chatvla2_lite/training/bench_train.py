@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sim.conventions import IMAGE_KEY
+
 # Texts of the real samples' lengths: a board answer, a scene answer, a toy instruction and reasoning.
 _QUESTION, _ANSWER = "What is written on the board?", "3 + 4 - 2 = ?"
 _INSTRUCTION = "Pick the red cube and place it to the left of the blue duck"
@@ -26,8 +28,8 @@ _REASONING = "The red cube is at the front left. I place it to the left of the b
 def _noise_samples(kind: str, seed: int, pool: int = 64):
     """Endless samples of one kind ("image_text", "board_text" or "robot") with noise images: a pool made once and
     served in turn, as the stages serve their rendered caches, so making them is not timed."""
-    from chatvla2_lite.bench_model import synthetic_observation
-    from chatvla2_lite.training.samples import Sample
+    from chatvla2_lite.data.samples import Sample
+    from chatvla2_lite.evaluation.bench_model import synthetic_observation
 
     rng = np.random.default_rng(seed)
     made = []
@@ -36,9 +38,7 @@ def _noise_samples(kind: str, seed: int, pool: int = 64):
         if kind == "robot":
             made.append(Sample(obs, _INSTRUCTION, _REASONING, rng.uniform(-0.5, 0.5, (16, 6)).astype(np.float32)))
         else:
-            made.append(
-                Sample({k: v for k, v in obs.items() if k.startswith("observation.images.")}, _QUESTION, _ANSWER)
-            )
+            made.append(Sample({k: v for k, v in obs.items() if k.startswith(IMAGE_KEY)}, _QUESTION, _ANSWER))
     return itertools.cycle(made)
 
 
@@ -52,7 +52,7 @@ def run_train_benchmark(
     seed: int = 0,
 ) -> dict:
     """Time `steps` training steps of `stage` after `warmup` untimed ones, on the nano model with random weights."""
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.recipe import recipe_stage
     from chatvla2_lite.training.samples import encode_batch, mixed, split_by_kind
     from chatvla2_lite.training.streams import _served_every_epoch, feature_samples

@@ -13,6 +13,7 @@ from chatvla2_lite.evaluation.probe import SUITES as RETENTION_SUITES
 from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
 from chatvla2_lite.training.trainer import export_state, fit_action_normalizers, stage_processor, train_stage
+from sim.world import World
 
 PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap next to 250 steps
 
@@ -77,8 +78,8 @@ def run_training(
     from functools import partial
 
     from chatvla2_lite.data.record import check_demos_world
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
-    from chatvla2_lite.processing_chatvla2 import check_added_views
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.processing_chatvla2 import check_added_views
     from chatvla2_lite.training.streams import (
         board_photo_stream,
         cached_board_photo_stream,
@@ -103,7 +104,8 @@ def run_training(
             "that does"
         )
     policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
-    world = policy.processor.world = policy.processor.world.overridden(camera_size, card_layout)
+    world = World.of(policy.processor.world).overridden(camera_size, card_layout)
+    policy.processor.world = world.to_dict()
     if add_views:
         policy.processor = policy.processor.with_added_views(add_views)
     if action_objective is not None:

@@ -1,4 +1,4 @@
-"""What the trainer eats: `Sample`s from named streams, mixed by share, encoded and batched.
+"""What the trainer eats: `Sample`s (data.samples) from named streams, mixed by share, encoded and batched.
 
 A stream is any iterator of Samples (image-text questions, recorded robot demos). Image-text
 samples carry no action; robot samples carry the reasoning target and the action chunk.
@@ -7,27 +7,14 @@ samples carry no action; robot samples carry the reasoning target and the action
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from chatvla2_lite.pixel_encoder import action_pixels
-from chatvla2_lite.processing_chatvla2 import collate
-
-
-@dataclass
-class Sample:
-    """One training example: the observation, the instruction, the target text, maybe an action chunk."""
-
-    observation: dict  # observation.images.<camera> uint8 (H, W, 3); observation.state (6,) for robot samples
-    instruction: str
-    target: str  # the assistant's turn: an answer (image-text) or the reasoning (robot)
-    action: np.ndarray | None = None  # (H, 6) joint targets in radians
-    source: str = ""
-    # the frozen backbone's reading of this sample: {"hidden": (T, D), "prompt_mask": (T,), "reasoning_mask": (T,),
-    # "obs_grid": (T, 3) uint8, and "pixels": (V, S, S, 3) uint8 for an expert with a pixel encoder}
-    features: dict | None = None
+from chatvla2_lite.data.samples import Sample
+from chatvla2_lite.model.pixel_encoder import action_pixels
+from chatvla2_lite.model.processing_chatvla2 import collate
+from sim.conventions import STATE_KEY
 
 
 def mixed(streams: dict[str, Iterator[Sample]], shares: dict[str, float], rng: np.random.Generator) -> Iterator[Sample]:
@@ -57,8 +44,8 @@ def encode_batch(
         batch = collate(encoded, processor.pad_token_id)
     if all(s.action is not None for s in samples):
         batch["action"] = torch.as_tensor(np.stack([s.action for s in samples]), dtype=torch.float32)  # (B, H, 6)
-        batch["observation.state"] = torch.as_tensor(
-            np.stack([np.asarray(s.observation["observation.state"], np.float32)[:state_dim] for s in samples])
+        batch[STATE_KEY] = torch.as_tensor(
+            np.stack([np.asarray(s.observation[STATE_KEY], np.float32)[:state_dim] for s in samples])
         )
         if pixels is not None and "pixels" not in batch:
             batch["pixels"] = torch.as_tensor(np.stack([action_pixels(s.observation, *pixels) for s in samples]))

@@ -15,7 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
-from chatvla2_lite.defaults import NANO_CHECKPOINT
+from chatvla2_lite.hub import NANO_CHECKPOINT
 
 MAX_CHECKPOINT_MB = 30
 REPRODUCE = "make nano"  # its last step runs this module
@@ -119,8 +119,8 @@ def ship(
     how each stage trained; refuses a checkpoint over `max_mb`. `previous`: the checkpoint the run was warm-started
     from (it may be `out` itself); its reproduce line comes first in the card and its curves go to
     training/previous/, so the card still tells the whole way from scratch."""
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.model_card import render_model_card
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.training_record import copy_curves, training_markdown
 
     model_dir, out = Path(model_dir), Path(out)

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from chatvla2_lite.training.samples import Sample
-
-IMAGE_KEY = "observation.images."
+from chatvla2_lite.data.samples import Sample, action_chunk
+from sim.conventions import IMAGE_KEY, STATE_KEY, image_key
 
 
 def image_text_config(kinds: dict[str, float] | None = None, world=None):
@@ -20,7 +19,7 @@ def image_text_config(kinds: dict[str, float] | None = None, world=None):
     from chatvla2_lite.data.image_text import ImageTextConfig
     from sim.world import World
 
-    world = world or World()
+    world = World.of(world)
     if not kinds:
         return ImageTextConfig(board_view="front", world=world)
     return ImageTextConfig(
@@ -84,7 +83,7 @@ def _board_photo_sample(item: tuple) -> Sample:
     r0, rows, h, question, answer = item
     front = np.zeros((h, rows.shape[1], 3), np.uint8)
     front[r0 : r0 + len(rows)] = rows
-    return Sample({"observation.images.front": front}, question, answer)
+    return Sample({image_key("front"): front}, question, answer)
 
 
 def _image_text_shard(
@@ -206,12 +205,6 @@ def robot_frames(episodes: list[dict], stride: int = 1) -> list[tuple[int, int]]
     return [(e, t) for e, ep in enumerate(episodes) for t in range(0, len(ep["action"]), stride)]
 
 
-def action_chunk(actions: np.ndarray, t: int, chunk: int) -> np.ndarray:
-    """The `chunk` actions from frame t on, the last one repeated past the episode's end; (chunk, 6)."""
-    idx = np.minimum(np.arange(t, t + chunk), len(actions) - 1)
-    return actions[idx]
-
-
 def robot_stream(
     dataset_dirs: list[str | Path],
     chunk: int,
@@ -245,7 +238,7 @@ def _frame_sample(
     from chatvla2_lite.data.paraphrase import renamed, reworded
 
     observation = {k: _pixels(v[t // stride]) for k, v in ep.items() if k.startswith(IMAGE_KEY)}
-    observation["observation.state"] = ep["observation.state"][t]
+    observation[STATE_KEY] = ep[STATE_KEY][t]
     instruction, reasoning = (
         renamed(ep["instruction"], ep["reasoning"], rng, rename) if rename else (ep["instruction"], ep["reasoning"])
     )
@@ -279,9 +272,7 @@ def backbone_features(model, processor, samples: list[Sample]) -> list[dict[str,
     from chatvla2_lite.training.samples import encode_batch
 
     device = next(model.parameters()).device
-    batch = {
-        k: v.to(device) for k, v in encode_batch(processor, samples).items() if k not in ("action", "observation.state")
-    }
+    batch = {k: v.to(device) for k, v in encode_batch(processor, samples).items() if k not in ("action", STATE_KEY)}
     encoding = model.encode(batch)
     out = []
     for i, length in enumerate(batch["attention_mask"].sum(1).tolist()):
@@ -299,8 +290,8 @@ def backbone_features(model, processor, samples: list[Sample]) -> list[dict[str,
 def feature_samples(model, processor, samples: list[Sample]) -> list[Sample]:
     """The robot samples as the action stage trains on them: the frozen backbone's features instead of the images,
     the state, instruction, reasoning and actions kept, and the small images of an expert's pixel encoder."""
-    from chatvla2_lite.pixel_encoder import action_pixels
-    from chatvla2_lite.policy_chatvla2 import STATE_KEY
+    from chatvla2_lite.model.pixel_encoder import action_pixels
+    from sim.conventions import STATE_KEY
 
     features = backbone_features(model, processor, samples)
     if (pixels := model.config.action_expert.pixels) is not None:
@@ -500,9 +491,7 @@ def robot_samples_for_stats(dataset_dirs: list[str | Path], chunk: int) -> list[
     out = []
     for ep in (ep for d in dataset_dirs for ep in load_episodes(d, images=False)):
         for t in range(len(ep["action"])):
-            out.append(
-                Sample({"observation.state": ep["observation.state"][t]}, "", "", action_chunk(ep["action"], t, chunk))
-            )
+            out.append(Sample({STATE_KEY: ep[STATE_KEY][t]}, "", "", action_chunk(ep["action"], t, chunk)))
     return out
 
 

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from chatvla2_lite.training.recipe import StageConfig, set_trainable
 from chatvla2_lite.training.samples import encode_batch, split_by_kind
+from sim.conventions import STATE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def _probe_line(policy, processor, probe, stage_name: str, step: int) -> dict:
 def fit_action_normalizers(policy, samples) -> None:
     """Set the state and action normalisation statistics (kept in the checkpoint) from robot samples."""
     samples = [s for s in samples if s.action is not None]
-    states = np.stack([np.asarray(s.observation["observation.state"], np.float32) for s in samples])
+    states = np.stack([np.asarray(s.observation[STATE_KEY], np.float32) for s in samples])
     chunks = np.stack([s.action for s in samples]).astype(np.float32)  # (N, H, 6)
     actions = chunks.reshape(-1, chunks.shape[-1])
     policy.model.action_normalizer.set_stats(actions.mean(0), actions.std(0))

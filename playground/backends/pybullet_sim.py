@@ -41,7 +41,7 @@ class SimBackend:
         import sim
         from sim.world import World
 
-        world = world or World()
+        world = World.of(world)
         if self.env is None or self.env.task.name != task or self.env.world != world:
             self.close()
             self.env = sim.make_env(task, "train", cameras=self.cameras, world=world)

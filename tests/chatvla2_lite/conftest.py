@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from chatvla2_lite.bench_model import synthetic_observation
+from chatvla2_lite.evaluation.bench_model import synthetic_observation
 
 sys.path.insert(0, str(Path(__file__).parent))  # hub_server.py sits beside the tests
 
@@ -37,7 +37,7 @@ def observation_maker():
 
 @pytest.fixture(scope="session")
 def nano_policy():
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
     return ChatVLA2.from_config(seed=0)
 

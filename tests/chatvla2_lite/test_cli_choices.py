@@ -4,8 +4,8 @@ each must stay the set its owner accepts."""
 import argparse
 
 from chatvla2_lite.cli import build_parser
-from chatvla2_lite.configuration_chatvla2 import OBJECTIVES
 from chatvla2_lite.evaluation.probe import ALL_SUITES
+from chatvla2_lite.model.configuration_chatvla2 import OBJECTIVES
 from chatvla2_lite.quantization import QUANTIZATIONS
 from chatvla2_lite.training.recipe import RECIPES, STAGES
 from sim.env import TASKS

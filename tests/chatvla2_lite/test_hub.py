@@ -9,7 +9,7 @@ from safetensors.torch import load_file, save_file
 
 from chatvla2_lite.errors import CheckpointError, CorruptCheckpointError, UnsafeWeightsError
 from chatvla2_lite.hub import resolve_checkpoint
-from chatvla2_lite.policy_chatvla2 import ChatVLA2
+from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
 REPO = "chatvla2-lite/nano-test"
 
@@ -136,8 +136,8 @@ def test_bare_qwen2_vl_repo_becomes_a_chatvla2(fake_hub, tmp_path, obs, quantiza
     """A backbone-only repo (as Qwen2-VL-2B-Instruct on the Hub) gets fresh MoE and action expert around it."""
     from transformers import Qwen2VLForConditionalGeneration
 
-    from chatvla2_lite.configuration_chatvla2 import nano_config
-    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+    from chatvla2_lite.model.configuration_chatvla2 import nano_config
+    from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
 
     torch.manual_seed(0)
     backbone = Qwen2VLForConditionalGeneration(nano_config().vlm_config)

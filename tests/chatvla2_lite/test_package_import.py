@@ -20,8 +20,8 @@ def test_import_does_not_load_torch():
 def test_public_names_load_lazily():
     import chatvla2_lite
     from chatvla2_lite import ChatVLA2, ChatVLA2Config
-    from chatvla2_lite.configuration_chatvla2 import ChatVLA2Config as config_class
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2 as policy_class
+    from chatvla2_lite.model.configuration_chatvla2 import ChatVLA2Config as config_class
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2 as policy_class
 
     assert ChatVLA2 is policy_class and ChatVLA2Config is config_class
     assert {"ChatVLA2", "ChatVLA2Config", "ChatVLA2Processor"} <= set(dir(chatvla2_lite))

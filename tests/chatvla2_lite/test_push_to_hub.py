@@ -8,7 +8,7 @@ import torch
 
 from chatvla2_lite.errors import CheckpointError
 from chatvla2_lite.hub import PICKLE_SUFFIXES
-from chatvla2_lite.policy_chatvla2 import ChatVLA2
+from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
 REPO = "someone/nano-test"
 EXPECTED_FILES = {

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from chatvla2_lite.errors import CheckpointError, QuantizationUnavailableError
-from chatvla2_lite.policy_chatvla2 import ChatVLA2
+from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 from chatvla2_lite.quantization import normalize_quantization
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatvla2_lite.defaults import NANO_CHECKPOINT
+from chatvla2_lite.hub import NANO_CHECKPOINT
 
 # Heldout board questions (probe seed 20,000) the shipped checkpoint answered right when it shipped: a regression
 # check that weights, processor and generation still fit together, not a score.
@@ -23,7 +23,7 @@ SOLVED = [
 
 @pytest.fixture(scope="module")
 def shipped():
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
     return ChatVLA2.from_pretrained()  # no argument: checkpoints/chatvla2-nano
 
@@ -40,7 +40,7 @@ def test_the_checkpoint_is_a_hub_repository_under_30_mb_with_its_card():
 def test_the_default_model_is_the_shipped_checkpoint(shipped, monkeypatch):
     import torch
 
-    from chatvla2_lite.defaults import load_policy
+    from chatvla2_lite.model.policy_chatvla2 import load_policy
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # loaded with no network
     policy = load_policy()

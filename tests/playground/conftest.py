@@ -81,7 +81,7 @@ def client(app_url):
 
 @pytest.fixture(scope="session")
 def nano_policy():
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
     return ChatVLA2.from_config(seed=0)
 

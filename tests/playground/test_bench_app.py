@@ -1,4 +1,4 @@
-"""`chatvla2-lite bench app --json` starts the app, times an episode through the API and prints one JSON line."""
+"""`python -m playground.bench_app --json` starts the app, times an episode through the API and prints one JSON line."""
 
 import json
 import os
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_app_prints_the_four_figures_as_json():
     env = {**os.environ, "MAX_CHUNKS": "1", "TORCH_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "chatvla2_lite.cli", "bench", "app", "--episodes", "1", "--json"],
+        [sys.executable, "-m", "playground.bench_app", "--episodes", "1", "--json"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -57,11 +57,11 @@ def test_random_spatial_scene_fills_the_instruction_and_run_acts_on_it(playgroun
 
 
 def test_scenes_are_built_in_the_world_of_the_model_and_run_rebuilds_one_made_before_it_loaded(playground, tmp_path):
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
     from sim.world import World
 
     policy = ChatVLA2.from_config(seed=0)
-    policy.processor.world = World(448, "row")
+    policy.processor.world = World(448, "row").to_dict()
     policy.save_pretrained(tmp_path / "row-model")
     req, inputs = FakeRequest("w"), (WHITEBOARD, None, "3 + 4", "", "", 2, "PyBullet sim")
     playground.new_scene(*inputs, request=req)  # no model loaded yet: the default world
@@ -78,12 +78,12 @@ def test_scenes_are_built_in_the_world_of_the_model_and_run_rebuilds_one_made_be
 
 
 def test_a_rebuild_reads_an_uploaded_photo_once_and_act_rebuilds_too(playground, tmp_path, monkeypatch):
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
     from playground import uploads
     from sim.world import World
 
     policy = ChatVLA2.from_config(seed=0)
-    policy.processor.world = World(448, "row")
+    policy.processor.world = World(448, "row").to_dict()
     policy.save_pretrained(tmp_path / "row-model")
     reads = []
     load = uploads.load_board_photo

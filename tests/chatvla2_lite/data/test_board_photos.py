@@ -9,7 +9,7 @@ import pytest
 
 from chatvla2_lite.data.board_photos import iter_board_photos
 from chatvla2_lite.data.image_text import MATH_QUESTION, OCR_QUESTION
-from chatvla2_lite.processing_chatvla2 import NANO_VIEWS, crop_view
+from chatvla2_lite.model.processing_chatvla2 import NANO_VIEWS, crop_view
 from sim.splits import get_split
 from sim.tasks.math_problems import solve
 

@@ -144,7 +144,7 @@ def test_near_misses_go_only_to_the_action_stage_and_drop_out_of_its_mix_at_zero
 def test_the_near_miss_feature_stream_reads_what_both_workers_make_once():
     import itertools
 
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.streams import cached_near_miss_feature_stream
 
     made = [s for i in range(2) for s in near_miss_samples(4, shard=(i, 2))]  # the two workers' shares

@@ -65,7 +65,7 @@ def test_the_action_stage_reads_rollouts_once_through_the_frozen_backbone():
 
     import torch
 
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.streams import cached_rollout_feature_stream
 
     torch.manual_seed(0)
@@ -119,7 +119,7 @@ def test_follow_picks_are_a_share_of_the_rollouts():
 def test_the_action_stages_rollout_stream_hands_on_the_follow_picks(math_env):
     from itertools import islice
 
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.streams import cached_rollout_feature_stream
 
     policy = ChatVLA2.from_config()

@@ -16,7 +16,7 @@ from chatvla2_lite.data.image_text import (
 )
 from chatvla2_lite.data.image_text_cache import cache_image_text, load_image_text_cache
 from chatvla2_lite.data.scene_questions import pick_questions, relation_between, scene_question_pool
-from chatvla2_lite.tokenizer_nano import NANO_ALPHABET
+from chatvla2_lite.model.tokenizer_nano import NANO_ALPHABET
 from sim.splits import get_split
 from sim.tasks.math_problems import solve
 
@@ -164,8 +164,8 @@ def test_cache_round_trip_is_byte_identical(tmp_path, train_samples):
 def test_samples_plug_into_the_processor(train_samples):
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
-    from chatvla2_lite.tokenizer_nano import build_nano_tokenizer
+    from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
+    from chatvla2_lite.model.tokenizer_nano import build_nano_tokenizer
 
     tokenizer, image_processor = (
         build_nano_tokenizer(),

@@ -19,7 +19,7 @@ from chatvla2_lite.data.reasoning_targets import (
     table_location,
     toy_reasoning,
 )
-from chatvla2_lite.tokenizer_nano import NANO_ALPHABET
+from chatvla2_lite.model.tokenizer_nano import NANO_ALPHABET
 from sim.tasks.math_problems import equation_with_answer, sample_problem
 
 

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-JOINT_NAMES = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
-CAMERA_NAMES = ("front", "wrist")
+from sim.conventions import CAMERA_NAMES, JOINT_NAMES
+
 SUPPORTED_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl")
 
 
@@ -174,7 +174,7 @@ def nano_vlm_config(vocab_size: int, special_ids: dict[str, int], max_position_e
 
 def nano_config(**overrides) -> ChatVLA2Config:
     """The nano ChatVLA2 config (random weights until the trained nano checkpoint exists)."""
-    from chatvla2_lite.tokenizer_nano import NANO_SPECIAL_TOKENS, nano_vocab
+    from chatvla2_lite.model.tokenizer_nano import NANO_SPECIAL_TOKENS, nano_vocab
 
     vocab = nano_vocab()
     special_ids = {tok: vocab[tok] for tok in NANO_SPECIAL_TOKENS}

@@ -9,6 +9,8 @@ import time
 import numpy as np
 import torch
 
+from sim.conventions import STATE_KEY, image_key
+
 logger = logging.getLogger(__name__)
 NANO_RANDOM = "nano (random weights)"
 
@@ -17,9 +19,9 @@ def synthetic_observation(seed: int = 0, size: int = 224, task: str = "what is 3
     """A sim-shaped observation with noise images, for timing only."""
     rng = np.random.default_rng(seed)
     return {
-        "observation.images.front": rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
-        "observation.images.wrist": rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
-        "observation.state": rng.uniform(-0.5, 0.5, 6).astype(np.float32),
+        image_key("front"): rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
+        image_key("wrist"): rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
+        STATE_KEY: rng.uniform(-0.5, 0.5, 6).astype(np.float32),
         "task": task,
     }
 
@@ -52,7 +54,7 @@ def run_model_benchmark(
     (default: torch's own choice); on a box shared with other jobs, 1 avoids threads spinning against them.
     """
     from chatvla2_lite.errors import QuantizationUnavailableError
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.quantization import normalize_quantization
 
     quantization = normalize_quantization(quantization)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from chatvla2_lite.errors import InvalidInstructionError, InvalidObservationError
-from chatvla2_lite.processing_chatvla2 import IGNORE_INDEX, ChatVLA2Processor, collate, crop_view
-from chatvla2_lite.tokenizer_nano import build_nano_tokenizer
+from chatvla2_lite.model.processing_chatvla2 import IGNORE_INDEX, ChatVLA2Processor, collate, crop_view
+from chatvla2_lite.model.tokenizer_nano import build_nano_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +60,17 @@ def test_the_world_is_saved_with_the_processor_kept_by_its_views_and_defaults_fo
 
     from sim.world import World
 
-    assert processor.world == World()
-    processor.world = World(448, "row")
+    assert World.of(processor.world) == World()
+    processor.world = World(448, "row").to_dict()  # plain data: the saved model format knows no simulator
     processor.save_pretrained(tmp_path / "new")
     again = ChatVLA2Processor.from_pretrained(tmp_path / "new")
-    assert again.world == World(448, "row") and again.with_views(["board"]).world == World(448, "row")
+    assert World.of(again.world) == World(448, "row") == World.of(again.with_views(["board"]).world)
     settings = json.loads((tmp_path / "new" / "processor_config.json").read_text())
     assert settings["world"] == {"camera_size": 448, "card_layout": "row"}
     del settings["world"]  # as every model saved before worlds existed
     processor.save_pretrained(tmp_path / "old")
     (tmp_path / "old" / "processor_config.json").write_text(json.dumps(settings))
-    assert ChatVLA2Processor.from_pretrained(tmp_path / "old").world == World()
+    assert World.of(ChatVLA2Processor.from_pretrained(tmp_path / "old").world) == World()
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_special_tokens_in_the_instruction_are_stripped(processor, obs):
 
 
 def test_views_crop_the_board_strip_and_round_trip(processor, obs, tmp_path):
-    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor, crop_view
+    from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor, crop_view
 
     board = processor.model_images(obs)[0]
     assert board.shape == (112, 224, 3)
@@ -146,7 +146,7 @@ def test_views_crop_the_board_strip_and_round_trip(processor, obs, tmp_path):
 
 
 def test_plain_layout_without_views(obs):
-    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+    from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
 
     plain = ChatVLA2Processor.nano(views=None)
     assert plain(obs, "pick the 7")["image_grid_thw"].tolist() == [[1, 8, 8], [1, 8, 8]]
@@ -161,7 +161,7 @@ def test_plain_layout_without_views(obs):
     ],
 )
 def test_bad_views_are_refused(view, message):
-    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+    from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
 
     with pytest.raises(ValueError, match=message):
         ChatVLA2Processor.nano(views=[view])
@@ -179,7 +179,7 @@ def test_with_views_feeds_the_chosen_views_and_needs_only_their_cameras(processo
 
 
 def test_with_views_refuses_unknown_views(processor):
-    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+    from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
 
     with pytest.raises(ValueError, match="unknown views"):
         processor.with_views(["top"])
@@ -190,7 +190,7 @@ def test_with_views_refuses_unknown_views(processor):
 def test_an_added_view_is_fed_after_the_others_saved_kept_when_named_again_and_refused_when_unknown(
     processor, obs, tmp_path
 ):
-    from chatvla2_lite.processing_chatvla2 import EXTRA_VIEWS
+    from chatvla2_lite.model.processing_chatvla2 import EXTRA_VIEWS
 
     with_cards = processor.with_added_views(["cards"])
     enc = with_cards(obs, "pick the 7")
@@ -211,7 +211,7 @@ def test_an_added_view_is_fed_after_the_others_saved_kept_when_named_again_and_r
 
 
 def test_the_nano_prompt_has_no_system_turn_and_others_keep_theirs(processor, obs):
-    from chatvla2_lite.processing_chatvla2 import DEFAULT_SYSTEM_PROMPT
+    from chatvla2_lite.model.processing_chatvla2 import DEFAULT_SYSTEM_PROMPT
 
     nano = processor.tokenizer.decode(processor(obs, "pick the 7")["input_ids"][0])
     assert "system" not in nano and nano.index("<|im_start|>user") < nano.index("pick the 7")

@@ -13,14 +13,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from chatvla2_lite.configuration_chatvla2 import SUPPORTED_VLM_TYPES, ChatVLA2Config, nano_config
 from chatvla2_lite.errors import CheckpointError, InvalidObservationError, UnsupportedModelError
-from chatvla2_lite.modeling_chatvla2 import MODULES_NOT_TO_QUANTIZE, ChatVLA2ForActionPrediction, Encoding, vlm_class
-from chatvla2_lite.pixel_encoder import action_pixels
-from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+from chatvla2_lite.model.configuration_chatvla2 import SUPPORTED_VLM_TYPES, ChatVLA2Config, nano_config
+from chatvla2_lite.model.modeling_chatvla2 import (
+    MODULES_NOT_TO_QUANTIZE,
+    ChatVLA2ForActionPrediction,
+    Encoding,
+    vlm_class,
+)
+from chatvla2_lite.model.pixel_encoder import action_pixels
+from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
+from sim.conventions import STATE_KEY
 
 logger = logging.getLogger(__name__)
-STATE_KEY = "observation.state"
 
 # Tokens the reasoning must not contain: they would open a new image or turn.
 _SUPPRESSED = ("<|im_start|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
@@ -103,20 +108,19 @@ class ChatVLA2:
         nano checkpoint in checkpoints/chatvla2-nano, read from disk with no network.
         `quantization`: "4bit" (nf4, double quantization), "8bit" or None, applied to the backbone's linear layers.
         """
-        from chatvla2_lite.defaults import NANO_CHECKPOINT
-        from chatvla2_lite.hub import resolve_checkpoint
+        from chatvla2_lite import hub
         from chatvla2_lite.quantization import bitsandbytes_config, normalize_quantization
 
         if id_or_path is None:
-            if not (NANO_CHECKPOINT / "config.json").is_file():
+            if not (hub.NANO_CHECKPOINT / "config.json").is_file():
                 raise CheckpointError(
-                    f"the nano checkpoint is not at {NANO_CHECKPOINT} yet; `make nano` trains and ships "
+                    f"the nano checkpoint is not at {hub.NANO_CHECKPOINT} yet; `make nano` trains and ships "
                     "it, or name a model (a Hub id or a folder)"
                 )
-            id_or_path = NANO_CHECKPOINT
+            id_or_path = hub.NANO_CHECKPOINT
         quantization = normalize_quantization(quantization)
         bnb = bitsandbytes_config(quantization, device, MODULES_NOT_TO_QUANTIZE)  # fails fast, before downloading
-        folder = resolve_checkpoint(id_or_path, revision)
+        folder = hub.resolve_checkpoint(id_or_path, revision)
         model_type = json.loads((folder / "config.json").read_text()).get("model_type")
         kwargs = {"quantization_config": bnb, "device_map": {"": device}} if bnb else {}
         with warnings.catch_warnings():
@@ -305,3 +309,15 @@ def _move_unquantized(model: ChatVLA2ForActionPrediction, device: str, quantized
         parts += [moe.router, moe.experts]
     for part in parts:
         part.to(device)
+
+
+def load_policy(model: str | None = None, quantization: str | None = None, revision: str | None = None) -> ChatVLA2:
+    """A ChatVLA2 for `model` (Hub id or folder); None: the nano checkpoint, or random nano weights with a warning."""
+    from chatvla2_lite import hub
+
+    if model is None and not (hub.NANO_CHECKPOINT / "config.json").is_file():
+        logger.warning(
+            "no nano checkpoint at %s yet: using the nano architecture with random weights", hub.NANO_CHECKPOINT
+        )
+        return ChatVLA2.from_config()
+    return ChatVLA2.from_pretrained(model, revision=revision, quantization=quantization)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from chatvla2_lite.configuration_chatvla2 import MoEConfig
+from chatvla2_lite.model.configuration_chatvla2 import MoEConfig
 
 
 @dataclass

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from chatvla2_lite.errors import InvalidObservationError
-from chatvla2_lite.processing_chatvla2 import check_image, crop_view
+from chatvla2_lite.model.processing_chatvla2 import check_image, crop_view
+from sim.conventions import IMAGE_KEY
 
-IMAGE_PREFIX = "observation.images."
 STRIDE = 16  # four stride-2 convolutions: a 64 px image becomes a 4 x 4 grid of tokens
 
 
@@ -22,7 +22,7 @@ def action_pixels(observation: dict, cameras: list[str], size: int) -> np.ndarra
     """(V, size, size, 3) uint8: the named cameras' images, checked as the processor checks them, resized."""
     views = []
     for camera in cameras:
-        key = IMAGE_PREFIX + camera
+        key = IMAGE_KEY + camera
         if not isinstance(observation, dict) or observation.get(key) is None:
             raise InvalidObservationError(f"the action expert reads the {camera!r} camera: pass {key}")
         views.append(crop_view(check_image(key, observation[key]), (0.0, 0.0, 1.0, 1.0), (size, size)))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from chatvla2_lite.action_expert import ActionExpert, Condition, Normalizer
-from chatvla2_lite.configuration_chatvla2 import ActionExpertConfig
+from chatvla2_lite.model.action_expert import ActionExpert, Condition, Normalizer
+from chatvla2_lite.model.configuration_chatvla2 import ActionExpertConfig
 
 
 def make_condition(b=2, p=5, r=4, obs_dim=24, hidden=32, seed=0) -> Condition:

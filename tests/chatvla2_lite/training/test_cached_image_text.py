@@ -58,8 +58,8 @@ def test_starting_the_stream_at_a_unit_gives_that_units_samples():
 
 
 def test_the_cache_renders_at_the_first_draw_inside_the_stages_clock(monkeypatch):
+    from chatvla2_lite.data.samples import Sample
     from chatvla2_lite.training import streams
-    from chatvla2_lite.training.samples import Sample
 
     calls = []
     monkeypatch.setattr(streams, "_made_once", lambda *args: calls.append(args) or [Sample({}, "q", "a")])

@@ -183,7 +183,7 @@ def test_counterfactual_names_another_card_on_the_table():
 
 @pytest.mark.slow
 def test_untrained_nano_runs_closed_loop():
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
     policy = ChatVLA2.from_config()
     result = evaluate(policy, "toy_placement", "heldout", episodes=1, max_steps=32, progress=False)

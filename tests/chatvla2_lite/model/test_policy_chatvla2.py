@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from chatvla2_lite.errors import CheckpointError, InvalidInstructionError, InvalidObservationError
-from chatvla2_lite.policy_chatvla2 import ChatVLA2, Reasoning
-from chatvla2_lite.processing_chatvla2 import collate
+from chatvla2_lite.model.policy_chatvla2 import ChatVLA2, Reasoning
+from chatvla2_lite.model.processing_chatvla2 import collate
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +163,9 @@ def test_missing_state_and_unsupported_checkpoints(nano_policy, obs, tmp_path):
 
 def test_qwen2_5_vl_backbone_reasons_acts_and_round_trips(tmp_path, observation_maker):
     """The same wrapper serves the Qwen2.5-VL family: a tiny one from a config, saved and loaded back."""
-    from chatvla2_lite.configuration_chatvla2 import nano_config, nano_vlm_config
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
-    from chatvla2_lite.tokenizer_nano import NANO_SPECIAL_TOKENS, nano_vocab
+    from chatvla2_lite.model.configuration_chatvla2 import nano_config, nano_vlm_config
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.tokenizer_nano import NANO_SPECIAL_TOKENS, nano_vocab
 
     vocab = nano_vocab()
     vlm = nano_vlm_config(len(vocab), {t: vocab[t] for t in NANO_SPECIAL_TOKENS})
@@ -201,12 +201,12 @@ def test_qwen2_5_vl_backbone_reasons_acts_and_round_trips(tmp_path, observation_
 def test_from_pretrained_without_a_name_loads_the_nano_checkpoint(
     nano_policy, nano_checkpoint, obs, reasoning, monkeypatch, tmp_path
 ):
-    from chatvla2_lite import defaults
+    from chatvla2_lite import hub
 
-    monkeypatch.setattr(defaults, "NANO_CHECKPOINT", tmp_path / "not-shipped")
+    monkeypatch.setattr(hub, "NANO_CHECKPOINT", tmp_path / "not-shipped")
     with pytest.raises(CheckpointError, match="make nano"):
         ChatVLA2.from_pretrained()
-    monkeypatch.setattr(defaults, "NANO_CHECKPOINT", nano_checkpoint)
+    monkeypatch.setattr(hub, "NANO_CHECKPOINT", nano_checkpoint)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # read from disk: no network
     loaded = ChatVLA2.from_pretrained()
     np.testing.assert_allclose(loaded.act(obs, reasoning.text), nano_policy.act(obs, reasoning.text), atol=1e-5)

@@ -12,11 +12,12 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from chatvla2_lite.action_expert import ActionExpert, Condition, Normalizer
-from chatvla2_lite.configuration_chatvla2 import ChatVLA2Config, register
-from chatvla2_lite.moe import Routing, add_dynamic_moe, load_balancing_loss, moe_modules
-from chatvla2_lite.pixel_encoder import PixelEncoder
-from chatvla2_lite.reasoning_following import ReasoningFollowing
+from chatvla2_lite.model.action_expert import ActionExpert, Condition, Normalizer
+from chatvla2_lite.model.configuration_chatvla2 import ChatVLA2Config, register
+from chatvla2_lite.model.moe import Routing, add_dynamic_moe, load_balancing_loss, moe_modules
+from chatvla2_lite.model.pixel_encoder import PixelEncoder
+from chatvla2_lite.model.reasoning_following import ReasoningFollowing
+from sim.conventions import STATE_KEY
 
 register()
 
@@ -205,7 +206,7 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
         )
         action_loss = None
         if batch.get("action") is not None:
-            cond = self.condition(encoding, batch["observation.state"], batch.get("pixels"))
+            cond = self.condition(encoding, batch[STATE_KEY], batch.get("pixels"))
             target = self.action_normalizer.normalize(batch["action"].to(cond.state.dtype))
             action_loss = self.action_expert.loss(target, cond, generator=generator)
         loss = self.config.moe.aux_loss_weight * encoding.aux_loss

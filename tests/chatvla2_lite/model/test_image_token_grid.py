@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from chatvla2_lite.modeling_chatvla2 import image_token_grid
-from chatvla2_lite.processing_chatvla2 import collate
+from chatvla2_lite.model.modeling_chatvla2 import image_token_grid
+from chatvla2_lite.model.processing_chatvla2 import collate
 
 
 def test_every_image_token_gets_its_view_row_and_column_and_text_gets_none(nano_policy, observation_maker):

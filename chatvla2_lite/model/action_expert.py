@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from chatvla2_lite.configuration_chatvla2 import ActionExpertConfig
-from chatvla2_lite.pixel_encoder import PixelEncoder
+from chatvla2_lite.model.configuration_chatvla2 import ActionExpertConfig
+from chatvla2_lite.model.pixel_encoder import PixelEncoder
 
 
 @dataclass

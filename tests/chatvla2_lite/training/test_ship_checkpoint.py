@@ -56,7 +56,7 @@ def test_ship_copies_the_model_and_writes_the_card(nano_checkpoint, tmp_path):
     assert card.startswith("---\n") and "## Scores" in card and "| shipped (chatvla2 recipe) | 0.98 |" in card
     assert "Reproduce: `make nano NANO_DEMOS=3`" in card  # the budget that made it, not the defaults
     assert "$" not in card.replace("$ ", "")
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
     ChatVLA2.from_pretrained(out)  # the shipped folder loads like a Hub repository
 

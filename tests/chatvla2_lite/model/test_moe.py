@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from chatvla2_lite.moe import DynamicMoE, ExpertMLP, Routing, load_balancing_loss
+from chatvla2_lite.model.moe import DynamicMoE, ExpertMLP, Routing, load_balancing_loss
 
 
 def make_moe(num_experts=8, top_k=2, dim=16, seed=0) -> DynamicMoE:

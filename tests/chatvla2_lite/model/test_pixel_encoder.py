@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from chatvla2_lite.data.samples import Sample
 from chatvla2_lite.errors import InvalidObservationError
-from chatvla2_lite.pixel_encoder import PixelEncoder, action_pixels
-from chatvla2_lite.training.samples import Sample
+from chatvla2_lite.model.pixel_encoder import PixelEncoder, action_pixels
 
 
 def _spot_image(rng, size=64):
@@ -68,7 +68,7 @@ def test_the_pixel_encoder_learns_where_a_spot_lies():
 
 
 def test_the_pixel_size_must_tile_into_tokens():
-    from chatvla2_lite.configuration_chatvla2 import ActionExpertConfig
+    from chatvla2_lite.model.configuration_chatvla2 import ActionExpertConfig
 
     with pytest.raises(ValueError, match="multiple of 16"):
         ActionExpertConfig(pixel_cameras=["wrist"], pixel_size=50)
@@ -84,7 +84,7 @@ def test_a_refused_pixel_size_leaves_the_expert_as_it_was(policy_with_pixels):
 
 @pytest.fixture
 def policy_with_pixels():
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
     torch.manual_seed(0)
     policy = ChatVLA2.from_config()
@@ -102,7 +102,7 @@ def _observation(wrist):
 
 
 def test_a_policy_with_pixels_acts_on_them_and_keeps_them_through_save_and_load(policy_with_pixels, tmp_path):
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
     rng = np.random.default_rng(1)
     first, second = (_spot_image(rng, 112)[0] for _ in range(2))

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from chatvla2_lite.data.samples import Sample
 from chatvla2_lite.training.recipe import recipe_stage
-from chatvla2_lite.training.samples import Sample, mixed
+from chatvla2_lite.training.samples import mixed
 from chatvla2_lite.training.trainer import fit_action_normalizers, train_stage
 
 
@@ -52,7 +53,7 @@ def _changed(before, module):
 
 @pytest.fixture
 def policy():
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
 
     torch.manual_seed(0)
     return ChatVLA2.from_config()
@@ -240,10 +241,10 @@ def test_a_stage_learns_in_the_world_it_is_given_saves_it_and_refuses_demos_from
         add_views=["cards"],
         progress=False,
     )
-    from chatvla2_lite.processing_chatvla2 import ChatVLA2Processor
+    from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
 
     saved = ChatVLA2Processor.from_pretrained(tmp_path / "vlm" / "model")
-    assert saved.world == World(448, "row") and [v["name"] for v in saved.views][-1] == "cards"
+    assert World.of(saved.world) == World(448, "row") and [v["name"] for v in saved.views][-1] == "cards"
     assert shapes and set(shapes) == {(448, 448, 3)}
     writer = LeRobotV3Writer(tmp_path / "demos", {"front": (224, 224), "wrist": (224, 224)}, use_videos=False)
     frames = np.zeros((2, 224, 224, 3), np.uint8)
@@ -271,7 +272,7 @@ def test_a_stage_learns_in_the_world_it_is_given_saves_it_and_refuses_demos_from
 
 @pytest.mark.slow
 def test_export_writes_the_model_of_a_stopped_run_from_its_state(policy, tmp_path):
-    from chatvla2_lite.policy_chatvla2 import ChatVLA2
+    from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
     from chatvla2_lite.training.run import run_training
 
     stage = recipe_stage("chatvla2", "vlm", steps=2, batch_size=2, warmup_steps=1, lr=2e-3, save_every=1)

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from chatvla2_lite.configuration_chatvla2 import CAMERA_NAMES
 from chatvla2_lite.errors import InvalidInstructionError, InvalidObservationError
+from chatvla2_lite.model.configuration_chatvla2 import CAMERA_NAMES
+from sim.conventions import image_key
 
 DEFAULT_SYSTEM_PROMPT = "You control a robot arm. Read the images, reason, then act."
 MIN_IMAGE_SIDE = 28  # one merged patch (14 px x 2) per side: smaller images cannot be tokenized
@@ -131,11 +132,10 @@ class ChatVLA2Processor:
         world=None,
     ):
         """`views`: crops of the cameras the model sees (see NANO_VIEWS); None feeds each camera whole and lets the
-        image processor resize it. `world` (sim.world.World, or its dict): the camera size and card layout the model
-        is trained for, which eval, probe and the data makers give the sim; None: the default world."""
-        from sim.world import World
-
-        self.world = world if isinstance(world, World) else World.from_dict(world)
+        image processor resize it. `world`: the sim world the model is trained for (sim/world.py: its camera size and
+        card layout), kept as plain data, which eval, probe and the data makers give the sim; None or {}: the
+        default world."""
+        self.world = dict(world or {})
         self.tokenizer = tokenizer
         self.image_processor = image_processor
         self.camera_names = tuple(camera_names)
@@ -157,7 +157,7 @@ class ChatVLA2Processor:
         """
         from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-        from chatvla2_lite.tokenizer_nano import build_nano_tokenizer
+        from chatvla2_lite.model.tokenizer_nano import build_nano_tokenizer
 
         if views is None:
             side = 112
@@ -232,7 +232,7 @@ class ChatVLA2Processor:
             "views": None
             if self.views is None
             else [dict(v, box=list(v["box"]), size=list(v["size"])) for v in self.views],
-            "world": self.world.to_dict(),
+            "world": self.world,
         }
         (directory / PROCESSOR_CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
 
@@ -253,7 +253,7 @@ class ChatVLA2Processor:
             raise InvalidObservationError(f"the observation is a {type(observation).__name__}; pass a dict")
         images = []
         for cam in self.camera_names:
-            key = f"observation.images.{cam}"
+            key = image_key(cam)
             if key not in observation:
                 raise InvalidObservationError(f"the observation has no {key!r}; keys are {sorted(observation)}")
             images.append(check_image(key, observation[key]))

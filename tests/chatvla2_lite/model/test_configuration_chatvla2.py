@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from chatvla2_lite.configuration_chatvla2 import ActionExpertConfig, ChatVLA2Config, MoEConfig, nano_config
-from chatvla2_lite.modeling_chatvla2 import ChatVLA2ForActionPrediction
-from chatvla2_lite.moe import DynamicMoE
+from chatvla2_lite.model.configuration_chatvla2 import ActionExpertConfig, ChatVLA2Config, MoEConfig, nano_config
+from chatvla2_lite.model.modeling_chatvla2 import ChatVLA2ForActionPrediction
+from chatvla2_lite.model.moe import DynamicMoE
 
 # Qwen/Qwen2-VL-2B-Instruct's config.json, the fields that set the parameter count.
 QWEN2_VL_2B = {
