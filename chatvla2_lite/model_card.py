@@ -17,14 +17,15 @@ DEFAULT_LIMITATIONS = (
 
 
 def render_model_card(
-    policy, name: str = "ChatVLA2", repo_hint: str = "user/chatvla2", limitations: str | None = None, scores: str = ""
+    policy, name: str = "ChatVLA2", repo_id: str | None = None, limitations: str | None = None, scores: str = ""
 ) -> str:
-    """The card's text for a `ChatVLA2` policy, numbers taken from its config; `scores` is a Markdown section."""
+    """The card's text for a `ChatVLA2` policy, numbers taken from its config; `scores` is a Markdown section.
+    `repo_id`: the Hub id its usage snippet loads; None: the project's nano checkpoint, which loads without one."""
     config = policy.config
     text, expert = config.text_config, config.action_expert
     values = {
         "name": name,
-        "repo_hint": repo_hint,
+        "load_args": f'"{repo_id}", quantization="4bit"' if repo_id else 'quantization="4bit"',
         "params": f"{policy.num_parameters():,}",
         "backbone": config.vlm_config.model_type,
         "vlm_layers": text.num_hidden_layers,

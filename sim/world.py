@@ -8,8 +8,11 @@ The default is the world every model before this option was trained in.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from sim.cameras import CameraConfig
+if TYPE_CHECKING:
+    from sim.cameras import CameraConfig
+
 
 # scattered: 3-5 cards anywhere in their band, each turned up to 45 degrees either way;
 # row: the same cards side by side in one row at the back of the band, each upright to the front camera
@@ -42,6 +45,8 @@ class World:
 
     def camera_config(self) -> CameraConfig:
         """The cameras at this world's frame size (lens and placement as CameraConfig's defaults)."""
+        from sim.cameras import CameraConfig  # numpy and the renderer's settings: not needed to name a world
+
         return CameraConfig(width=self.camera_size, height=self.camera_size)
 
     def task_options(self, task: str) -> dict:

@@ -256,8 +256,9 @@ class ChatVLA2:
         """Bytes of parameters and buffers (transformers' count, so 4-bit weights count as packed)."""
         return self.model.get_memory_footprint()
 
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write config.json, model.safetensors, tokenizer/processor files and README.md (the model card)."""
+    def save_pretrained(self, directory: str | Path, repo_id: str | None = None) -> Path:
+        """Write config.json, model.safetensors, tokenizer/processor files and README.md (the model card, whose usage
+        snippet loads `repo_id`)."""
         from chatvla2_lite.model_card import render_model_card
 
         if self.quantization is not None:
@@ -268,7 +269,7 @@ class ChatVLA2:
         directory = Path(directory)
         self.model.save_pretrained(directory)
         self.processor.save_pretrained(directory)
-        (directory / "README.md").write_text(render_model_card(self))
+        (directory / "README.md").write_text(render_model_card(self, repo_id=repo_id))
         return directory
 
     def push_to_hub(self, repo_id: str, private: bool | None = None, commit_message: str = "Upload ChatVLA2") -> str:
@@ -278,13 +279,12 @@ class ChatVLA2:
         from huggingface_hub import HfApi
         from huggingface_hub.errors import HfHubHTTPError
 
-        from chatvla2_lite.errors import CheckpointError
         from chatvla2_lite.hub import HubSettings
 
         settings = HubSettings.from_env()
         api = HfApi(endpoint=settings.endpoint, token=settings.token)
         with tempfile.TemporaryDirectory() as tmp:
-            self.save_pretrained(tmp)
+            self.save_pretrained(tmp, repo_id=repo_id)
             try:
                 api.create_repo(repo_id, private=private, exist_ok=True)
                 info = api.upload_folder(repo_id=repo_id, folder_path=tmp, commit_message=commit_message)

@@ -1,176 +1,233 @@
-"""The training recipes as data: which stages, which data mix, which parameters learn.
+"""Training recipes as named data: every run of every stage, its data, its world and its model options, in one file.
 
-`chatvla2` (the paper's): a VLM stage on image-text data (our stand-in for the backbone's
-pretraining), which here starts with a reading warm-up (`read`: board questions on the board view
-alone, a third of the image tokens, so the from-scratch vision tower gets past the plateau that
-training-notes.md measured at a fraction of the cost); co-training of the whole model with the
-dynamic MoE on image-text plus robot data; then the VLM frozen while the action expert and the
-reasoning-following module learn.
-`naive`: the same robot data and step budget, the whole model fine-tuned on robot data alone,
-with no MoE (its experts stay at their zero start) and nothing frozen.
+A recipe is `training/recipes/<name>.toml`, the way openpi names its training configs and nanoGPT keeps a config file
+per experiment:
+
+    description = "..."
+    world = { camera_size = 224, card_layout = "scattered" }   # the sim world every stage learns in
+    [demos]                                                    # recorded expert demos of both tasks, by name
+    demos200 = 200
+    [card]                                                     # what `export --to` scores and ships
+    model = "r01/action"
+    retention = { "VLM stage" = "r01/vlm", "naive fine-tuning" = "r01/naive" }
+    [[rounds]]                                                 # runs in the order they train
+    name = "r01"
+    note = "..."
+    runs = [
+      { name = "read", stage = "read", steps = 8000 },
+      { name = "vlm", stage = "vlm", init = "r01/read", steps = 3000 },
+      { name = "action", stage = "action", init = "r01/vlm", demos = "demos200", near_misses = 2400,
+        mix = { robot = 0.3, near_misses = 0.5 }, objective = "regression", pixel_cameras = ["wrist"] },
+    ]
+
+A run's keys are a stage kind (training/stage.py), the run it starts from (`init`, none: a fresh nano), the demos it
+reads, any StageConfig field (`mix` sets some of the kind's shares and keeps the others), and the model options
+RunConfig names. `--set KEY=VALUE` changes any of it from the command line: `r01/vlm.steps=10` one run's field,
+`steps=10` every run's, `world.camera_size=448`, `demos.demos200=3`, `card.eval_episodes=2`. A new knob is one field
+and the code that reads it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from chatvla2_lite.training.stage import StageConfig, stage_config
+from sim.conventions import TASK_NAMES
 from sim.errors import UnknownNameError
+from sim.world import World
 
-STAGES = ("read", "vlm", "cotrain", "action")
-RECIPES = ("chatvla2", "naive")
-# Which parameters a stage trains; the rest are frozen.
-TRAINABLE = ("backbone", "all", "action", "all_but_moe")
-# Scene and board questions a stage renders once and reuses (a scene sample keeps about 0.3 MB of frames).
-IMAGE_TEXT_CACHE = 16384
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+DEFAULT_OUT = Path("outputs")  # a recipe's runs go to outputs/<recipe> unless told otherwise
 
 
 @dataclass
-class StageConfig:
-    """One training stage: budget, optimiser settings, data mix and what learns."""
+class RunConfig:
+    """One `train` stage run: a stage kind's config, where it starts, what demos it reads, what it changes in the
+    model before it trains."""
 
-    name: str
-    steps: int = 2000
-    batch_size: int = 16
-    lr: float = 5e-4  # training-notes.md: 2e-3 kept the nano VLM on its plateau, 5e-4 left it
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    mix: dict[str, float] = field(default_factory=lambda: {"image_text": 1.0})  # source -> share of samples
-    # the image-text questions' kinds and their relative weights (data.image_text.KINDS); None: every kind alike
-    kinds: dict[str, float] | None = None
-    trainable: str = "backbone"
-    views: tuple[str, ...] | None = None  # the processor views the backbone sees while training; None: all
-    log_every: int = 10
-    save_every: int = 500
-    probe_every: int = 250  # heldout VQA by generation every so many steps (0: never): the loss hides reading
-    # image-text (or board) samples rendered once up front by two processes and reused every epoch, so training
-    # takes both cores (0: rendered on the fly by a worker on the second core)
-    cache: int = 0
-    # share of robot samples whose instruction is reworded (chatvla2_lite.data.paraphrase): the recorded demos hold
-    # the train split's few wordings, and a model trained on those alone derails on any other
-    reword: float = 0.0
-    # share of toy demos whose toys get made-up names in instruction and reasoning (paraphrase.renamed): the model
-    # learns to copy the instruction's name rather than write one of the train split's
-    rename: float = 0.0
-    # scenes of scripted-expert rollouts (data.expert_rollouts) the action stage reads besides the demos: many
-    # scenes at one render per chunk, where recorded demos cost a render per step (0: none, the mix's share dropped)
-    rollouts: int = 0
-    # scenes where a decoy expert aims beside the object and a restarted one labels the way back at each look
-    # (data.expert_near_misses): steering by what the cameras show, which the expert's own path never needs
-    near_misses: int = 0
-    # share of the near misses' math scenes whose decoy heads for another card (data.expert_near_misses): which card
-    # to reach for, read on the way down from the wrist camera, where the front camera shows digits too small to read
-    wrong_picks: float = 0.0
-    # the wrong picks' decoy, stopped over the other card, hands over to the true expert, which takes the answer card
-    # to its place: steering and grasping in one scene, where the wrong picks alone taught no grasp (round 11)
-    recover_picks: bool = False
-    # share of the rollouts' math scenes where the expert takes another card than the answer, with a reasoning that
-    # comes to that card (data.expert_rollouts): in the demos the named card is always the answer the board gives,
-    # so an expert can take it from the board and never read the reasoning (round 15: follow_rate 0.10)
-    follow_picks: float = 0.0
+    name: str  # "<round>/<run>", its folder under the recipe's output folder
+    stage: StageConfig
+    init: str | None = None  # the run whose model it starts from; None: a fresh nano (random weights)
+    demos: str | None = None  # the recipe's demo set it reads (a stage that draws robot samples needs one)
+    # the action expert's objective, switched before a stage that trains it (None: keep the model's)
+    objective: str | None = None
+    # cameras whose raw pixels the action expert also reads through its own conv net (model/pixel_encoder.py)
+    pixel_cameras: list[str] = field(default_factory=list)
+    pixel_size: int = 64  # those images' side, a multiple of 16
+    # more views of the cameras for the backbone (processing_chatvla2.EXTRA_VIEWS), kept by later stages
+    add_views: list[str] = field(default_factory=list)
 
-    def __post_init__(self):
-        if self.trainable not in TRAINABLE:
-            raise ValueError(f"trainable must be one of {TRAINABLE}, got {self.trainable!r}")
-        total = sum(self.mix.values())
-        if total <= 0 or any(v < 0 for v in self.mix.values()):
-            raise ValueError(f"the data mix needs non-negative shares that add up to more than 0, got {self.mix}")
-        shares = (
-            ("reword", "the demos"),
-            ("rename", "the demos"),
-            ("wrong_picks", "the near misses' math scenes"),
-            ("follow_picks", "the rollouts' math scenes"),
-        )
-        for share, of in shares:
-            if not 0.0 <= getattr(self, share) <= 1.0:
-                raise ValueError(f"{share} is a share of {of}, between 0 and 1, got {getattr(self, share)}")
+    @property
+    def kind(self) -> str:
+        return self.stage.name
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**dataclasses.asdict(self), "stage": self.stage.to_dict()}
 
 
-def recipe_stage(recipe: str, stage: str, shares: dict[str, float] | None = None, **overrides) -> StageConfig:
-    """The StageConfig of `stage` in `recipe`, with any field overridden; `shares` sets some of its data mix's
-    shares and keeps the others."""
-    if recipe not in RECIPES:
-        raise UnknownNameError("recipe", recipe, RECIPES)
-    if stage not in STAGES:
-        raise UnknownNameError("stage", stage, STAGES)
-    if stage == "read":  # both recipes start from the same reading warm-up and VLM stage
-        base = dict(
-            mix={"board_text": 1.0}, trainable="backbone", views=("board",), batch_size=32, steps=8000, cache=49152
-        )
-    elif recipe == "chatvla2":
-        base = {
-            "vlm": dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE),
-            "cotrain": dict(
-                mix={"image_text": 0.5, "robot": 0.5}, trainable="all", cache=IMAGE_TEXT_CACHE, reword=0.5, rename=0.25
-            ),
-            # the backbone is frozen, so each demo frame is read by it once (cache: frames) and a step costs only the
-            # action expert's: far more steps, on bigger batches
-            "action": dict(
-                mix={"robot": 0.5, "rollouts": 0.5, "near_misses": 0.5},
-                trainable="action",
-                lr=1e-3,
-                probe_every=0,
-                reword=0.5,
-                rename=0.25,
-                batch_size=64,
-                cache=1_000_000,
-            ),
-        }[stage]
+@dataclass
+class Round:
+    """Runs trained together and shipped (or not) as one round; `note` says why it was run."""
+
+    name: str
+    note: str
+    runs: list[RunConfig]
+
+
+@dataclass
+class CardSpec:
+    """What `chatvla2-lite export --to` scores and ships."""
+
+    model: str  # the run whose model is shipped
+    retention: dict[str, str] = field(default_factory=dict)  # label -> run, probed beside the shipped model
+    eval_episodes: int = 100
+    probe_questions: int = 500  # per suite: at 500, one question is 0.2 points
+
+
+@dataclass
+class Recipe:
+    """A named recipe: the world, the demo sets, the rounds of runs, and what its checkpoint card holds."""
+
+    name: str
+    description: str
+    world: World
+    demos: dict[str, int]  # demo set name -> episodes of each task
+    rounds: list[Round]
+    card: CardSpec
+
+    @property
+    def runs(self) -> list[RunConfig]:
+        return [run for r in self.rounds for run in r.runs]
+
+    def run(self, name: str) -> RunConfig:
+        for run in self.runs:
+            if run.name == name:
+                return run
+        raise UnknownNameError(f"run of recipe {self.name!r}", name, [r.name for r in self.runs])
+
+    def to_dict(self) -> dict:
+        """Every setting of every run, resolved: what `train --show` prints."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "world": self.world.to_dict(),
+            "demos": self.demos,
+            "rounds": [
+                {"name": r.name, "note": r.note, "runs": [run.to_dict() for run in r.runs]} for r in self.rounds
+            ],
+            "card": dataclasses.asdict(self.card),
+        }
+
+
+def recipe_names() -> list[str]:
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.toml"))
+
+
+def load_recipe(name: str, sets: list[str] | None = None) -> Recipe:
+    """The recipe called `name` (training/recipes/<name>.toml) with the `KEY=VALUE` settings of `sets` applied."""
+    path = RECIPES_DIR / f"{name}.toml"
+    if not path.is_file():
+        raise UnknownNameError("recipe", name, recipe_names())
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    for item in sets or ():
+        _apply(raw, item)
+    return _build(name, raw)
+
+
+def _value(text: str):
+    """A --set value read as TOML (2, 0.5, true, ["wrist"], {robot = 0.3}), else as a plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _apply(raw: dict, item: str) -> None:
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set takes KEY=VALUE, such as steps=10 or r01/vlm.lr=1e-3, not {item!r}")
+    value = _value(text)
+    runs = {f"{r['name']}/{run['name']}": run for r in raw.get("rounds", []) for run in r.get("runs", [])}
+    where, _, leaf = key.rpartition(".")
+    if not where:  # every run
+        for run in runs.values():
+            run[leaf] = value
+    elif where in runs:
+        runs[where][leaf] = value
+    elif where in ("world", "demos", "card"):
+        raw.setdefault(where, {})[leaf] = value
     else:
-        if stage == "vlm":  # the naive baseline starts from the same VLM stage checkpoint
-            base = dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE)
-        else:
-            base = dict(mix={"robot": 1.0}, trainable="all_but_moe", reword=0.5, rename=0.25)
-    base = {**base, **overrides}
-    if shares:
-        unknown = sorted(set(shares) - set(base["mix"]))
-        if unknown:
-            raise ValueError(
-                f"stage {stage!r} of recipe {recipe!r} draws no {unknown}; its sources are {sorted(base['mix'])}"
-            )
-        base["mix"] = {**base["mix"], **shares}
-    config = StageConfig(name=stage, **base)
-    for source in ("rollouts", "near_misses"):
-        if not getattr(config, source):
-            config.mix.pop(source, None)
-        elif config.trainable != "action" or source not in config.mix:
-            raise ValueError(
-                f"{source} are read once through a frozen backbone: only the chatvla2 action stage takes them"
-            )
-    if config.kinds and not config.mix.get("image_text"):
         raise ValueError(
-            f"kinds weigh the image-text questions; stage {stage!r} draws none (its sources are {sorted(config.mix)})"
+            f"--set {key}: no run or section {where!r}; runs are {sorted(runs)}, sections world, demos, card"
         )
-    if config.wrong_picks and not config.near_misses:
-        raise ValueError("wrong_picks is a share of the near-miss scenes: pass --near-misses N too")
-    if config.follow_picks and not config.rollouts:
-        raise ValueError("follow_picks is a share of the rollout scenes: pass --rollouts N too")
-    if config.recover_picks and not config.wrong_picks:
-        raise ValueError("recover_picks goes on from the wrong picks: pass --wrong-picks SHARE too")
-    return config
 
 
-def set_trainable(model, trainable: str) -> list[str]:
-    """Freeze all of `model` but the `trainable` group; returns the names of the parameters left trainable."""
-    moe_params = {
-        id(p) for moe in model.moe_layers.values() for n, p in moe.named_parameters() if not n.startswith("shared.")
-    }
-    action_params = {id(p) for part in (model.action_expert, model.reasoning_following) for p in part.parameters()}
-    vlm_params = {id(p) for p in model.vlm.parameters()}
-    chosen = []
-    for name, p in model.named_parameters():
-        if trainable == "all":
-            on = True
-        elif trainable == "action":
-            on = id(p) in action_params
-        elif trainable == "backbone":  # the VLM's own weights; the MoE's added experts wait for co-training
-            on = id(p) in vlm_params and id(p) not in moe_params
-        else:  # all_but_moe
-            on = id(p) not in moe_params
-        p.requires_grad_(on)
-        if on:
-            chosen.append(name)
-    return chosen
+_RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"name", "stage"}
+_STAGE_KEYS = {f.name for f in dataclasses.fields(StageConfig)} - {"name"}
+
+
+def _build(name: str, raw: dict) -> Recipe:
+    unknown = sorted(set(raw) - {"description", "world", "demos", "card", "rounds"})
+    if unknown:
+        raise ValueError(f"recipe {name!r}: unknown settings {unknown}")
+    demos = {str(k): int(v) for k, v in raw.get("demos", {}).items()}
+    rounds, names = [], []
+    for r in raw.get("rounds", []):
+        runs = []
+        for spec in r.get("runs", []):
+            run = _run(name, f"{r['name']}/{spec.get('name', '')}", spec, set(names), demos)
+            names.append(run.name)
+            runs.append(run)
+        rounds.append(Round(r["name"], r.get("note", ""), runs))
+    if not names:
+        raise ValueError(f"recipe {name!r} has no runs")
+    if len(set(names)) < len(names):
+        raise ValueError(f"recipe {name!r} names a run twice: {sorted(n for n in names if names.count(n) > 1)}")
+    card = CardSpec(**{"model": names[-1], **raw.get("card", {})})
+    missing = sorted({card.model, *card.retention.values()} - set(names))
+    if missing:
+        raise ValueError(f"recipe {name!r}: its card names runs {missing} it does not have")
+    world = World.from_dict(raw.get("world"))
+    return Recipe(name, raw.get("description", ""), world, demos, rounds, card)
+
+
+def _run(recipe: str, name: str, spec: dict, earlier: set[str], demos: dict[str, int]) -> RunConfig:
+    """One run of the recipe, checked: its keys known, its init an earlier run, its demos a set the recipe has."""
+    spec = dict(spec)
+    spec.pop("name", None)
+    kind = spec.pop("stage", None)
+    unknown = sorted(set(spec) - _RUN_KEYS - _STAGE_KEYS)
+    if unknown:
+        raise ValueError(f"run {name!r} of recipe {recipe!r}: unknown settings {unknown}")
+    if kind is None:
+        raise ValueError(f'run {name!r} of recipe {recipe!r} names no stage kind (stage = "read", ...)')
+    stage = stage_config(kind, **{k: spec[k] for k in spec if k in _STAGE_KEYS})
+    run = RunConfig(name, stage, **{k: spec[k] for k in spec if k in _RUN_KEYS})
+    if run.init is not None and run.init not in earlier:
+        raise ValueError(f"run {name!r} starts from {run.init!r}, which is not an earlier run of the recipe")
+    if run.demos is not None and run.demos not in demos:
+        raise ValueError(f"run {name!r} reads demos {run.demos!r}; the recipe records {sorted(demos)}")
+    if stage.mix.get("robot", 0) > 0 and run.demos is None:
+        raise ValueError(f"run {name!r} trains on robot demos: give it demos = one of {sorted(demos)}")
+    if run.objective is not None and run.objective not in _objectives():
+        raise ValueError(f"run {name!r}: objective must be one of {_objectives()}, got {run.objective!r}")
+    if (run.objective is not None or run.pixel_cameras) and stage.trainable == "backbone":
+        raise ValueError(
+            f"run {name!r} does not train the action expert; switch its objective or give it pixels in a run that does"
+        )
+    return run
+
+
+def _objectives() -> tuple[str, ...]:
+    from chatvla2_lite.model.configuration_chatvla2 import OBJECTIVES  # loads transformers: only when one is named
+
+    return OBJECTIVES
+
+
+def demo_dirs(out: Path, demos: str) -> list[Path]:
+    """The dataset folders of a demo set, one per task, under a recipe's output folder."""
+    return [Path(out) / "demos" / demos / task for task in TASK_NAMES]

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from chatvla2_lite.training.recipe import StageConfig, set_trainable
 from chatvla2_lite.training.samples import encode_batch, split_by_kind
+from chatvla2_lite.training.stage import StageConfig, set_trainable
 from sim.conventions import STATE_KEY
 
 log = logging.getLogger(__name__)
@@ -130,8 +130,8 @@ def export_state(policy, out_dir: str | Path) -> int:
         step = _load_saved_state(accelerator, state_dir)
     except RuntimeError as exc:  # missing or unexpected weights: another model than the run's
         raise ValueError(
-            f"the state in {state_dir} holds another model's weights; give the run's own --init and "
-            f"model options ({str(exc).splitlines()[0]})"
+            f"the state in {state_dir} holds another model's weights than this run builds; "
+            f"was the recipe's run changed since it trained? ({str(exc).splitlines()[0]})"
         ) from exc
     if not step:
         raise ValueError(f"no saved training state in {state_dir}: a stage writes one every save_every steps")

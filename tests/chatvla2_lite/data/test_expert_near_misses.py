@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from chatvla2_lite.data.expert_near_misses import MISS_M, PLACE_MISS_M, near_miss_rollout, near_miss_samples
-from chatvla2_lite.training.recipe import recipe_stage
+from chatvla2_lite.training.stage import stage_config
 from sim.expert import ScriptedExpert
 
 
@@ -126,18 +126,18 @@ def test_near_miss_samples_split_the_scenes_between_workers():
 
 
 def test_near_misses_go_only_to_the_action_stage_and_drop_out_of_its_mix_at_zero():
-    assert recipe_stage("chatvla2", "action", near_misses=5).mix == {"robot": 0.5, "near_misses": 0.5}
-    assert "near_misses" not in recipe_stage("chatvla2", "action").mix
+    assert stage_config("action", near_misses=5).mix == {"robot": 0.5, "near_misses": 0.5}
+    assert "near_misses" not in stage_config("action").mix
     with pytest.raises(ValueError, match="near_misses are read once"):
-        recipe_stage("chatvla2", "cotrain", near_misses=5)
-    assert recipe_stage("chatvla2", "action", near_misses=5, wrong_picks=0.5).wrong_picks == 0.5
-    with pytest.raises(ValueError, match="pass --near-misses N too"):
-        recipe_stage("chatvla2", "action", wrong_picks=0.5)
+        stage_config("cotrain", near_misses=5)
+    assert stage_config("action", near_misses=5, wrong_picks=0.5).wrong_picks == 0.5
+    with pytest.raises(ValueError, match="set near_misses too"):
+        stage_config("action", wrong_picks=0.5)
     with pytest.raises(ValueError, match="wrong_picks is a share of the near misses' math scenes, between 0 and 1"):
-        recipe_stage("chatvla2", "action", near_misses=5, wrong_picks=1.5)
-    assert recipe_stage("chatvla2", "action", near_misses=5, wrong_picks=0.5, recover_picks=True).recover_picks
-    with pytest.raises(ValueError, match="pass --wrong-picks SHARE too"):
-        recipe_stage("chatvla2", "action", near_misses=5, recover_picks=True)
+        stage_config("action", near_misses=5, wrong_picks=1.5)
+    assert stage_config("action", near_misses=5, wrong_picks=0.5, recover_picks=True).recover_picks
+    with pytest.raises(ValueError, match="set wrong_picks too"):
+        stage_config("action", near_misses=5, recover_picks=True)
 
 
 @pytest.mark.slow

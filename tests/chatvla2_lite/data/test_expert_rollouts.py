@@ -49,14 +49,14 @@ def test_rollout_samples_take_turns_between_tasks_and_carry_the_next_actions(mat
 
 
 def test_rollouts_go_only_to_the_action_stage():
-    from chatvla2_lite.training.recipe import recipe_stage
+    from chatvla2_lite.training.stage import stage_config
 
-    assert list(recipe_stage("chatvla2", "action").mix) == ["robot"]  # no rollouts asked: the demos alone
-    assert recipe_stage("chatvla2", "action", rollouts=10).mix == {"robot": 0.5, "rollouts": 0.5}
-    with pytest.raises(ValueError, match="only the chatvla2 action stage"):
-        recipe_stage("chatvla2", "cotrain", rollouts=10)
-    with pytest.raises(ValueError, match="only the chatvla2 action stage"):
-        recipe_stage("naive", "cotrain", rollouts=10)
+    assert list(stage_config("action").mix) == ["robot"]  # no rollouts asked: the demos alone
+    assert stage_config("action", rollouts=10).mix == {"robot": 0.5, "rollouts": 0.5}
+    with pytest.raises(ValueError, match="only the action stage"):
+        stage_config("cotrain", rollouts=10)
+    with pytest.raises(ValueError, match="only the action stage"):
+        stage_config("naive", rollouts=10)
 
 
 @pytest.mark.slow
@@ -106,13 +106,13 @@ def test_a_follow_pick_takes_the_card_its_reasoning_comes_to(math_env):
 
 
 def test_follow_picks_are_a_share_of_the_rollouts():
-    from chatvla2_lite.training.recipe import recipe_stage
+    from chatvla2_lite.training.stage import stage_config
 
-    assert recipe_stage("chatvla2", "action", rollouts=10, follow_picks=0.5).follow_picks == 0.5
-    with pytest.raises(ValueError, match="pass --rollouts N too"):
-        recipe_stage("chatvla2", "action", follow_picks=0.5)
+    assert stage_config("action", rollouts=10, follow_picks=0.5).follow_picks == 0.5
+    with pytest.raises(ValueError, match="set rollouts too"):
+        stage_config("action", follow_picks=0.5)
     with pytest.raises(ValueError, match="follow_picks is a share"):
-        recipe_stage("chatvla2", "action", rollouts=10, follow_picks=2)
+        stage_config("action", rollouts=10, follow_picks=2)
 
 
 @pytest.mark.slow

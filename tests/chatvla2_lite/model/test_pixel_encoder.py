@@ -1,5 +1,6 @@
 """The action expert's pixel encoder: it reads where a thing lies in a camera, travels in the checkpoint, and trains."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -150,17 +151,19 @@ def test_cached_features_carry_the_pixels_and_give_the_full_forwards_loss(policy
 
 
 def test_train_gives_pixels_only_to_a_stage_that_trains_the_expert_and_only_from_known_cameras(tmp_path):
-    from chatvla2_lite.training.run import run_training
+    from chatvla2_lite.training.recipe import load_recipe
+    from chatvla2_lite.training.run import build_policy
 
     with pytest.raises(ValueError, match="does not train the action expert"):
-        run_training("vlm", tmp_path, pixel_cameras=["wrist"], steps=1)
+        load_recipe("chatvla2", ['r01/vlm.pixel_cameras=["wrist"]'])
+    recipe = load_recipe("chatvla2", ['r01/action.pixel_cameras=["side"]'])
     with pytest.raises(ValueError, match="no camera \\['side'\\]"):
-        run_training("action", tmp_path, pixel_cameras=["side"], steps=1)
+        build_policy(recipe, dataclasses.replace(recipe.run("r01/action"), init=None), tmp_path)
 
 
 @pytest.mark.slow
 def test_the_action_stage_trains_the_pixel_encoder_and_leaves_the_backbone(policy_with_pixels, tmp_path):
-    from chatvla2_lite.training.recipe import recipe_stage
+    from chatvla2_lite.training.stage import stage_config
     from chatvla2_lite.training.streams import _served_every_epoch, feature_samples
     from chatvla2_lite.training.trainer import fit_action_normalizers, train_stage
 
@@ -176,7 +179,7 @@ def test_the_action_stage_trains_the_pixel_encoder_and_leaves_the_backbone(polic
         n: p.detach().clone() for n, p in policy_with_pixels.model.action_expert.pixel_encoder.named_parameters()
     }
     vlm = {n: p.detach().clone() for n, p in policy_with_pixels.model.vlm.named_parameters()}
-    stage = recipe_stage("chatvla2", "action", steps=40, batch_size=16, warmup_steps=2, log_every=5)
+    stage = stage_config("action", steps=40, batch_size=16, warmup_steps=2, log_every=5)
     train_stage(policy_with_pixels, stage, _served_every_epoch(items, lambda s: s, 0), tmp_path, progress=False)
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["action_loss"] < rows[0]["action_loss"]

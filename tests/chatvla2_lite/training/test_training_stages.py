@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from chatvla2_lite.data.samples import Sample
-from chatvla2_lite.training.recipe import recipe_stage
 from chatvla2_lite.training.samples import mixed
+from chatvla2_lite.training.stage import stage_config
 from chatvla2_lite.training.trainer import fit_action_normalizers, train_stage
 
 
@@ -66,7 +66,7 @@ def _stream(stage, seed=0):
 
 @pytest.mark.slow
 def test_vlm_stage_lowers_the_loss_and_leaves_the_action_expert(policy, tmp_path):
-    stage = recipe_stage("chatvla2", "vlm", steps=30, batch_size=4, warmup_steps=2, lr=2e-3, log_every=5)
+    stage = stage_config("vlm", steps=30, batch_size=4, warmup_steps=2, lr=2e-3, log_every=5)
     expert = _snapshot(policy.model.action_expert)
     train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -77,7 +77,7 @@ def test_vlm_stage_lowers_the_loss_and_leaves_the_action_expert(policy, tmp_path
 
 @pytest.mark.slow
 def test_action_stage_trains_only_the_action_expert_and_reasoning_following(policy, tmp_path):
-    stage = recipe_stage("chatvla2", "action", steps=25, batch_size=4, warmup_steps=2, log_every=5)
+    stage = stage_config("action", steps=25, batch_size=4, warmup_steps=2, log_every=5)
     robot = _robot_stream(1)
     fit_action_normalizers(policy, [next(robot) for _ in range(32)])
     vlm = _snapshot(policy.model.vlm)
@@ -91,7 +91,7 @@ def test_action_stage_trains_only_the_action_expert_and_reasoning_following(poli
 
 @pytest.mark.slow
 def test_cotrain_mixes_both_sources_and_trains_the_moe(policy, tmp_path):
-    stage = recipe_stage("chatvla2", "cotrain", steps=6, batch_size=4, warmup_steps=1, log_every=1)
+    stage = stage_config("cotrain", steps=6, batch_size=4, warmup_steps=1, log_every=1)
     moe = _snapshot(next(iter(policy.model.moe_layers.values())).experts)
     last = train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
     assert last["lm_loss"] > 0 and last["action_loss"] > 0
@@ -100,7 +100,7 @@ def test_cotrain_mixes_both_sources_and_trains_the_moe(policy, tmp_path):
 
 @pytest.mark.slow
 def test_naive_recipe_keeps_the_moe_at_its_start(policy, tmp_path):
-    stage = recipe_stage("naive", "cotrain", steps=4, batch_size=4, warmup_steps=1, log_every=1)
+    stage = stage_config("naive", steps=4, batch_size=4, warmup_steps=1, log_every=1)
     moe = _snapshot(next(iter(policy.model.moe_layers.values())).experts)
     vlm_attn = _snapshot(policy.model.vlm.model.language_model.layers[0])
     train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
@@ -110,9 +110,9 @@ def test_naive_recipe_keeps_the_moe_at_its_start(policy, tmp_path):
 
 @pytest.mark.slow
 def test_a_stage_resumes_where_it_stopped(policy, tmp_path):
-    stage = recipe_stage("chatvla2", "vlm", steps=3, batch_size=2, warmup_steps=1, log_every=1, save_every=1)
+    stage = stage_config("vlm", steps=3, batch_size=2, warmup_steps=1, log_every=1, save_every=1)
     train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
-    longer = recipe_stage("chatvla2", "vlm", steps=5, batch_size=2, warmup_steps=1, log_every=1, save_every=1)
+    longer = stage_config("vlm", steps=5, batch_size=2, warmup_steps=1, log_every=1, save_every=1)
     train_stage(policy, longer, _stream(longer, seed=1), tmp_path, progress=False)
     steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5]
@@ -120,9 +120,7 @@ def test_a_stage_resumes_where_it_stopped(policy, tmp_path):
 
 @pytest.mark.slow
 def test_the_read_stage_sees_the_board_view_alone_and_probes_through_it(policy, tmp_path):
-    stage = recipe_stage(
-        "chatvla2", "read", steps=20, batch_size=4, warmup_steps=2, lr=2e-3, log_every=5, probe_every=10
-    )
+    stage = stage_config("read", steps=20, batch_size=4, warmup_steps=2, lr=2e-3, log_every=5, probe_every=10)
     seen = []
 
     def probe(p, processor):
@@ -141,33 +139,33 @@ def test_the_read_stage_sees_the_board_view_alone_and_probes_through_it(policy, 
 def test_a_stage_renders_no_more_cached_samples_than_its_steps_draw():
     from chatvla2_lite.training.run import cache_size
 
-    assert cache_size(recipe_stage("chatvla2", "read", steps=8000), "board_text") == 49152  # 256,000 drawn
-    cotrain = recipe_stage("chatvla2", "cotrain", steps=1000)  # half of 16 x 1000 are image-text questions
+    assert cache_size(stage_config("read", steps=8000), "board_text") == 49152  # 256,000 drawn
+    cotrain = stage_config("cotrain", steps=1000)  # half of 16 x 1000 are image-text questions
     assert 8000 < cache_size(cotrain, "image_text") < 9000
 
 
 def test_shares_set_some_of_a_stages_mix_and_keep_the_rest():
-    stage = recipe_stage("chatvla2", "action", rollouts=5, near_misses=5, shares={"robot": 0.25, "near_misses": 1.0})
+    stage = stage_config("action", rollouts=5, near_misses=5, mix={"robot": 0.25, "near_misses": 1.0})
     assert stage.mix == {"robot": 0.25, "rollouts": 0.5, "near_misses": 1.0}
     with pytest.raises(ValueError, match="draws no \\['robot'\\]; its sources are \\['image_text'\\]"):
-        recipe_stage("chatvla2", "vlm", shares={"robot": 1.0})
+        stage_config("vlm", mix={"robot": 1.0})
     with pytest.raises(ValueError, match="non-negative shares"):
-        recipe_stage("chatvla2", "action", shares={"robot": -1.0})
+        stage_config("action", mix={"robot": -1.0})
 
 
 def test_kinds_weigh_the_image_text_questions_of_a_stage_that_draws_them():
-    assert recipe_stage("chatvla2", "vlm").kinds is None  # every kind alike
-    assert recipe_stage("chatvla2", "cotrain", kinds={"cards": 4.0, "ocr": 1.0}).kinds == {"cards": 4.0, "ocr": 1.0}
+    assert stage_config("vlm").kinds is None  # every kind alike
+    assert stage_config("cotrain", kinds={"cards": 4.0, "ocr": 1.0}).kinds == {"cards": 4.0, "ocr": 1.0}
     with pytest.raises(ValueError, match="draws none"):
-        recipe_stage("chatvla2", "read", kinds={"cards": 1.0})  # the read stage draws boards, not image_text
+        stage_config("read", kinds={"cards": 1.0})  # the read stage draws boards, not image_text
 
 
 def test_the_renamed_share_can_be_set_and_is_a_share():
-    assert recipe_stage("chatvla2", "cotrain").rename == 0.25
-    assert recipe_stage("chatvla2", "cotrain", rename=0.75).rename == 0.75
+    assert stage_config("cotrain").rename == 0.25
+    assert stage_config("cotrain", rename=0.75).rename == 0.75
     for bad in (-0.1, 1.5):
         with pytest.raises(ValueError, match="rename is a share of the demos, between 0 and 1"):
-            recipe_stage("chatvla2", "cotrain", rename=bad)
+            stage_config("cotrain", rename=bad)
 
 
 def test_cached_backbone_features_give_the_same_action_loss_as_the_full_forward(policy):
@@ -206,7 +204,7 @@ def test_action_stage_on_cached_features_lowers_the_loss_and_keeps_the_backbone(
         Sample({"observation.state": s.observation["observation.state"]}, s.instruction, s.target, s.action, features=f)
         for s, f in zip(samples, features)
     ]
-    stage = recipe_stage("chatvla2", "action", steps=40, batch_size=16, warmup_steps=2, log_every=5)
+    stage = stage_config("action", steps=40, batch_size=16, warmup_steps=2, log_every=5)
     vlm = _snapshot(policy.model.vlm)
     train_stage(policy, stage, _served_every_epoch(items, lambda s: s, 0), tmp_path, progress=False)
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -214,11 +212,19 @@ def test_action_stage_on_cached_features_lowers_the_loss_and_keeps_the_backbone(
     assert not _changed(vlm, policy.model.vlm)
 
 
+def _recipe(*sets):
+    from chatvla2_lite.training.recipe import load_recipe
+
+    return load_recipe("chatvla2", list(sets))
+
+
 @pytest.mark.slow
-def test_a_stage_learns_in_the_world_it_is_given_saves_it_and_refuses_demos_from_another(tmp_path, monkeypatch):
+def test_a_run_learns_in_the_recipes_world_saves_it_and_refuses_demos_from_another(tmp_path, monkeypatch):
     from chatvla2_lite.data.lerobot_dataset import LeRobotV3Writer
+    from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
     from chatvla2_lite.training import streams
-    from chatvla2_lite.training.run import run_training
+    from chatvla2_lite.training.recipe import RunConfig, demo_dirs
+    from chatvla2_lite.training.run import train_run
     from sim.world import World
 
     shapes = []
@@ -229,70 +235,61 @@ def test_a_stage_learns_in_the_world_it_is_given_saves_it_and_refuses_demos_from
             yield sample
 
     monkeypatch.setattr(streams, "cached_image_text_stream", spied)
-    run_training(
-        "vlm",
-        tmp_path / "vlm",
-        steps=1,
-        batch_size=2,
-        probe_every=0,
-        kinds={"card_list": 1.0},
-        camera_size=448,
-        card_layout="row",
+    recipe = _recipe("world.camera_size=448", 'world.card_layout="row"')
+    vlm = RunConfig(
+        "x/vlm",
+        stage_config("vlm", steps=1, batch_size=2, probe_every=0, kinds={"card_list": 1.0}),
         add_views=["cards"],
-        progress=False,
     )
-    from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
-
-    saved = ChatVLA2Processor.from_pretrained(tmp_path / "vlm" / "model")
+    train_run(recipe, vlm, tmp_path, progress=False)
+    saved = ChatVLA2Processor.from_pretrained(tmp_path / "x" / "vlm" / "model")
     assert World.of(saved.world) == World(448, "row") and [v["name"] for v in saved.views][-1] == "cards"
     assert shapes and set(shapes) == {(448, 448, 3)}
-    writer = LeRobotV3Writer(tmp_path / "demos", {"front": (224, 224), "wrist": (224, 224)}, use_videos=False)
-    frames = np.zeros((2, 224, 224, 3), np.uint8)
-    writer.add_episode(
-        np.zeros((2, 6), np.float32),
-        np.zeros((2, 6), np.float32),
-        {"front": frames, "wrist": frames},
-        task="t",
-        extra={"ground_truth": json.dumps({"task": "math_matching"})},
-    )
-    writer.finish()
+    for folder in demo_dirs(tmp_path, "demos200"):  # demos of the default world, 224 px
+        writer = LeRobotV3Writer(folder, {"front": (224, 224), "wrist": (224, 224)}, use_videos=False)
+        frames = np.zeros((2, 224, 224, 3), np.uint8)
+        writer.add_episode(
+            np.zeros((2, 6), np.float32),
+            np.zeros((2, 6), np.float32),
+            {"front": frames, "wrist": frames},
+            task="t",
+            extra={"ground_truth": json.dumps({"task": "math_matching"})},
+        )
+        writer.finish()
+    action = RunConfig("x/action", stage_config("action", steps=1), init="x/vlm", demos="demos200")
     with pytest.raises(
         ValueError,
         match="recorded with 224x224 px cameras and scattered cards, the model is for 448 px cameras, row cards",
     ):
-        run_training(
-            "action",
-            tmp_path / "action",
-            init=str(tmp_path / "vlm" / "model"),
-            robot_data=[str(tmp_path / "demos")],
-            steps=1,
-            progress=False,
-        )
+        train_run(recipe, action, tmp_path, progress=False)
 
 
 @pytest.mark.slow
 def test_export_writes_the_model_of_a_stopped_run_from_its_state(policy, tmp_path):
     from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
-    from chatvla2_lite.training.run import run_training
+    from chatvla2_lite.training.recipe import RunConfig
+    from chatvla2_lite.training.run import export_run
 
-    stage = recipe_stage("chatvla2", "vlm", steps=2, batch_size=2, warmup_steps=1, lr=2e-3, save_every=1)
-    train_stage(policy, stage, _stream(stage), tmp_path, progress=False)
+    stage = stage_config("vlm", steps=2, batch_size=2, warmup_steps=1, lr=2e-3, save_every=1)
+    train_stage(policy, stage, _stream(stage), tmp_path / "x" / "vlm", progress=False)
     trained = {n: p.detach().clone() for n, p in policy.model.named_parameters()}
     fresh = ChatVLA2.from_config(seed=0)
     assert _changed(trained, fresh.model)  # the export must bring the trained weights, not keep the fresh ones
-    (tmp_path / "model" / "model.safetensors").unlink()
-    result = run_training("vlm", tmp_path, export=True, progress=False)
-    assert result["step"] == 2 and result["exported"]
-    exported = ChatVLA2.from_pretrained(tmp_path / "model")
+    (tmp_path / "x" / "vlm" / "model" / "model.safetensors").unlink()
+    result = export_run(_recipe(), RunConfig("x/vlm", stage), tmp_path)
+    assert result["step"] == 2 and result["run"] == "x/vlm"
+    exported = ChatVLA2.from_pretrained(tmp_path / "x" / "vlm" / "model")
     assert not _changed(trained, exported.model)
-    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    steps = [json.loads(line)["step"] for line in (tmp_path / "x" / "vlm" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [2]  # nothing more was trained or logged
-    with pytest.raises(ValueError, match="holds another model's weights; give the run's own --init and model"):
-        run_training("action", tmp_path, export=True, pixel_cameras=["wrist"], progress=False)
+    with_pixels = RunConfig("x/vlm", stage_config("action"), pixel_cameras=["wrist"])
+    with pytest.raises(ValueError, match="holds another model.s weights than this run builds"):
+        export_run(_recipe(), with_pixels, tmp_path)
 
 
 def test_export_says_what_is_missing(tmp_path):
-    from chatvla2_lite.training.run import run_training
+    from chatvla2_lite.training.run import export_run
 
+    recipe = _recipe()
     with pytest.raises(ValueError, match="no saved training state in"):
-        run_training("vlm", tmp_path, export=True, progress=False)
+        export_run(recipe, recipe.run("r01/read"), tmp_path)

@@ -1,19 +1,23 @@
-"""`chatvla2-lite bench digits`: do the vision tower's tokens of a card carry its digit, before any language?
+"""Do the vision tower's tokens of a card carry its digit, before any language?
+
+    python -m experiments.tower_digits [--scenes 600] [--heldout-scenes 200] [--model M] --json
 
 For each card of a math scene that the arm does not hide, a 56x56 crop of the front camera about the card's centre
 (the mean of its pixels in the body mask; 2x2 merged tokens, as many as the backbone gives that spot) goes through
 the model's frozen vision tower. A linear head on the crop's four tokens is fitted on train-split scenes and scored
-on heldout ones. Read it beside `probe --suite cards`: high here and at the blind answer there means the tokens
+on heldout ones. Read it beside `experiments.card_probe`: high here and at the blind answer there means the tokens
 carry the digit and the language model does not use it; near chance here means the pixels do not carry it.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from experiments import common
 from sim.conventions import image_key
 from sim.world import World
 
@@ -24,7 +28,7 @@ HEAD_STEPS, HEAD_LR = 500, 1e-2  # full-batch AdamW on standardised features: a 
 def card_crops(split: str, seed: int, scenes: int, world=None, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 (N, CROP, CROP, 3) crops of the front camera about each card the arm does not hide, (N,) digits), the
     scenes laid out and rendered as `world` (sim.world.World; None: the default) says."""
-    from sim.card_visibility import arm_masks, card_pixels, hidden_by_arm
+    from experiments.card_visibility import arm_masks, card_pixels, hidden_by_arm
     from sim.env import make_env
     from sim.tasks.math_matching import card_name
 
@@ -139,3 +143,20 @@ def tower_digit_scores(
         "commonest_digit_acc": round(float((test_y == commonest).mean()), 3),
         "wall_s": round(time.perf_counter() - wall, 1),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = common.parser(__doc__, "tower_digits")
+    p.add_argument("--scenes", type=int, default=600, help="train-split math scenes the read is fitted on")
+    p.add_argument("--heldout-scenes", type=int, default=200, help="heldout math scenes it is scored on")
+    args = p.parse_args(argv)
+
+    def measure(a):
+        check_settings(a.scenes, a.heldout_scenes)  # before the model loads, as the world is
+        return tower_digit_scores(common.load(a), a.scenes, a.heldout_scenes)  # in the world common.load set
+
+    return common.run(measure, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,6 @@
-"""`chatvla2-lite eval --wrong-card`: hovering over another card, does the policy head for the answer card? Open
-loop, one chunk, math_matching only.
+"""Hovering over another card, does the policy head for the answer card? Open loop, one chunk, math_matching.
+
+    python -m experiments.wrong_card [--episodes 40] [--model M] --json
 
 Per episode the scripted expert brings the arm to hover over a card that is not the answer (drawn at random), as a
 wrong pick would, and the policy, handed the true reasoning, acts once. Its gain is the share of the tool's distance
@@ -10,10 +11,13 @@ reads the reasoning from one that goes for whatever card is under it.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from tqdm.auto import tqdm
 
 from chatvla2_lite.data.reasoning_targets import reasoning_target
+from experiments import common
 from sim.conventions import STATE_KEY
 from sim.scripted import expert_label, hover_beside, other_pick
 
@@ -58,3 +62,16 @@ def wrong_card_scores(
         "share_halfway": round(float(np.mean(np.asarray(gains) > 0.5)), 3),
         "expert_mean_gain": round(float(np.mean(expert_gains)), 3),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = common.parser(__doc__, "wrong_card")
+    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
+    p.add_argument("--episodes", type=int, default=40, help="episodes, one look each")
+    p.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+    args = p.parse_args(argv)
+    return common.run(lambda a: wrong_card_scores(common.load(a), a.split, a.episodes, seed=a.seed), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from chatvla2_lite.evaluation.tower_digits import CROP, card_crops, linear_read
+from experiments.tower_digits import CROP, card_crops, linear_read
 from sim.textures import CARD_RGB
 
 
@@ -41,7 +41,7 @@ def test_the_linear_read_finds_a_digit_written_in_the_features_and_not_one_that_
 def test_the_cli_prints_one_json_line_and_refuses_no_scenes():
     def cli(*args):
         return subprocess.run(
-            [sys.executable, "-m", "chatvla2_lite.cli", "bench", "digits", *args, "--threads", "1", "--json"],
+            [sys.executable, "-m", "experiments.tower_digits", *args, "--threads", "1", "--json"],
             capture_output=True,
             text=True,
             timeout=600,

@@ -1,5 +1,6 @@
-"""`chatvla2-lite eval --place`: holding the toy low where it goes, does the policy go on down or lift it again? Open
-loop, one chunk, toy_placement only.
+"""Holding the toy low where it goes, does the policy go on down or lift it again? Open loop, one chunk, toys.
+
+    python -m experiments.place_probe [--episodes 16] [--model M] --json
 
 Per episode and per offset (at the place point, and PLACE_BESIDE_M beside it in a random direction) a decoy scripted
 expert carries the toy there and lowers it until it hangs under LOW_M above the table; the policy, handed the true
@@ -9,10 +10,13 @@ should go on down and let go. A scripted expert restarted holding the toy there 
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from tqdm.auto import tqdm
 
 from chatvla2_lite.data.reasoning_targets import reasoning_target
+from experiments import common
 from sim.conventions import STATE_KEY
 from sim.scripted import carry_label, decoy_expert, held_off_the_table
 
@@ -75,3 +79,16 @@ def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int =
         "rise_rate": [share([policy_rose for policy_rose, _ in found]) for found in rows.values()],
         "expert_rise_rate": [share([expert_rose for _, expert_rose in found]) for found in rows.values()],
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = common.parser(__doc__, "place_probe")
+    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
+    p.add_argument("--episodes", type=int, default=16, help="episodes, two looks each")
+    p.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+    args = p.parse_args(argv)
+    return common.run(lambda a: place_scores(common.load(a), a.split, a.episodes, seed=a.seed), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 import sim
-from sim.card_visibility import card_pixels, run_card_visibility
+from experiments.card_visibility import card_pixels, run_card_visibility
 from sim.world import World
 
 
@@ -47,9 +47,9 @@ def test_the_row_layout_shows_the_same_cards_and_the_arm_hides_none():
     assert scattered["cards_hidden_by_arm"] == 1 and row["cards_hidden_by_arm"] == 0
 
 
-def test_bench_cards_prints_one_json_line():
+def test_card_visibility_prints_one_json_line():
     out = subprocess.run(
-        [sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", "--scenes", "2", "--seed", "20001", "--json"],
+        [sys.executable, "-m", "experiments.card_visibility", "--scenes", "2", "--seed", "20001", "--json"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -60,10 +60,10 @@ def test_bench_cards_prints_one_json_line():
     assert result["cards_hidden_by_arm"] >= 1 and result["scenes_with_a_hidden_card"] >= 1  # seed 20,001's card 5
 
 
-def test_bench_cards_refuses_no_scenes_and_a_camera_too_small_with_a_message():
+def test_card_visibility_refuses_no_scenes_and_a_camera_too_small_with_a_message():
     def cli(*args):
         return subprocess.run(
-            [sys.executable, "-m", "chatvla2_lite.cli", "bench", "cards", *args],
+            [sys.executable, "-m", "experiments.card_visibility", *args],
             capture_output=True,
             text=True,
             timeout=60,
@@ -72,6 +72,6 @@ def test_bench_cards_refuses_no_scenes_and_a_camera_too_small_with_a_message():
     out = cli("--scenes", "0")
     assert out.returncode == 2
     assert "--scenes must be at least 1" in out.stderr and "Traceback" not in out.stderr
-    out = cli("--side", "56")  # the old name of --camera-size
+    out = cli("--camera-size", "56")
     assert out.returncode == 2
     assert "camera size must be a whole number of pixels from 112" in out.stderr and "Traceback" not in out.stderr

@@ -1,4 +1,6 @@
-"""`chatvla2-lite bench cards`: how well the front camera shows a math scene's cards when an episode starts.
+"""How well does the front camera show a math scene's cards when an episode starts?
+
+    python -m experiments.card_visibility [--scenes 200] [--camera-size 448] [--card-layout row] --json
 
 A card the arm hides, or one whose digit spans a few pixels, cannot be read from the front camera whatever the
 model learns: this counts both. A card's pixels are counted twice in the camera's body mask, with the arm where
@@ -7,11 +9,13 @@ the episode starts and with the arm moved out of the picture; a card is hidden w
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from experiments import common
 from sim.env import make_env
 from sim.tasks.math_matching import card_name
 from sim.world import World
@@ -83,3 +87,18 @@ def run_card_visibility(
         "card_side_px_min": round(float(np.min(sides)), 1),
         "wall_s": round(time.perf_counter() - wall, 1),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = common.parser(__doc__, "card_visibility", model=False)
+    p.add_argument("--scenes", type=int, default=200, help="math scenes, one per seed")
+    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
+    p.add_argument("--seed", type=int, default=20_000, help="first scene seed")
+    args = p.parse_args(argv)
+    return common.run(
+        lambda a: run_card_visibility(scenes=a.scenes, split=a.split, seed=a.seed, world=common.world_of(a)), args
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

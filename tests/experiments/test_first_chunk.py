@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from chatvla2_lite.evaluation.first_chunk import first_chunk_scores
+from experiments.first_chunk import first_chunk_scores
 from sim.world import World
 
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]

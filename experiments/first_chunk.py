@@ -1,4 +1,6 @@
-"""`chatvla2-lite eval --first-chunk`: does the first action chunk depend on the scene? Open loop, no rollout.
+"""Does the first action chunk depend on the scene? Open loop, no rollout.
+
+    python -m experiments.first_chunk --task math_matching|toy_placement [--episodes 50] [--model M] --json
 
 At reset every episode starts from the same home pose, so the first chunk is where the policy must read the
 scene: which card, where it lies. Per episode the policy is given the ground-truth reasoning and acts once; its
@@ -12,10 +14,14 @@ reads the scene better than not reading it at all.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from tqdm.auto import tqdm
 
 from chatvla2_lite.data.reasoning_targets import reasoning_target
+from experiments import common
+from sim.conventions import TASK_NAMES
 
 
 def first_chunk_scores(
@@ -58,3 +64,17 @@ def first_chunk_scores(
 
 def _rounded(values: np.ndarray) -> list[float]:
     return [round(float(v), 4) for v in values]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = common.parser(__doc__, "first_chunk")
+    p.add_argument("--task", choices=TASK_NAMES, required=True, help="which sim task")
+    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
+    p.add_argument("--episodes", type=int, default=50, help="episodes, one chunk each")
+    p.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+    args = p.parse_args(argv)
+    return common.run(lambda a: first_chunk_scores(common.load(a), a.task, a.split, a.episodes, seed=a.seed), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,6 @@
-"""`chatvla2-lite eval --aim`: from beside the object, does the policy's chunk steer over it? Open loop, one chunk.
+"""From beside the object, does the policy's chunk steer over it? Open loop, one chunk.
+
+    python -m experiments.aim --task math_matching|toy_placement [--episodes 50] [--model M] --json
 
 Demos and rollouts hover exactly above the object, so a policy can score well on them by coming straight down
 wherever it is. Here, per episode, a decoy scripted expert aims up to `max_offset_m` beside the pick object (per
@@ -10,11 +12,14 @@ look gives the reference (`expert_aim_slope`).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from tqdm.auto import tqdm
 
 from chatvla2_lite.data.reasoning_targets import reasoning_target
-from sim.conventions import STATE_KEY
+from experiments import common
+from sim.conventions import STATE_KEY, TASK_NAMES
 from sim.scripted import expert_label, hover_beside
 
 AIM_STEPS = 8  # half a chunk: the expert's move across is done by then, its descent has not reached the table
@@ -72,3 +77,17 @@ def aim_scores(
         "expert_left_m": left(expert_moves),
         "offset_rms_m": [round(float(v), 4) for v in np.sqrt((offsets**2).mean(axis=0))],
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = common.parser(__doc__, "aim")
+    p.add_argument("--task", choices=TASK_NAMES, required=True, help="which sim task")
+    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
+    p.add_argument("--episodes", type=int, default=50, help="episodes, one look each")
+    p.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+    args = p.parse_args(argv)
+    return common.run(lambda a: aim_scores(common.load(a), a.task, a.split, a.episodes, seed=a.seed), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
