@@ -87,6 +87,7 @@ def build_lineage(recipe: Recipe, out: str | Path, commit: str, scores: list[dic
             rounds.append({"name": r.name, "note": r.note, "runs": runs})
     return {
         "recipe": recipe.name,
+        "description": " ".join(recipe.description.split()),
         "commit": commit,
         "model": recipe.card.model,
         "world": recipe.world.to_dict(),
@@ -119,6 +120,7 @@ def training_markdown(lineage: dict) -> str:
         f"`{lineage['commit']}`, each run one `chatvla2-lite train` stage on this project's 2-core CPU; curves in "
         f"`training/<round>/<run>.jsonl`, everything below in `training/{LINEAGE}`.",
         "",
+        *([lineage["description"], ""] if lineage.get("description") else []),
         "| run | stage | starts from | steps | batch | lr | trains | data | wall time |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

@@ -34,7 +34,30 @@ def test_the_checkpoint_is_a_hub_repository_under_30_mb_with_its_card():
     size_mb = sum(p.stat().st_size for p in NANO_CHECKPOINT.rglob("*") if p.is_file()) / 2**20
     assert size_mb <= 30
     card = (NANO_CHECKPOINT / "README.md").read_text()
-    assert "## Scores" in card and "Reproduce: `make nano" in card and "| naive fine-tuning |" in card
+    assert "## Scores" in card and "Reproduce: `make nano RECIPE=nano`" in card and "| naive fine-tuning |" in card
+
+
+def test_the_lineage_is_flat_names_the_recipe_and_holds_every_curve():
+    import json
+
+    from chatvla2_lite.training.recipe import load_recipe
+
+    lineage = json.loads((NANO_CHECKPOINT / "training" / "lineage.json").read_text())
+    runs = [run for r in lineage["rounds"] for run in r["runs"]]
+    assert lineage["recipe"] == "nano" and [run["name"] for run in runs] == [r.name for r in load_recipe("nano").runs]
+    curves = {p.relative_to(NANO_CHECKPOINT / "training").as_posix() for p in NANO_CHECKPOINT.rglob("*.jsonl")}
+    assert curves == {run["curve"] for run in runs}  # one folder a round, no nesting
+    assert lineage["model"] == "r15/action" and lineage["training_wall_s"] > 0
+
+
+def test_no_shipped_text_file_holds_a_path_of_the_machine_it_was_made_on():
+    import re
+
+    for path in NANO_CHECKPOINT.rglob("*"):
+        if path.is_file() and path.suffix in (".md", ".json", ".jsonl", ".txt"):
+            text = path.read_text()
+            found = re.findall(r"(?:/(?:work|home|root|tmp|Users)/[^\s\"'`]+)", text)
+            assert not found, f"{path.relative_to(NANO_CHECKPOINT)} holds {found[:3]}"
 
 
 def test_the_default_model_is_the_shipped_checkpoint(shipped, monkeypatch):
