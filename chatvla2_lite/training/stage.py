@@ -132,6 +132,8 @@ def stage_config(stage: str, mix: dict[str, float] | None = None, **fields) -> S
             config.mix.pop(source, None)
         elif config.trainable != "action" or source not in config.mix:
             raise ValueError(f"{source} are read once through a frozen backbone: only the action stage takes them")
+    if (config.rollouts or config.near_misses) and not config.cache:  # their samples carry features, not images
+        raise ValueError("rollouts and near misses are read through the frozen backbone: so must the demos be (cache)")
     if config.kinds and not config.mix.get("image_text"):
         raise ValueError(
             f"kinds weigh the image-text questions; stage {stage!r} draws none (its sources are {sorted(config.mix)})"

@@ -293,3 +293,9 @@ def test_export_says_what_is_missing(tmp_path):
     recipe = _recipe()
     with pytest.raises(ValueError, match="no saved training state in"):
         export_run(recipe, recipe.run("r01/read"), tmp_path)
+
+
+def test_an_action_run_with_sim_scenes_reads_its_demos_through_the_frozen_backbone_too():
+    assert stage_config("action", rollouts=5, cache=10).cache == 10
+    with pytest.raises(ValueError, match="so must the demos be"):
+        stage_config("action", rollouts=5, cache=0)
