@@ -6,6 +6,7 @@ of each episode, before any model is loaded.
 
 from __future__ import annotations
 
+from chatvla2_lite.rollout import EnvRobot, Played, ScriptActor, rollout
 from playground.control_loop import side_by_side
 
 FRAME_EVERY = 2  # control steps between streamed frames (30 Hz control -> 15 fps view)
@@ -25,12 +26,12 @@ def run_expert_stream(task: str, split: str, seed: int, world=None):
         header = f"**Instruction:** {info['instruction']}  \n**Ground truth:** {truth}"
         yield side_by_side(obs), header + "  \n_running the scripted expert..._"
         expert = env.expert()
-        while True:
-            obs, _, terminated, truncated, info = env.step(expert.act())
-            if info["step"] % FRAME_EVERY == 0:
-                yield side_by_side(obs), header + f"  \nstep {info['step']}, phase: {expert.phase}"
-            if terminated or truncated:
-                break
+        actor = ScriptActor(expert.act, every=1)  # the project's one closed loop, a step a look
+        for event in rollout(actor, EnvRobot(env), obs, env.max_steps):
+            if isinstance(event, Played):
+                obs, info = event.observation, event.info
+                if info["step"] % FRAME_EVERY == 0:
+                    yield side_by_side(obs), header + f"  \nstep {info['step']}, phase: {expert.phase}"
         verdict = "success" if info["is_success"] else "not solved"
         yield (
             side_by_side(obs),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 
 # Gradio finds the visitor's session through the `request: gr.Request` annotations below, which it resolves in
 # this module's globals; so this module, unlike the rest of the playground, imports gradio at the top.
@@ -27,6 +28,28 @@ WHITEBOARD, SPATIAL = "Whiteboard", "Spatial instruction"
 MODES = (WHITEBOARD, SPATIAL)
 MAX_SEED = 2**31 - 1
 TEXT_REFRESH_S = 0.05  # at most 20 reasoning refreshes a second
+
+
+@dataclass
+class EpisodeOutputs:
+    """What an episode's handlers update on the page, by name; a field left out keeps what the page shows."""
+
+    view: object = field(default_factory=gr.skip)  # the front | wrist frame
+    board: object = field(default_factory=gr.skip)  # the whiteboard's picture (hidden for toys)
+    scene: object = field(default_factory=gr.skip)  # the instruction and ground truth
+    status: object = field(default_factory=gr.skip)  # what is happening, then the verdict
+    chat: object = field(default_factory=gr.skip)  # the reasoning as a chat
+    reasoning: object = field(default_factory=gr.skip)  # the edit box: the reasoning the arm follows
+    action_plot: object = field(default_factory=gr.skip)
+    routing_plot: object = field(default_factory=gr.skip)
+    stats: object = field(default_factory=gr.skip)
+
+    def values(self) -> tuple:
+        """In EPISODE_OUTPUTS order, as Gradio hands them to the components the layout lists in that order."""
+        return tuple(getattr(self, name) for name in EPISODE_OUTPUTS)
+
+
+EPISODE_OUTPUTS = tuple(f.name for f in fields(EpisodeOutputs))
 
 
 @contextmanager
@@ -148,36 +171,38 @@ class Playground:
                 session.fresh = True
             finally:
                 session.busy.release()
-            return (
-                side_by_side(obs),
-                _board(scenario),
-                scenario.describe(),
-                "_ready: press **Run the model**_",
-                session.chat,
-                "",
-                self._action_plot(session),
-                self._routing_plot(None),
-                "",
-                gr.skip() if mode != SPATIAL else instruction,
+            outputs = EpisodeOutputs(
+                view=side_by_side(obs),
+                board=_board(scenario),
+                scene=scenario.describe(),
+                status="_ready: press **Run the model**_",
+                chat=session.chat,
+                reasoning="",
+                action_plot=self._action_plot(session),
+                routing_plot=self._routing_plot(None),
+                stats="",
             )
+            return (*outputs.values(), gr.skip() if mode != SPATIAL else instruction)
 
-    def _scene_for_run(self, session, request, backend_name):
-        """The scene Run acts on: the one New scene just built for these inputs, else a new one from them (in the
-        loaded model's world). `request`: _scene_request's (key, task, build)."""
+    def _scene_for_run(self, session, request, backend_name, world):
+        """The scene Run acts on, in `world` (the model's, resolved first): the one New scene just built for these
+        inputs, else a new one from them; and whether it is the same scene built again in another world.
+        `request`: _scene_request's (key, task, build)."""
         from playground import episodes
 
         key, task, build = request
-        if session.scene_key == key and session.scenario is not None:
-            if session.fresh:
-                session.fresh = False
-                session.stop.clear()
-                return session.scenario, session.observation
-            if session.scenario.source == "random":  # Run again on a random scene: the same scene, not a look-alike
-                random_seed = session.scenario.seed
-                build = (lambda env: episodes.random_spatial(env, random_seed)) if task == "toy_placement" else build
-        scenario, obs = self._build_scene(session, key, task, build, backend_name)
+        same = session.scene_key == key and session.scenario is not None
+        if same and session.fresh and session.backend.world == world:
+            session.fresh = False
+            session.stop.clear()
+            return session.scenario, session.observation, False
+        if same and session.scenario.source == "random":  # Run again on a random scene: the same one, not a look-alike
+            random_seed = session.scenario.seed
+            build = (lambda env: episodes.random_spatial(env, random_seed)) if task == "toy_placement" else build
+        rebuilt = same and session.backend.world != world
+        scenario, obs = self._build_scene(session, key, task, build, backend_name, world)
         session.fresh = False
-        return scenario, obs
+        return scenario, obs, rebuilt
 
     # ---- episodes --------------------------------------------------------------------------------------------
     def run(
@@ -193,27 +218,23 @@ class Playground:
         quantization,
         request: gr.Request = None,
     ):
-        """Generator: build the scene, then observe-reason-act until done, streaming reasoning and frames."""
+        """Generator: resolve the model, build the scene in its world, then observe-reason-act until done, streaming
+        reasoning and frames."""
         with user_errors():
             session = self.session(request)
             if not session.busy.acquire(blocking=False):
                 raise gr.Error("an episode is already running in this tab; press Stop first")
             try:
                 request_ = self._scene_request(mode, photo, equation, expected, instruction, seed, False)
-                scenario, obs = self._scene_for_run(session, request_, backend_name)
-                yield (
-                    side_by_side(obs),
-                    _board(scenario),
-                    scenario.describe(),
-                    "_loading the model..._",
-                    session.chat,
-                    gr.skip(),
-                    self._action_plot(session),
-                    gr.skip(),
-                    gr.skip(),
-                )
+                if self.models.loaded is None or self.models.loaded.key != self.models.key(model_id, quantization):
+                    yield EpisodeOutputs(status="_loading the model..._").values()
                 loaded = self.models.get(model_id, quantization)
-                yield from self._rebuilt_for(session, loaded)
+                world = self.scene_world(loaded)
+                scenario, obs, rebuilt = self._scene_for_run(session, request_, backend_name, world)
+                status = (
+                    f"_rebuilt the scene in the model's world: {world.describe()}_" if rebuilt else "_reasoning..._"
+                )
+                yield self._scene_outputs(session, scenario, obs, status).values()
                 updates = run_episode(session, loaded.policy, self.models.run_lock, self.budget, seed=check_seed(seed))
                 yield from self._stream(session, updates, loaded)
             finally:
@@ -252,16 +273,17 @@ class Playground:
             return
         scenario, obs = self._rebuild_in_world(session, world)
         status = f"_rebuilt the scene in the model's world: {world.describe()}; the arm starts over_"
-        yield (
-            side_by_side(obs),
-            _board(scenario),
-            scenario.describe(),
-            status,
-            session.chat,
-            gr.skip(),
-            self._action_plot(session),
-            gr.skip(),
-            gr.skip(),
+        yield self._scene_outputs(session, scenario, obs, status).values()
+
+    def _scene_outputs(self, session, scenario, obs, status: str) -> EpisodeOutputs:
+        """The page for a scene just built: its frame, board and truth, the instruction in the chat."""
+        return EpisodeOutputs(
+            view=side_by_side(obs),
+            board=_board(scenario),
+            scene=scenario.describe(),
+            status=status,
+            chat=session.chat,
+            action_plot=self._action_plot(session),
         )
 
     def _stream(self, session, updates, loaded, edited: str | None = None):
@@ -278,52 +300,37 @@ class Playground:
                 # costs the reasoning thread more than the text is worth
                 if time.perf_counter() - last_text_yield >= TEXT_REFRESH_S:
                     last_text_yield = time.perf_counter()
-                    yield (
-                        gr.skip(),
-                        gr.skip(),
-                        gr.skip(),
-                        f"_reasoning: chunk {u.chunk}_",
-                        session.chat,
-                        gr.skip(),
-                        gr.skip(),
-                        gr.skip(),
-                        gr.skip(),
-                    )
+                    yield EpisodeOutputs(status=f"_reasoning: chunk {u.chunk}_", chat=session.chat).values()
             elif u.phase == "acting":
                 status = f"_acting: chunk {u.chunk}, step {u.timing.get('steps', 0)}_"
                 new_chunk = u.chunk != acting_chunk
                 acting_chunk = u.chunk
                 if new_chunk:  # show the chunk's whole reasoning, in the chat and the edit box, and its routing
                     text = edited if edited is not None else (session.reasoning.text if session.reasoning else "")
-                    yield (
-                        u.frame,
-                        gr.skip(),
-                        gr.skip(),
-                        status,
-                        session.chat,
-                        text,
-                        gr.skip(),
-                        self._routing_plot(session.reasoning, loaded),
-                        gr.skip(),
-                    )
+                    yield EpisodeOutputs(
+                        view=u.frame,
+                        status=status,
+                        chat=session.chat,
+                        reasoning=text,
+                        routing_plot=self._routing_plot(session.reasoning, loaded),
+                    ).values()
                 else:
-                    yield (u.frame, gr.skip(), gr.skip(), status, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                    yield EpisodeOutputs(view=u.frame, status=status).values()
             else:
                 stats = self._stats(u.timing, loaded)
                 verdict = _verdict_markdown(u.verdict, u.timing)
                 text = edited if edited is not None else (session.reasoning.text if session.reasoning else "")
                 scene = session.scenario.describe() if session.scenario else gr.skip()
-                yield (
-                    side_by_side(session.observation),
-                    gr.skip(),
-                    scene,
-                    verdict,
-                    session.chat,
-                    text,
-                    self._action_plot(session),
-                    self._routing_plot(session.reasoning, loaded),
-                    stats,
-                )
+                yield EpisodeOutputs(
+                    view=side_by_side(session.observation),
+                    scene=scene,
+                    status=verdict,
+                    chat=session.chat,
+                    reasoning=text,
+                    action_plot=self._action_plot(session),
+                    routing_plot=self._routing_plot(session.reasoning, loaded),
+                    stats=stats,
+                ).values()
 
     def stop(self, request: gr.Request = None) -> str:
         """Ask the visitor's running episode to stop after the current step."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playground.handlers import MODES, SPATIAL, WHITEBOARD, Playground
+from playground.handlers import EPISODE_OUTPUTS, MODES, SPATIAL, WHITEBOARD, Playground
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EXAMPLE_EQUATIONS = ["3 + 4 = ?", "9 - 6 = ?", "2 × 3 = ?", "8 ÷ 2 - 1 = ?"]
@@ -128,7 +128,18 @@ def build_app(playground: Playground | None = None):
             load_btn = gr.Button("Load the model")
 
         scene_inputs = [mode, photo, equation, expected, instruction, seed, backend]
-        episode_outputs = [view, board, scene_md, verdict, chat, edit, action_plot, routing_plot, stats]
+        named = dict(
+            view=view,
+            board=board,
+            scene=scene_md,
+            status=verdict,
+            chat=chat,
+            reasoning=edit,
+            action_plot=action_plot,
+            routing_plot=routing_plot,
+            stats=stats,
+        )
+        episode_outputs = [named[name] for name in EPISODE_OUTPUTS]
         mode.change(
             lambda m: (gr.update(visible=m == WHITEBOARD), gr.update(visible=m == SPATIAL)),
             inputs=[mode],

@@ -54,11 +54,14 @@ class ModelCache:
     def loaded(self) -> LoadedModel | None:
         return self._loaded
 
+    def key(self, model_id: str | None = None, quantization: str | None = None) -> tuple[str, str, str]:
+        """(model id, quantization, device) the settings ask for, the app's defaults where None."""
+        model_id = (model_id or "").strip() or self.settings.model_id
+        return model_id, (quantization or self.settings.quantization).lower(), self.settings.device
+
     def get(self, model_id: str | None = None, quantization: str | None = None) -> LoadedModel:
         """The shared model for these settings (the app's defaults when None), loading it if needed."""
-        model_id = (model_id or "").strip() or self.settings.model_id
-        quantization = (quantization or self.settings.quantization).lower()
-        key = (model_id, quantization, self.settings.device)
+        key = self.key(model_id, quantization)
         current = self._loaded
         if current is not None and current.key == key:
             return current

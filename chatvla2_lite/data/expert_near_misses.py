@@ -25,6 +25,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from chatvla2_lite.data.samples import Sample
+from chatvla2_lite.rollout import Ended, EnvRobot, Look, ScriptActor, rollout
 from sim.scripted import (
     OTHER_PICKS,
     carry_label,
@@ -78,23 +79,21 @@ def near_miss_rollout(
     stops = ("close", *_CARRYING, *_LETTING_GO) if other is not None else _LETTING_GO
     body = scene.bodies[env.episode.pick]
     rest_z = scene.pose(body)[0][2]
+    actor = ScriptActor(decoy.act, chunk, stop=lambda: decoy.done or decoy.phase in stops, exhausted=lambda: decoy.done)
     looks, recovered = [], None
-    while not decoy.done and decoy.phase not in stops:
-        carrying = decoy.phase in _CARRYING
-        held = held_off_the_table(env, body, rest_z) if carrying else None
-        if not carrying and needs_a_pick(env, body, rest_z):
-            looks.append((obs, expert_label(env, chunk)))
-        elif held is not None:
-            looks.append((obs, carry_label(env, held, chunk)))
-        elif carrying and decoy.phase != "lift":  # the grasp missed or the object fell: nothing left to carry
-            break
-        actions = [decoy.act() for _ in range(chunk) if not decoy.done]
-        obs, _, success, truncated, _, _ = env.step_chunk(actions)
-        if success or truncated:
-            break
-    else:  # the decoy reached its stop, where a recovered wrong pick goes on
-        if recover and other is not None:
-            recovered = _recovered_looks(env, obs, body, rest_z, chunk)
+    for event in rollout(actor, EnvRobot(env), obs, env.max_steps):
+        if isinstance(event, Look) and not actor.stop():  # labelled before the decoy moves on from it
+            carrying = decoy.phase in _CARRYING
+            held = held_off_the_table(env, body, rest_z) if carrying else None
+            if not carrying and needs_a_pick(env, body, rest_z):
+                looks.append((event.observation, expert_label(env, chunk)))
+            elif held is not None:
+                looks.append((event.observation, carry_label(env, held, chunk)))
+            elif carrying and decoy.phase != "lift":  # the grasp missed or the object fell: nothing left to carry
+                break
+        elif isinstance(event, Ended) and event.why == "actor" and recover and other is not None:
+            # the decoy reached its stop, where a recovered wrong pick goes on
+            recovered = _recovered_looks(env, event.observation, body, rest_z, chunk)
     return {
         "looks": looks + (recovered or []),
         "info": info,
@@ -112,15 +111,16 @@ def _recovered_looks(env, obs, body: int, rest_z: float, chunk: int) -> list | N
     those labels would teach the miss."""
     expert = env.expert()
     expert.restart_here()
+    # on through the release, where the sim's success check can first pass
+    actor = ScriptActor(expert.act, chunk, stop=lambda: expert.done, exhausted=lambda: expert.done)
     mine, success = [], False
-    while not expert.done:  # on through the release, where the sim's success check can first pass
+    for event in rollout(actor, EnvRobot(env), obs, env.max_steps):
         # the decoy's looks stop at the release too
-        if expert.phase not in _LETTING_GO and (label := look_label(env, body, rest_z, chunk)) is not None:
-            mine.append((obs, label))
-        actions = [expert.act() for _ in range(chunk) if not expert.done]
-        obs, _, success, truncated, _, _ = env.step_chunk(actions)
-        if success or truncated:
-            break
+        if isinstance(event, Look) and not actor.stop() and expert.phase not in _LETTING_GO:
+            if (label := look_label(env, body, rest_z, chunk)) is not None:
+                mine.append((event.observation, label))
+        elif isinstance(event, Ended):
+            success = bool(event.info.get("is_success"))
     return mine if success else None
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from chatvla2_lite.data.samples import Sample, action_chunk
+from chatvla2_lite.rollout import Acted, Ended, EnvRobot, PlannedActor, rollout
 from sim.conventions import IMAGE_KEY, STATE_KEY
 
 ROLLOUT_TASKS = ("math_matching", "toy_placement")
@@ -43,14 +44,13 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY, follow_picks: flo
     planned = []
     while not expert.done and len(planned) < env.max_steps:
         planned.append(np.asarray(expert.act(), np.float32))
-    looks, ran, success = [(0, obs)], 0, False
-    while ran < len(planned):
-        obs, _, success, truncated, _, n = env.step_chunk(planned[ran : ran + every])
-        ran += n
-        if success or truncated or (card is not None and ran >= len(planned)):  # the sim's success never comes
-            break
-        looks.append((ran, obs))
-    if card is not None:
+    looks, ran, success = [], 0, False
+    for event in rollout(PlannedActor(planned, every), EnvRobot(env), obs, env.max_steps):
+        if isinstance(event, Acted):  # the looks a chunk was played from
+            looks.append((event.look.step, event.look.observation))
+        elif isinstance(event, Ended):
+            ran, success = event.steps, bool(event.info.get("is_success"))
+    if card is not None:  # the sim's success never comes: it wants the answer card
         from sim.tasks.math_matching import card_in_tray
 
         success = card_in_tray(env.scene, card)

@@ -19,6 +19,7 @@ import numpy as np
 
 from chatvla2_lite.data.lerobot_dataset import FPS, LeRobotV3Writer
 from chatvla2_lite.data.reasoning_targets import reasoning_target
+from chatvla2_lite.rollout import Acted, Ended, EnvRobot, ScriptActor, rollout
 from sim.conventions import IMAGE_KEY, STATE_KEY, image_key
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,15 @@ def run_expert(env, seed: int) -> tuple[dict, dict]:
     expert = env.expert()
     states, actions = [], []
     images: dict[str, list] = {cam: [] for cam in env.camera_names}
-    while True:
-        action = np.asarray(expert.act(), np.float32)
-        states.append(obs[STATE_KEY])
-        actions.append(action)
-        for cam in images:
-            images[cam].append(obs[image_key(cam)])
-        obs, _, terminated, truncated, step_info = env.step(action)
-        if terminated or truncated:
-            break
+    actor = ScriptActor(lambda: np.asarray(expert.act(), np.float32), every=1)  # a look, and a render, every step
+    for event in rollout(actor, EnvRobot(env), obs, env.max_steps):
+        if isinstance(event, Acted):
+            states.append(event.look.observation[STATE_KEY])
+            actions.append(event.actions[0])
+            for cam in images:
+                images[cam].append(event.look.observation[image_key(cam)])
+        elif isinstance(event, Ended):
+            step_info = event.info
     frames = {STATE_KEY: np.stack(states), "action": np.stack(actions)}
     frames |= {image_key(cam): np.stack(v) for cam, v in images.items()}
     return frames, {"info": info, "success": bool(step_info["is_success"]), "steps": int(step_info["step"])}

@@ -42,6 +42,7 @@ from chatvla2_lite.data.reasoning_targets import (
     pick_sentences,
     table_location,
 )
+from chatvla2_lite.rollout import Acted, Ended, EnvRobot, Played, PolicyActor, rollout
 from sim.scripted import same_kind
 
 LIFT_M = 0.03  # above its resting height: held off the table, not tipped or pushed
@@ -54,42 +55,36 @@ def counterfactual_reasoning(info: dict, rng: np.random.Generator) -> tuple[str,
     return f"The board says {info['equation']}. {pick_sentences(info, card)}", card
 
 
-def played(policy, chunk: np.ndarray, steps: int, max_steps: int) -> np.ndarray:
-    """The part of a chunk a closed loop plays: the policy's n_action_steps (all of it when None), cut at max_steps."""
-    return chunk[: min(policy.config.action_expert.n_action_steps or len(chunk), max_steps - steps)]
-
-
 def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) -> dict:
-    """One closed-loop episode; returns the reasoning used, the final info and the step count.
-
-    `reasoning`: None (the policy reasons), a text, or a function of the episode's reset info (its ground truth
-    included) giving one.
-    """
+    """One closed-loop episode (chatvla2_lite.rollout, the policy reasoning once); the reasoning used, the final
+    info, the step count, and what the arm did: lifted the object or another of its kind, how close it came, how far
+    from its place the object ended. `reasoning`: None (the policy reasons), a text to act on, or a function of the
+    episode's reset info (its ground truth included) giving one."""
     obs, info = env.reset(seed=seed)
     start_info = dict(info)  # the scene as it was laid out: where each object stood, before anything moved
     policy.reset()
     if callable(reasoning):
         reasoning = reasoning(info)
-    text = reasoning if reasoning is not None else policy.reason(obs).text
     pick = env.episode.pick  # what the task asks the arm to move: the answer card, or the toy
     body = env.scene.bodies[pick]
     place = np.asarray(env.task.expert_plan(env.scene, env.episode).place_xy)  # before anything is pushed
     # resting heights of the object and the others of its kind ("card_7" and the other cards), by name
     names = {b: name for name, b in env.scene.bodies.items()}
     rest = {names[b]: env.scene.pose(b)[0][2] for b in [body, *same_kind(env.scene.bodies, pick)]}
-    steps, done, raised, closest, plays = 0, False, set(), float("inf"), 0
-    while not done and steps < max_steps:
-        chunk = played(policy, policy.act(obs, text, seed=seed + steps), steps, max_steps)
-        plays = max(plays, len(chunk))
-        obs, _, terminated, truncated, info, ran = env.step_chunk(chunk)
-        steps += ran
-        done = terminated or truncated
-        raised |= {name for name, z in rest.items() if env.scene.pose(env.scene.bodies[name])[0][2] > z + LIFT_M}
-        position = env.scene.pose(body)[0]
-        closest = min(closest, float(np.linalg.norm(env.scene.arm.tcp_world()[:2] - position[:2])))
+    actor = PolicyActor(policy, "once", reasoning=reasoning, seed=seed)
+    raised, closest, plays = set(), float("inf"), 0
+    for event in rollout(actor, EnvRobot(env), obs, max_steps):
+        if isinstance(event, Acted):
+            plays = max(plays, len(event.actions))
+        elif isinstance(event, Played):
+            raised |= {n for n, z in rest.items() if env.scene.pose(env.scene.bodies[n])[0][2] > z + LIFT_M}
+            position = env.scene.pose(body)[0]
+            closest = min(closest, float(np.linalg.norm(env.scene.arm.tcp_world()[:2] - position[:2])))
+        elif isinstance(event, Ended):
+            steps, info = event.steps, event.info or info
     place_off = float(np.linalg.norm(env.scene.pose(body)[0][:2] - place))
     return {
-        "reasoning": text,
+        "reasoning": actor.text,
         "info": info,
         "steps": steps,
         "start_info": start_info,

@@ -23,6 +23,7 @@ from chatvla2_lite.model.modeling_chatvla2 import (
 )
 from chatvla2_lite.model.pixel_encoder import action_pixels
 from chatvla2_lite.model.processing_chatvla2 import ChatVLA2Processor
+from chatvla2_lite.rollout import DEFAULT_CADENCE, Decision, Look, PolicyActor
 from sim.conventions import STATE_KEY
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ class ChatVLA2:
         self.model = model.eval()
         self.processor = processor
         self.quantization = quantization
+        self.cadence = DEFAULT_CADENCE  # when select_action reasons (rollout.CADENCES)
         self._queue: collections.deque[np.ndarray] = collections.deque()
+        self.reset()
 
     # ---- construction ----------------------------------------------------------------------------------------
     @classmethod
@@ -224,17 +227,20 @@ class ChatVLA2:
         return self.model.sample_actions(cond, generator)[0].float().cpu().numpy().astype(np.float32)
 
     def select_action(self, observation: dict) -> np.ndarray:
-        """The next (6,) joint target for a control loop, as LeRobot policies do; reasons when the queue is empty."""
+        """The next (6,) joint target for a control loop, as LeRobot policies do. When its queue is empty it decides a
+        new chunk as every closed loop of the project does (rollout.PolicyActor): it reasons when `self.cadence`
+        says (by default once an episode), then acts on that reasoning."""
         if not self._queue:
-            reasoning = self.reason(observation)
-            chunk = self.act(observation, reasoning)
-            n = self.config.action_expert.n_action_steps or len(chunk)
-            self._queue.extend(chunk[:n])
+            look = Look(self._steps, observation)
+            decision = next(d for d in self._actor.decide(look) if isinstance(d, Decision))
+            self._queue.extend(decision.actions)
+        self._steps += 1
         return self._queue.popleft()
 
     def reset(self) -> None:
-        """Forget queued actions (call at the start of an episode)."""
+        """Forget queued actions and the reasoning (call at the start of an episode)."""
         self._queue.clear()
+        self._actor, self._steps = PolicyActor(self, self.cadence), 0
 
     def _state(self, observation: dict, key: str = STATE_KEY) -> np.ndarray:
         if not isinstance(observation, dict) or key not in observation:

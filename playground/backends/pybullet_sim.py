@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 
+from playground.backends.base import Verdict
 from playground.episodes import Scenario
+from sim.conventions import CAMERA_NAMES
 
 logger = logging.getLogger(__name__)
-CAMERAS = ("front", "wrist")
-
-
-@dataclass
-class Verdict:
-    """Whether the episode is solved: True/False against the ground truth, None when there is none."""
-
-    success: bool | None
-    text: str
-    done: bool  # nothing more to do: solved, or (without ground truth) a card was put down in the tray
 
 
 class SimBackend:
-    """A sim env of the scenario's task and world, kept across episodes of both (building one costs ~0.4 s)."""
+    """A sim env of the scenario's task and world, kept across episodes of both (building one costs ~0.4 s); the
+    playground's Backend (playground/backends/base.py)."""
 
     name = "PyBullet sim"
 
-    def __init__(self, cameras: tuple[str, ...] = CAMERAS):
+    def __init__(self, cameras: tuple[str, ...] = CAMERA_NAMES):
         self.cameras = cameras
         self.env = None
         self.scenario: Scenario | None = None
@@ -59,10 +51,14 @@ class SimBackend:
         # the env renders observations only inside reset/step; a scene we edited after reset needs a fresh one
         return self.env._observation()
 
-    def step(self, action: np.ndarray) -> tuple[dict, dict]:
-        """One control period toward the (6,) joint target; NaN or wrong shapes raise InvalidActionError."""
-        obs, _, _, _, info = self.env.step(np.asarray(action, dtype=np.float32))
-        return obs, info
+    def connect(self) -> None:
+        """Nothing to open: the physics server starts with the first scene (new_scene)."""
+
+    def step(self, actions: np.ndarray) -> tuple[dict, dict, int]:
+        """Play (k, 6) joint targets toward the scene's verdict; the cameras render after the last. NaN or wrong
+        shapes raise InvalidActionError before anything moves."""
+        obs, _, _, truncated, info, ran = self.env.step_chunk(np.asarray(actions, dtype=np.float32).reshape(-1, 6))
+        return obs, {**info, "done": truncated or self.verdict().done}, ran
 
     @property
     def steps(self) -> int:

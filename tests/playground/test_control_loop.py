@@ -21,12 +21,15 @@ def session():
     s.close()
 
 
-def test_episode_streams_reasoning_then_frames_and_ends_on_the_budget(session, nano_policy):
-    updates = list(run_episode(session, nano_policy, threading.Lock(), Budget(max_chunks=2, max_fps=1000)))
+@pytest.mark.parametrize(("cadence", "reasoned"), [("once", [1]), ("every_chunk", [1, 2])])
+def test_episode_streams_reasoning_then_frames_and_ends_on_the_budget(session, nano_policy, cadence, reasoned):
+    budget = Budget(max_chunks=2, max_fps=1000, cadence=cadence)
+    updates = list(run_episode(session, nano_policy, threading.Lock(), budget))
     phases = [u.phase for u in updates]
     assert phases[0] == "reasoning" and phases[-1] == "done"
     assert phases.index("acting") > phases.index("reasoning")
-    streamed = "".join(u.text for u in updates if u.phase == "reasoning" and u.chunk == 2)
+    assert sorted({u.chunk for u in updates if u.phase == "reasoning"}) == reasoned  # as eval, by default once
+    streamed = "".join(u.text for u in updates if u.phase == "reasoning" and u.chunk == reasoned[-1])
     assert streamed.strip() and streamed.strip() == session.reasoning.text, "the stream is the reasoning, whole"
     frames = [u.frame for u in updates if u.phase == "acting"]
     assert len(frames) == 32 and frames[0].shape == (224, 448, 3), "one frame per step when the cap allows it"

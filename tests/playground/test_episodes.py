@@ -59,7 +59,7 @@ def test_typed_instruction_builds_a_matching_scene_the_expert_can_solve(backend)
     assert scenario.truth["target"] == "bowl"
     expert = backend.env.expert()
     for _ in range(300):
-        _, info = backend.step(expert.act())
+        _, info, _ = backend.step(expert.act())
         if info["is_success"]:
             break
     assert backend.verdict().success is True

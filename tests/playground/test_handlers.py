@@ -90,9 +90,15 @@ def test_a_rebuild_reads_an_uploaded_photo_once_and_act_rebuilds_too(playground,
     monkeypatch.setattr(uploads, "load_board_photo", lambda *a: reads.append(a[0]) or load(*a))
     photo = str(Path(__file__).parents[2] / "playground" / "examples" / "board_3_plus_4.png")
     req, inputs = FakeRequest("p"), (WHITEBOARD, photo, "", "7", "", 2, "PyBullet sim")
+    playground.new_scene(*inputs, request=req)  # no model loaded yet: the default world
     outputs = list(playground.run(*inputs, str(tmp_path / "row-model"), "none", request=req))
     assert any("rebuilt the scene in the model's world" in o[3] for o in outputs)
-    assert reads == [photo], "the rebuild read the uploaded photo again"
+    assert reads == [photo, photo], "the rebuild read the uploaded photo again"  # New scene's and Run's reads
+    # Run with the model loaded already: the scene is built in its world straight away, nothing rebuilt
+    req, inputs = FakeRequest("r"), (WHITEBOARD, photo, "", "7", "", 3, "PyBullet sim")
+    outputs = list(playground.run(*inputs, str(tmp_path / "row-model"), "none", request=req))
+    assert not any("rebuilt" in str(o[3]) for o in outputs) and reads == [photo] * 3
+    assert playground.sessions.get("r").backend.world == World(448, "row")
     session = playground.sessions.get("p")
     assert session.scenario.source == "photo" and session.backend.world == World(448, "row")
 

@@ -55,7 +55,14 @@ def test_act_reencodes_when_the_observation_changed(nano_policy, obs, reasoning,
     np.testing.assert_allclose(stale, fresh, atol=1e-5)
 
 
-def test_select_action_plays_the_chunk_then_reasons_again(nano_policy, obs):
+@pytest.mark.parametrize(("cadence", "reasonings"), [("once", 1), ("every_chunk", 2)])
+def test_select_action_plays_the_chunk_then_decides_the_next_reasoning_as_its_cadence_says(
+    nano_policy, obs, monkeypatch, cadence, reasonings
+):
+    calls = []
+    reason = nano_policy.reason
+    monkeypatch.setattr(nano_policy, "reason", lambda *a, **k: calls.append(1) or reason(*a, **k))
+    nano_policy.cadence = cadence
     nano_policy.reset()
     first = nano_policy.select_action(obs)
     assert first.shape == (6,)
@@ -64,7 +71,8 @@ def test_select_action_plays_the_chunk_then_reasons_again(nano_policy, obs):
         nano_policy.select_action(obs)
     assert len(nano_policy._queue) == 0
     nano_policy.select_action(obs)
-    assert len(nano_policy._queue) == 15
+    assert len(nano_policy._queue) == 15 and len(calls) == reasonings
+    nano_policy.cadence = "once"
     nano_policy.reset()
 
 
@@ -146,6 +154,7 @@ def test_normalization_stats_travel_in_the_checkpoint(tmp_path, obs):
     ],
 )
 def test_bad_input_is_a_clear_error(nano_policy, obs, change, error, message):
+    nano_policy.reset()  # an episode's first look, where the policy reasons on the instruction
     with pytest.raises(error, match=message):
         nano_policy.select_action({**obs, **change})
 
