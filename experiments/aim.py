@@ -17,6 +17,7 @@ import sys
 import numpy as np
 from tqdm.auto import tqdm
 
+import sim
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 from experiments import common
 from sim.conventions import STATE_KEY, TASK_NAMES
@@ -40,8 +41,6 @@ def aim_scores(
 ) -> dict:
     """Per table axis (x, y): the slope of the policy's tool move on the tool-to-object offset, and the rms of what
     it leaves (the offset minus the move, m); the same for a restarted scripted expert; and the offsets' rms."""
-    import sim
-
     if episodes < 3:
         raise ValueError("--aim fits a slope over the episodes: run at least 3")
     env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names), world=policy.processor.world)

@@ -19,6 +19,7 @@ import sys
 import numpy as np
 from tqdm.auto import tqdm
 
+import sim
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 from experiments import common
 from sim.conventions import TASK_NAMES
@@ -28,8 +29,6 @@ def first_chunk_scores(
     policy, task: str, split: str = "heldout", episodes: int = 50, seed: int = 10_000, progress: bool = True
 ) -> dict:
     """Per-joint first-chunk errors (rad) of `policy` against the scripted expert, and the scene-blind reference."""
-    import sim
-
     if episodes < 2:
         raise ValueError("--first-chunk compares scenes with each other: run at least 2 episodes")
     env = sim.make_env(task, split, cameras=tuple(policy.processor.camera_names), world=policy.processor.world)

@@ -15,6 +15,7 @@ import sys
 import numpy as np
 from tqdm.auto import tqdm
 
+import sim
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 from experiments import common
 from sim.conventions import STATE_KEY
@@ -33,8 +34,6 @@ def _rise(arm, chunk: np.ndarray, start_z: float) -> bool:
 def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int = 10_000, progress: bool = True) -> dict:
     """Per offset (0 and PLACE_BESIDE_M): the share of looks where the policy's chunk rises, and the restarted
     scripted expert's; `looks` counts the episodes where the decoy still held the toy up when it stopped."""
-    import sim
-
     env = sim.make_env(
         "toy_placement", split, cameras=tuple(policy.processor.camera_names), world=policy.processor.world
     )

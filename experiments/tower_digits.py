@@ -18,7 +18,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from experiments import common
+from experiments.card_visibility import arm_masks, card_pixels, hidden_by_arm
 from sim.conventions import image_key
+from sim.env import make_env
+from sim.tasks.math_matching import card_name
 from sim.world import World
 
 CROP = 56  # px: 4x4 patches of 14, 2x2 tokens after the merge
@@ -28,10 +31,6 @@ HEAD_STEPS, HEAD_LR = 500, 1e-2  # full-batch AdamW on standardised features: a 
 def card_crops(split: str, seed: int, scenes: int, world=None, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 (N, CROP, CROP, 3) crops of the front camera about each card the arm does not hide, (N,) digits), the
     scenes laid out and rendered as `world` (sim.world.World; None: the default) says."""
-    from experiments.card_visibility import arm_masks, card_pixels, hidden_by_arm
-    from sim.env import make_env
-    from sim.tasks.math_matching import card_name
-
     env = make_env("math_matching", split, cameras=("front",), world=world)
     crops, digits = [], []
     try:

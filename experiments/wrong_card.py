@@ -16,6 +16,7 @@ import sys
 import numpy as np
 from tqdm.auto import tqdm
 
+import sim
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 from experiments import common
 from sim.conventions import STATE_KEY
@@ -32,8 +33,6 @@ def wrong_card_scores(
 ) -> dict:
     """The policy's mean gain toward the answer card from over another card, the share of episodes that close at
     least half the distance, and the restarted scripted expert's mean gain."""
-    import sim
-
     env = sim.make_env(
         "math_matching", split, cameras=tuple(policy.processor.camera_names), world=policy.processor.world
     )

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chatvla2_lite.errors import InvalidInstructionError
+from sim.catalog import COLOURS, CONTAINERS, OBJECT_KINDS, display_name
+from sim.tasks.base import Episode, sample_positions
+from sim.tasks.math_matching import card_in_tray
+from sim.tasks.math_problems import sample_problem, solve
+from sim.tasks.phrasing import IN, parse_instruction
+from sim.tasks.toy_placement import DIRECTIONS, PLACE_DISTANCE, TOY_GAP, sample_target_xy
+from sim.textures import draw_whiteboard, draw_whiteboard_from_photo
 
 SEED_SEARCH = 2000  # seeds tried to find a math episode whose answer card is the one we need
 BOARD_KEY = "playground_board"  # a texture key of our own: the scene caches textures by key, "board" is taken
@@ -48,8 +55,6 @@ def seed_with_answer(answer: int, start: int, split: str = "train") -> int:
     MathMatching.build draws the problem first from the seed's generator, so the answer is known without
     building the scene; the caller checks it against the built episode anyway.
     """
-    from sim.tasks.math_problems import sample_problem
-
     for seed in range(start, start + SEED_SEARCH):
         if sample_problem(np.random.default_rng(seed), split).answer == answer:
             return seed
@@ -74,16 +79,11 @@ def random_math(env, seed: int) -> Scenario:
 
 def _board_of(info: dict, seed: int):
     # the env does not keep the board image; drawing it again from the same seed gives the same problem text
-    from sim.textures import draw_whiteboard
-
     return draw_whiteboard(info["equation"], np.random.default_rng(seed), info["font"])
 
 
 def typed_math(env, seed: int, equation: str, answer: int) -> Scenario:
     """A math episode whose board shows `equation` and whose answer card (`answer`, 0-9) lies on the table."""
-    from sim.tasks.math_problems import solve
-    from sim.textures import draw_whiteboard
-
     if solve(equation) != answer:
         raise InvalidInstructionError(f"{equation!r} does not equal {answer}; check the equation")
     info = _reset_with_answer(env, answer, int(seed))
@@ -96,8 +96,6 @@ def typed_math(env, seed: int, equation: str, answer: int) -> Scenario:
 
 def photo_math(env, seed: int, photo, expected: int | None) -> Scenario:
     """A math episode with the visitor's photo on the board; ground truth only when they typed the answer."""
-    from sim.textures import draw_whiteboard_from_photo
-
     if expected is None:
         _, info = env.reset(seed=int(seed))
     else:
@@ -113,8 +111,6 @@ def photo_math(env, seed: int, photo, expected: int | None) -> Scenario:
 
 def cards_in_tray(env) -> list[int]:
     """The digits of the number cards that rest in the tray now."""
-    from sim.tasks.math_matching import card_in_tray
-
     return [d for d in env.episode.ground_truth["candidates"] if card_in_tray(env.scene, d)]
 
 
@@ -130,8 +126,6 @@ def _spatial_truth(gt: dict) -> dict:
 
 def resolve_toy(words: str, rng: np.random.Generator, taken: set[str]) -> tuple[str, str]:
     """(kind, colour) for "red duck" or "duck" (a free colour is drawn); unknown words raise with the valid ones."""
-    from sim.catalog import COLOURS, OBJECT_KINDS
-
     parts = words.split()
     kind = parts[-1]
     if kind not in OBJECT_KINDS or len(parts) > 2 or (len(parts) == 2 and parts[0] not in COLOURS):
@@ -147,8 +141,6 @@ def resolve_toy(words: str, rng: np.random.Generator, taken: set[str]) -> tuple[
 
 def parse_spatial(instruction: str) -> dict:
     """{"object", "relation", "target"} of a typed instruction, or InvalidInstructionError with an example."""
-    from sim.tasks.phrasing import parse_instruction
-
     try:
         reading = parse_instruction(instruction)
     except ValueError as exc:
@@ -163,11 +155,6 @@ def parse_spatial(instruction: str) -> dict:
 
 def typed_spatial(env, seed: int, instruction: str) -> Scenario:
     """A toy_placement scene that fits the typed instruction: the object, the target and maybe one distractor."""
-    from sim.catalog import COLOURS, CONTAINERS, display_name
-    from sim.tasks.base import Episode, sample_positions
-    from sim.tasks.phrasing import IN
-    from sim.tasks.toy_placement import DIRECTIONS, PLACE_DISTANCE, TOY_GAP, sample_target_xy
-
     reading = parse_spatial(instruction)
     relation, target_words = reading["relation"], reading["target"]
     if relation == IN and target_words not in CONTAINERS:

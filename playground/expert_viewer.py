@@ -6,6 +6,7 @@ of each episode, before any model is loaded.
 
 from __future__ import annotations
 
+import sim
 from chatvla2_lite.rollout import EnvRobot, Played, ScriptActor, rollout
 from playground.control_loop import side_by_side
 
@@ -15,8 +16,6 @@ FRAME_EVERY = 2  # control steps between streamed frames (30 Hz control -> 15 fp
 def run_expert_stream(task: str, split: str, seed: int, world=None):
     """Yield (frame, status markdown) while the scripted expert runs one episode in `world` (sim.world.World; None:
     the default one)."""
-    import sim
-
     env = sim.make_env(task, split, cameras=("front", "wrist"), world=world)
     try:
         obs, info = env.reset(seed=int(seed))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from chatvla2_lite.errors import InvalidInstructionError, InvalidObservationError
+from sim.tasks.math_problems import solve
 
 MAX_INSTRUCTION_CHARS = 256  # the simulator's task text limit (sim.env.MAX_INSTRUCTION_CHARS)
 
@@ -67,8 +68,6 @@ def check_instruction(text: str | None, max_chars: int = MAX_INSTRUCTION_CHARS) 
 
 def check_equation(text: str | None) -> tuple[str, int]:
     """(board text ending in "= ?", its one-digit answer) for a typed problem such as "3 + 4" or "6 / 2 - 1 = ?"."""
-    from sim.tasks.math_problems import solve
-
     clean = " ".join(str(text or "").split())
     if not clean:
         raise InvalidInstructionError("the equation is empty; type a problem such as '3 + 4 = ?'")

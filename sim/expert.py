@@ -165,7 +165,7 @@ class ScriptedExpert:
           down there sweeps the fingers into the object, and the joint-space approach can drag them through it);
         - "grasp": it hangs at the grasp height within GRASP_XY of the object with its fingers half shut (HALF_SHUT): it
           shuts them, lifts straight up and carries on; a demo shows that at the same look, and a "rise" there taught
-          round 6 to reopen and lift off from a good grasp (session 14);
+          a policy to reopen and lift off from a good grasp;
         - "approach": above the hover height or farther away (the home pose, the expert's own way out of it): the
           usual joint-space approach, nothing changed."""
         tcp, yaw = self._tool_now()

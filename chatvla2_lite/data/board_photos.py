@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+import sim
 from chatvla2_lite.data.image_text import BOARD_KINDS, draw_board_question
 
 # A new scene every so many boards: the scene's texture table gains an entry for every painted board.
@@ -26,8 +27,6 @@ def iter_board_photos(
     (as image_text samples, with images {"front": ...}); sample j draws from np.random.default_rng((seed, j)).
     `start` (a multiple of BOARDS_PER_SCENE) skips to sample `start`: the same samples, so shards add up. `world`
     (sim.world.World, None the default) sets the camera's frame size."""
-    import sim
-
     unknown = [k for k in kinds if k not in BOARD_KINDS]
     if unknown or not kinds:
         raise ValueError(f"unknown board kinds {unknown}; use some of {', '.join(BOARD_KINDS)}")

@@ -2,20 +2,19 @@
 look, labels the way back to it (noise injected into the supervisor, as DART, Laskey et al. 2017).
 
 Demos and rollouts hover exactly above the object, so whatever the wrist camera shows there, the next move is
-straight down: a policy trained on them never learns to steer by what it sees, and at the expert's hover pose moved
-up to 3 cm aside, round 4's chunk moved the tool by 0.00 times the offset where a restarted expert's moves by 0.97
-(docs/experiments). Here every scene puts the tool beside the object on the approach and the descent, by physics, at
-one render per chunk and with no policy to run. The decoy also carries what it grasped toward a point PLACE_MISS_M
-beside the place point, and every look holding the object off the table gets the carry from there
-(`sim.scripted.carry_label`): an expert taught the approach alone set its lifted toys down a median 16 cm off.
+straight down: a policy trained on them never learns to steer by what it sees (experiments.aim measured it: from 3
+cm aside, such a policy's chunk moved the tool by none of the offset, a restarted expert's by 0.97). Here every
+scene puts the tool beside the object on the approach and the descent, by physics, at one render per chunk and with
+no policy to run. The decoy also carries what it grasped toward a point PLACE_MISS_M beside the place point, and
+every look holding the object off the table gets the carry from there (`sim.scripted.carry_label`): an expert taught
+the approach alone set its lifted toys down a median 16 cm off.
 
 A `wrong_picks` share of the math scenes sends the decoy to another card instead, down to where it would close, and
-labels every look on the way with the true expert's way to the answer card. From the front camera the cards' digits
-are 3 to 4 pixels tall, and round 9, handed the true reasoning, lifted another card in 17 of 40 heldout episodes and
-the answer card in 8; on the way down the wrist camera shows the digit plainly (README). With `recover` the decoy,
-stopped over the other card, hands the arm to the true expert, which steers to the answer card, grasps it and
-carries it, each look labelled as before: without it the wrong picks teach steering but no grasp (round 11 lost the
-math grasp with every math near miss a wrong pick), and half of them keep the blind choice (round 14).
+labels every look on the way with the true expert's way to the answer card: from the front camera the cards' digits
+are 3 to 4 pixels tall, and an arm handed the true reasoning lifted another card more often than the answer one,
+while on the way down the wrist camera shows the digit plainly. With `recover` the decoy, stopped over the other card,
+hands the arm to the true expert, which steers to the answer card, grasps it and carries it, each look labelled as
+before: the wrong picks alone taught steering but no grasp (docs/experiments/r15.md).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
 from chatvla2_lite.data.samples import Sample
 from chatvla2_lite.rollout import Ended, EnvRobot, Look, ScriptActor, rollout
 from sim.scripted import (
@@ -144,8 +144,6 @@ def near_miss_samples(
     OTHER_PICKS sends the decoy to another body of the pick's kind (and with `recover_picks` the true expert then
     takes the answer card). `shard` (index, count) keeps every count-th scene from the index-th on, so workers split
     the scenes between them."""
-    from chatvla2_lite.data.expert_rollouts import episode_samples, scene_episodes
-
     rng = np.random.default_rng((seed, shard[0]))
 
     def missed(env, seed):

@@ -1,12 +1,12 @@
 """Many scenes, few renders: scripted-expert episodes run in the sim and looked at only every few control steps.
 
 `chatvla2-lite record` renders both cameras at every step (4 to 7 s an episode here), so the demos hold a few
-hundred scenes, and an action expert trained on them did not learn where the named toy lies (session 5:
-`eval --first-chunk` blind_ratio 1.02 on toys). The expert plans open loop from pure kinematics, so its whole
-action sequence is known at reset; the sim then runs it chunk by chunk with one render per chunk
-(`env.step_chunk`), about 0.5 s an episode, and each look becomes one training sample. Trained on the first
-chunk of 2,000 such scenes, the frozen backbone's expert cut its toy first-chunk error to 0.61 of a scene-blind
-policy's (shoulder pan 0.06 rad against 0.35).
+hundred scenes, and an action expert trained on them did not learn where the named toy lies
+(experiments.first_chunk: blind_ratio 1.02 on toys, no better than ignoring the scene). The expert plans open loop
+from pure kinematics, so its whole action sequence is known at reset; the sim then runs it chunk by chunk with one
+render per chunk (`env.step_chunk`), about 0.5 s an episode, and each look becomes one training sample. Trained on
+the first chunk of 2,000 such scenes, the frozen backbone's expert cut its toy first-chunk error to 0.61 of a
+scene-blind policy's (shoulder pan 0.06 rad against 0.35).
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+import sim
+from chatvla2_lite.data.paraphrase import renamed, reworded
+from chatvla2_lite.data.reasoning_targets import followed_math_reasoning, reasoning_target
 from chatvla2_lite.data.samples import Sample, action_chunk
 from chatvla2_lite.rollout import Acted, Ended, EnvRobot, PlannedActor, rollout
 from sim.conventions import IMAGE_KEY, STATE_KEY
+from sim.tasks.math_matching import card_in_tray
 
 ROLLOUT_TASKS = ("math_matching", "toy_placement")
 # Rollout seeds start far above the demos' (record counts up from 0) and the eval seeds (10,000 on): new scenes.
@@ -31,8 +35,6 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY, follow_picks: flo
     "action": (T, 6) every action that ran, "info": the reset info, "reasoning": the reasoning it acts on (None:
     the ground truth's)}; None when the expert did not do what its reasoning says. A `follow_picks` share of the math
     scenes (drawn from the seed) take another card than the answer, with a reasoning that comes to that card."""
-    from chatvla2_lite.data.reasoning_targets import followed_math_reasoning
-
     obs, info = env.reset(seed=seed)
     card, reasoning = None, None
     rng = np.random.default_rng([seed, FOLLOW_SALT])
@@ -51,8 +53,6 @@ def expert_rollout(env, seed: int, every: int = ROLLOUT_EVERY, follow_picks: flo
         elif isinstance(event, Ended):
             ran, success = event.steps, bool(event.info.get("is_success"))
     if card is not None:  # the sim's success never comes: it wants the answer card
-        from sim.tasks.math_matching import card_in_tray
-
         success = card_in_tray(env.scene, card)
     if not success:
         return None
@@ -107,8 +107,6 @@ def scene_episodes(
     turn of the tasks from the index-th on, so workers split the scenes between them, each with every task (one
     worker a task left the math worker, whose policy rarely ends an episode early, running alone for the last third
     of the corrections)."""
-    import sim
-
     options = {"world": world, **({"cameras": cameras} if cameras else {})}
     envs = {task: sim.make_env(task, split, **options) for task in tasks}
     try:
@@ -132,9 +130,6 @@ def episode_samples(
     instruction and `reasoning` (None: its reasoning target; with probability `rename` its toys given made-up names,
     once for the episode, then with probability `reword` the instruction said another way, at each look) and the
     chunk."""
-    from chatvla2_lite.data.paraphrase import renamed, reworded
-    from chatvla2_lite.data.reasoning_targets import reasoning_target
-
     instruction, reasoning = info["instruction"], reasoning or reasoning_target(info)
     if rename:
         instruction, reasoning = renamed(instruction, reasoning, rng, rename)

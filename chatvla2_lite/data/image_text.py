@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+import sim
 from chatvla2_lite.data.scene_questions import (
     CARD_KINDS,
     SCENE_KINDS,
@@ -36,6 +37,9 @@ from chatvla2_lite.data.scene_questions import (
     scene_question_pool,
 )
 from sim.conventions import image_key
+from sim.splits import get_split
+from sim.tasks.math_problems import equation_with_answer, sample_problem
+from sim.textures import draw_whiteboard
 from sim.world import World
 
 log = logging.getLogger(__name__)
@@ -81,10 +85,6 @@ class ImageTextConfig:
 
 def draw_board_question(kind: str, split: str, rng: np.random.Generator) -> tuple:
     """(whiteboard PIL image, question, answer) of one OCR or math question of `split` (its fonts, its problems)."""
-    from sim.splits import get_split
-    from sim.tasks.math_problems import equation_with_answer, sample_problem
-    from sim.textures import draw_whiteboard
-
     spec = get_split(split)
     problem = sample_problem(rng, spec)
     font = spec.fonts[int(rng.integers(len(spec.fonts)))]
@@ -121,8 +121,6 @@ class SceneRenderer:
     def render(self, task: str, seed: int) -> tuple[dict[str, np.ndarray], dict]:
         """({camera: uint8 (H, W, 3)}, the reset info) of the `task` scene with this seed."""
         if task not in self._envs:
-            import sim
-
             self._envs[task] = sim.make_env(task, self.split, cameras=self.cameras, world=self.world)
         obs, info = self._envs[task].reset(seed=int(seed))
         return {cam: obs[image_key(cam)] for cam in self.cameras}, info
@@ -163,8 +161,6 @@ def scene_samples(
     kinds: list[str], split: str, seed: int, renderer: SceneRenderer, rng: np.random.Generator
 ) -> list[dict]:
     """Questions of the given kinds (one each, fewer when a scene has none of a kind) about one toy scene."""
-    from sim.splits import get_split
-
     spec = get_split(split)
     images, info = renderer.render("toy_placement", seed)
     pool = scene_question_pool(info, spec.shapes, spec.colours)
@@ -194,8 +190,6 @@ def iter_image_text(
     """An endless, seeded stream of samples; unit j of work draws from np.random.default_rng((seed, j)).
     `start` skips to unit `start` (a scene, or one board): the same samples, so shards add up; "index" counts the
     samples from there."""
-    from sim.splits import get_split
-
     get_split(split)  # an unknown split fails here, before any work
     config = config or ImageTextConfig()
     own = renderer is None

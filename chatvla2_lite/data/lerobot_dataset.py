@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chatvla2_lite.data.image_text_cache import decode_png, encode_png
 from sim.conventions import STATE_KEY, image_key
 from sim.so100_description import JOINT_NAMES  # light: the config module would import transformers
 
@@ -102,8 +103,6 @@ def _fixed_list(x: np.ndarray):
 
 
 def _encode_png(image: np.ndarray) -> bytes:
-    from chatvla2_lite.data.image_text_cache import encode_png
-
     return encode_png(image)
 
 
@@ -305,8 +304,6 @@ def load_episodes(
     if image_stride < 1:
         raise ValueError(f"image_stride must be at least 1, got {image_stride}")
     import pyarrow.parquet as pq
-
-    from chatvla2_lite.data.image_text_cache import decode_png, encode_png
 
     root = Path(root)
     info = load_info(root)

@@ -1,8 +1,8 @@
 """Training-time rewordings of train-split instructions, so the model learns the task's slots, not one sentence.
 
 A recorded demo carries one of the train split's few wordings ("Pick the red cube and place it to the left of
-the bowl."). Trained on those alone, the nano model derails on any other wording (measured on the session-3
-checkpoint: heldout wordings turned its reasoning into gibberish). `paraphrase` keeps the slots (object,
+the bowl."). Trained on those alone, the nano model derailed on any other wording: heldout wordings turned its
+reasoning into gibberish. `paraphrase` keeps the slots (object,
 relation, target) and rebuilds the sentence from a grammar of verbs, connectives, politeness and word drops.
 
 The grammar avoids the heldout templates' own wordings ("Put ...", "Move ... so it is", "inside", "Work out
@@ -18,7 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from sim.tasks.phrasing import IN, parse_instruction
+from sim.catalog import COLOURS, CONTAINERS, OBJECT_KINDS
+from sim.tasks.phrasing import IN, TEMPLATES, parse_instruction
 
 _PICK = ("Pick", "Pick up", "Grab", "Take", "Lift", "Get", "Grasp", "Fetch")
 _PLACE = ("place it", "set it down", "put it down", "drop it", "leave it", "position it", "lay it", "release it")
@@ -98,8 +99,8 @@ def reworded(instruction: str, rng: np.random.Generator, share: float = 0.5) -> 
 
 # Made-up toy names for `renamed`: non-words, mostly pronounceable ("kivo dasun"), some random letters ("qexd"), far
 # too many to learn by heart, so the only way to write the name is to copy it from the instruction, letter by letter
-# (every letter turns up, as in names the model never saw). A small pool of real words
-# (240 pairs, rounds 3-4) was learnt by heart instead: the model wrote pool words, never the instruction's.
+# (every letter turns up, as in names the model never saw). A small pool of real words (240 pairs) was learnt by heart
+# instead: the model wrote pool words, never the instruction's.
 _ONSETS = (
     "b",
     "c",
@@ -151,9 +152,6 @@ def _made_up_word(rng: np.random.Generator) -> str:
 def _taken_words() -> frozenset[str]:
     """Words a made-up name must not be: the catalog's names (the heldout ones above all) and every word of the
     task wordings of either split, of this grammar and of the reasoning targets ("and", "of", "left")."""
-    from sim.catalog import COLOURS, CONTAINERS, OBJECT_KINDS
-    from sim.tasks.phrasing import TEMPLATES
-
     wordings = [t.text.format(object="", rel="", target="") for t in TEMPLATES.values()]
     wordings += [phrase for t in TEMPLATES.values() for _, phrase in t.rel_phrases]
     grammar = [
@@ -188,7 +186,7 @@ def _made_up_name(rng: np.random.Generator) -> str:
 def renamed(instruction: str, reasoning: str, rng: np.random.Generator, share: float = 0.25) -> tuple[str, str]:
     """With probability `share`, a toy demo's object (and toy target) given a made-up name in both the instruction
     and the reasoning target; else both as recorded. Trained only on the train split's names, the nano model wrote a
-    train name for every heldout toy (recognition 0.00, session 4); renamed demos are meant to teach it to copy the
+    train name for every heldout toy (recognition 0.00); renamed demos are meant to teach it to copy the
     name the instruction gives. Math instructions and containers keep their names."""
     if rng.random() >= share:
         return instruction, reasoning

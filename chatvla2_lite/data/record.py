@@ -17,10 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from chatvla2_lite.data.lerobot_dataset import FPS, LeRobotV3Writer
+import sim
+from chatvla2_lite.data.lerobot_dataset import CHUNK_FILE, FPS, LeRobotV3Writer, load_info
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 from chatvla2_lite.rollout import Acted, Ended, EnvRobot, ScriptActor, rollout
 from sim.conventions import IMAGE_KEY, STATE_KEY, image_key
+from sim.world import World
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +92,6 @@ def record_dataset(
     (sim.world.World, None the default: the camera size and card layout of the model that will learn from them);
     returns a summary."""
     from tqdm.auto import tqdm
-
-    import sim
-    from sim.world import World
 
     world = World.of(world)
     if episodes < 1:
@@ -166,8 +165,6 @@ def check_demos_world(dataset_dirs, world) -> None:
     """Raise ValueError unless every recorded dataset was made in `world` (sim.world.World): its camera frames that
     size, and its math episodes' cards laid out that way (episodes recorded before worlds existed: scattered)."""
     import pyarrow.parquet as pq
-
-    from chatvla2_lite.data.lerobot_dataset import CHUNK_FILE, load_info
 
     for root in dataset_dirs:
         features = load_info(root)["features"]

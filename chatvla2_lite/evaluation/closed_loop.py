@@ -33,6 +33,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+import sim
 from chatvla2_lite.data.reasoning_targets import (
     canonical_equation,
     cards_left_to_right,
@@ -40,10 +41,13 @@ from chatvla2_lite.data.reasoning_targets import (
     parse_toy_location,
     parse_toy_reasoning,
     pick_sentences,
+    reasoning_target,
     table_location,
 )
 from chatvla2_lite.rollout import Acted, Ended, EnvRobot, Played, PolicyActor, rollout
 from sim.scripted import same_kind
+from sim.tasks.math_matching import card_in_tray
+from sim.tasks.math_problems import solve
 
 LIFT_M = 0.03  # above its resting height: held off the table, not tipped or pushed
 
@@ -121,8 +125,6 @@ def score_math(reasoning: str, truth: dict) -> dict:
 
 def _value(equation: str | None) -> int | None:
     """What an equation a reasoning read comes to, or None where it is no problem the sim can pose."""
-    from sim.tasks.math_problems import solve
-
     try:
         return solve(equation) if equation else None
     except ValueError:
@@ -154,10 +156,6 @@ def evaluate(
     """The task's scores over `episodes` seeded episodes (seeds from `seed`), as one flat dict; `solved_seeds` names
     the episodes that succeeded (and, with `counterfactual`, `followed_seeds` those that followed). With
     `true_reasoning` the policy acts on the ground truth's reasoning and only success_rate is scored."""
-    import sim
-    from chatvla2_lite.data.reasoning_targets import reasoning_target
-    from sim.tasks.math_matching import card_in_tray
-
     if counterfactual and task != "math_matching":
         raise ValueError("--counterfactual replaces the card a math reasoning names; use --task math_matching")
     if counterfactual and true_reasoning:

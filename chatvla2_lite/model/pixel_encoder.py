@@ -2,7 +2,8 @@
 
 The VLM's image tokens tell the expert roughly where the object lies (a table-view token covers some 7 by 9 cm),
 but a grasp needs the last centimetres. In the wrist camera the object's place relative to the fingers is plain to
-see: a conv net of this size reads the tool-to-object offset to 0.2-0.3 cm from 64 px wrist images (README).
+see: a conv net of this size reads the tool-to-object offset to 0.2-0.3 cm from 64 px wrist images
+(docs/experiments/r06.md).
 """
 
 from __future__ import annotations

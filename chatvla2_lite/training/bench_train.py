@@ -18,6 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from chatvla2_lite.data.samples import Sample
+from chatvla2_lite.evaluation.bench_model import synthetic_observation
+from chatvla2_lite.training.run import build_policy
+from chatvla2_lite.training.samples import encode_batch, mixed, split_by_kind
+from chatvla2_lite.training.stage import stage_config
+from chatvla2_lite.training.streams import _served_every_epoch, feature_samples
+from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
 from sim.conventions import IMAGE_KEY
 
 # Texts of the real samples' lengths: a board answer, a scene answer, a toy instruction and reasoning.
@@ -32,9 +39,6 @@ ROBOT_SOURCES = ("robot", "rollouts", "near_misses")  # the sources whose sample
 def _noise_samples(kind: str, seed: int, pool: int = 64):
     """Endless samples of one source (image-text questions, or one of ROBOT_SOURCES) with noise images: a pool
     made once and served in turn, as the stages serve their rendered caches, so making them is not timed."""
-    from chatvla2_lite.data.samples import Sample
-    from chatvla2_lite.evaluation.bench_model import synthetic_observation
-
     rng = np.random.default_rng(seed)
     made = []
     for i in range(pool):
@@ -57,12 +61,6 @@ def run_train_benchmark(
 ) -> dict:
     """Time `steps` training steps of the recipe's `run` after `warmup` untimed ones, on the nano model with random
     weights."""
-    from chatvla2_lite.training.run import build_policy
-    from chatvla2_lite.training.samples import encode_batch, mixed, split_by_kind
-    from chatvla2_lite.training.stage import stage_config
-    from chatvla2_lite.training.streams import _served_every_epoch, feature_samples
-    from chatvla2_lite.training.trainer import fit_action_normalizers, stage_processor, train_stage
-
     if steps < 1 or warmup < 1:
         raise ValueError(f"time at least one step after at least one warm-up step, got steps={steps} warmup={warmup}")
     if threads is not None:

@@ -205,7 +205,10 @@ def _run(recipe: str, name: str, spec: dict, earlier: set[str], demos: dict[str,
         raise ValueError(f"run {name!r} of recipe {recipe!r}: unknown settings {unknown}")
     if kind is None:
         raise ValueError(f'run {name!r} of recipe {recipe!r} names no stage kind (stage = "read", ...)')
-    stage = stage_config(kind, **{k: spec[k] for k in spec if k in _STAGE_KEYS})
+    try:
+        stage = stage_config(kind, **{k: spec[k] for k in spec if k in _STAGE_KEYS})
+    except ValueError as e:  # a --set on every run can break one the command did not name: say which
+        raise ValueError(f"run {name!r} of recipe {recipe!r}: {e}") from e
     run = RunConfig(name, stage, **{k: spec[k] for k in spec if k in _RUN_KEYS})
     if run.init is not None and run.init not in earlier:
         raise ValueError(f"run {name!r} starts from {run.init!r}, which is not an earlier run of the recipe")

@@ -8,17 +8,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from chatvla2_lite.data.board_photos import BOARDS_PER_SCENE, iter_board_photos
+from chatvla2_lite.data.expert_near_misses import near_miss_samples
+from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY, expert_rollout_samples
+from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text, to_processor_inputs
+from chatvla2_lite.data.image_text_cache import decode_png, encode_png
+from chatvla2_lite.data.lerobot_dataset import load_episodes
+from chatvla2_lite.data.paraphrase import renamed, reworded
 from chatvla2_lite.data.samples import Sample, action_chunk
+from chatvla2_lite.model.pixel_encoder import action_pixels
+from chatvla2_lite.training.samples import encode_batch
 from sim.conventions import IMAGE_KEY, STATE_KEY, image_key
+from sim.world import World
 
 
 def image_text_config(kinds: dict[str, float] | None = None, world=None):
     """The training streams' ImageTextConfig: boards photographed by the front camera, as the robot sees them;
     `kinds` (kind -> relative weight) draws only those kinds in those shares, None every kind equally; `world`
     (sim.world.World, None the default) the scenes' camera size and card layout."""
-    from chatvla2_lite.data.image_text import ImageTextConfig
-    from sim.world import World
-
     world = World.of(world)
     if not kinds:
         return ImageTextConfig(board_view="front", world=world)
@@ -37,8 +44,6 @@ def image_text_stream(
 ) -> Iterator[Sample]:
     """Seeded VQA samples of `kinds` in `world` (see image_text_config), endless or of units start..start+units
     only."""
-    from chatvla2_lite.data.image_text import iter_image_text, to_processor_inputs
-
     stream = iter_image_text(split, seed, image_text_config(kinds, world), start=start)
     try:
         for sample in stream:
@@ -52,9 +57,6 @@ def image_text_stream(
 def board_photo_stream(split: str = "train", seed: int = 0, world=None) -> Iterator[Sample]:
     """Endless seeded OCR and math questions on boards repainted in one scene (of `world`, None the default): the
     fast data of the read stage."""
-    from chatvla2_lite.data.board_photos import iter_board_photos
-    from chatvla2_lite.data.image_text import to_processor_inputs
-
     for sample in iter_board_photos(split, seed, world=world):
         observation, question, answer = to_processor_inputs(sample)
         yield Sample(observation, question, answer)
@@ -67,8 +69,6 @@ def _board_photo_shard(
     frame height, question, answer)."""
     import itertools
     import math
-
-    from chatvla2_lite.data.board_photos import iter_board_photos
 
     out = []
     for sample in itertools.islice(iter_board_photos(split, seed, start=start, world=world), count):
@@ -98,8 +98,6 @@ def packed(sample: Sample) -> Sample:
     memory at any camera size."""
     from dataclasses import replace
 
-    from chatvla2_lite.data.image_text_cache import encode_png
-
     return replace(
         sample, observation={k: encode_png(v) if k.startswith(IMAGE_KEY) else v for k, v in sample.observation.items()}
     )
@@ -114,8 +112,6 @@ def unpacked(sample: Sample) -> Sample:
 
 def _pixels(value):
     """A PNG-packed image as uint8 (H, W, 3); anything else as it is."""
-    from chatvla2_lite.data.image_text_cache import decode_png
-
     return decode_png(value) if isinstance(value, bytes) else value
 
 
@@ -163,8 +159,6 @@ def cached_board_photo_stream(
     new seeded order every epoch: training runs on both cores instead of waiting for renders on one. Only the
     rows `band` (fractions of the height) of each front frame are kept, the rest left black: the stage's views read
     nothing else, and whole frames of 50,000 samples would take 7.5 GB."""
-    from chatvla2_lite.data.board_photos import BOARDS_PER_SCENE
-
     shards = [
         (split, seed, s, min(BOARDS_PER_SCENE, count - s), band, world) for s in range(0, count, BOARDS_PER_SCENE)
     ]
@@ -216,8 +210,6 @@ def robot_stream(
     """Endless random frames of recorded demos (every `stride`-th): the frame's images and state, the episode's
     instruction (a `reword` share of them said another way, a `rename` share with made-up toy names) and reasoning
     target, and the next `chunk` actions."""
-    from chatvla2_lite.data.lerobot_dataset import load_episodes
-
     # kept PNG-packed, as the image-text cache keeps its frames (see `packed`), and decoded as they are drawn
     episodes = [ep for d in dataset_dirs for ep in load_episodes(d, image_stride=stride, packed=True)]
     if not episodes:
@@ -235,8 +227,6 @@ def _frame_sample(
     """Frame t of episode `ep` as a robot sample: its images and state, the episode's instruction and reasoning
     target (with probability `rename` its toys given made-up names, then with probability `reword` the instruction
     said another way, both drawn from `rng`), and the next `chunk` actions."""
-    from chatvla2_lite.data.paraphrase import renamed, reworded
-
     observation = {k: _pixels(v[t // stride]) for k, v in ep.items() if k.startswith(IMAGE_KEY)}
     observation[STATE_KEY] = ep[STATE_KEY][t]
     instruction, reasoning = (
@@ -256,8 +246,6 @@ def robot_frame_samples(
 ) -> Iterator[Sample]:
     """Every `stride`-th frame of the demos once, in order, as robot_stream makes them (a `reword` share of the
     instructions said another way, a `rename` share with made-up toy names), loading one dataset at a time."""
-    from chatvla2_lite.data.lerobot_dataset import load_episodes
-
     rng = np.random.default_rng(seed)
     for d in dataset_dirs:
         episodes = load_episodes(d, image_stride=stride, packed=True)  # one dataset at 448 px is 12 GB unpacked
@@ -269,8 +257,6 @@ def robot_frame_samples(
 def backbone_features(model, processor, samples: list[Sample]) -> list[dict[str, torch.Tensor]]:
     """What the (frozen) backbone makes of each sample: per sample its hidden states at the model's condition layer
     (float16, padding cut off) and its prompt and reasoning masks."""
-    from chatvla2_lite.training.samples import encode_batch
-
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in encode_batch(processor, samples).items() if k not in ("action", STATE_KEY)}
     encoding = model.encode(batch)
@@ -290,9 +276,6 @@ def backbone_features(model, processor, samples: list[Sample]) -> list[dict[str,
 def feature_samples(model, processor, samples: list[Sample]) -> list[Sample]:
     """The robot samples as the action stage trains on them: the frozen backbone's features instead of the images,
     the state, instruction, reasoning and actions kept, and the small images of an expert's pixel encoder."""
-    from chatvla2_lite.model.pixel_encoder import action_pixels
-    from sim.conventions import STATE_KEY
-
     features = backbone_features(model, processor, samples)
     if (pixels := model.config.action_expert.pixels) is not None:
         for s, f in zip(samples, features):
@@ -324,10 +307,8 @@ def cached_robot_feature_stream(
     """Robot samples for a stage whose backbone is frozen: the first `count` demo frames run through the backbone
     once, kept as float16 hidden states (their images dropped) and served in a new seeded order every epoch. A step
     then costs only the action expert's: 0.52 s for 64 samples on one thread, where the full forward took 0.57 s for
-    16 on two (measured in the session-4 nano run)."""
+    16 on two."""
     import itertools
-
-    from chatvla2_lite.data.lerobot_dataset import load_episodes
 
     there = len(robot_frames([ep for d in dataset_dirs for ep in load_episodes(d, images=False)], ROBOT_IMAGE_STRIDE))
     frames = itertools.islice(robot_frame_samples(dataset_dirs, chunk, seed, reword=reword, rename=rename), count)
@@ -360,8 +341,6 @@ def cached_rollout_feature_stream(
     card another reasoning names), run in the sim by a worker on the second core while this one reads them through
     the frozen backbone, then served as cached_robot_feature_stream serves."""
     from functools import partial
-
-    from chatvla2_lite.data.expert_rollouts import ROLLOUT_EVERY, expert_rollout_samples
 
     looks = prefetched(
         partial(
@@ -408,8 +387,6 @@ def cached_near_miss_feature_stream(
     for another card, with `recover_picks` the true expert then taking the answer card), made by `workers` processes
     that split the scenes, then served as cached_robot_feature_stream serves."""
     from functools import partial
-
-    from chatvla2_lite.data.expert_near_misses import near_miss_samples
 
     make = partial(
         near_miss_samples,
@@ -486,8 +463,6 @@ def _read_once(
 
 def robot_samples_for_stats(dataset_dirs: list[str | Path], chunk: int) -> list[Sample]:
     """Every frame of the demos as samples without images, for the normalisation statistics."""
-    from chatvla2_lite.data.lerobot_dataset import load_episodes
-
     out = []
     for ep in (ep for d in dataset_dirs for ep in load_episodes(d, images=False)):
         for t in range(len(ep["action"])):

@@ -6,9 +6,11 @@ import logging
 
 import numpy as np
 
+import sim
 from playground.backends.base import Verdict
-from playground.episodes import Scenario
+from playground.episodes import Scenario, cards_in_tray
 from sim.conventions import CAMERA_NAMES
+from sim.world import World
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +32,6 @@ class SimBackend:
         return None if self.env is None else self.env.world
 
     def _env_for(self, task: str, world):
-        import sim
-        from sim.world import World
-
         world = World.of(world)
         if self.env is None or self.env.task.name != task or self.env.world != world:
             self.close()
@@ -66,8 +65,6 @@ class SimBackend:
 
     def verdict(self) -> Verdict:
         """The success verdict of the current scene, honest about scenes with no ground truth."""
-        from playground.episodes import cards_in_tray
-
         env, sc = self.env, self.scenario
         solved = bool(env.task.is_success(env.scene, env.episode))
         if sc.task == "math_matching" and not sc.has_truth:

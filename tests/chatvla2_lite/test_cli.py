@@ -49,7 +49,13 @@ def test_train_runs_a_recipes_run_then_resumes_it_and_skips_it_once_done(tmp_pat
     # the next run reads its kinds from the recipe (here set from the command line), and probes what it draws
     vlm = ["train", "--recipe", "chatvla2", "--stage", "r01/vlm", "--out", str(tmp_path), "--threads", "1"]
     done = _cli(
-        *vlm, "--set", "steps=2", "batch_size=2", "cache=0", "r01/read.steps=3", "r01/vlm.kinds={cards=3, ocr=1}"
+        *vlm,
+        "--set",
+        "steps=2",
+        "batch_size=2",
+        "r01/vlm.cache=0",
+        "r01/read.steps=3",
+        "r01/vlm.kinds={cards=3, ocr=1}",
     )
     assert done["runs"]["r01/vlm"]["step"] == 2
     assert json.loads((tmp_path / "r01" / "vlm" / "stage.json").read_text())["kinds"] == {"cards": 3, "ocr": 1}
@@ -72,6 +78,7 @@ def test_a_run_needs_the_run_it_starts_from(tmp_path):
         (['r01/read.add_views=["cards", "top"]'], "no view ['top'] to add; known: ['cards']"),
         (["r01/action.mix={kites = 1}"], "draws no ['kites']"),
         (["rename=2"], "rename is a share"),
+        (["cache=0"], "run 'r01/action' of recipe 'chatvla2': rollouts and near misses"),  # a set on every run
         (["steps"], "--set takes KEY=VALUE"),
         (["r09/vlm.steps=1"], "no run or section 'r09/vlm'"),
         (["r01/vlm.nonsense=1"], "unknown settings ['nonsense']"),
