@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The browser test drives Debian's chromium through Playwright's Python package (never `playwright install`).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean fonts
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): requirements.txt pyproject.toml
 run: setup
 	$(PY) app.py
 
-test: setup $(CHROMIUM)
+test: setup $(CHROMIUM) fonts
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
@@ -38,6 +38,10 @@ $(CHROMIUM):
 bench: setup
 	$(VENV)/bin/chatvla2-lite bench sim --episodes 100 --json
 
+# The font corpus (sim/font_corpus.py) at the versions sim/assets/font_corpus.json pins, into .cache/font-corpus.
+fonts: setup
+	$(PY) -m sim.font_corpus fetch
+
 clean:
 	rm -rf $(VENV) .pytest_cache artifacts
 
@@ -48,6 +52,6 @@ clean:
 RECIPE ?= nano
 RECIPE_OUT ?= outputs/$(RECIPE)
 CLI := $(VENV)/bin/chatvla2-lite
-nano: setup
+nano: setup fonts
 	$(CLI) train --recipe $(RECIPE) --out $(RECIPE_OUT) --json
 	$(CLI) export --recipe $(RECIPE) --out $(RECIPE_OUT) --to checkpoints/chatvla2-nano --json

@@ -38,7 +38,7 @@ def _emit(result: dict, as_json: bool) -> None:
 
 def _world(args: argparse.Namespace) -> World:
     """The sim world of --camera-size and --card-layout, each left as the default world's when not given."""
-    return World().overridden(args.camera_size, args.card_layout)
+    return World().overridden(camera_size=args.camera_size, card_layout=args.card_layout)
 
 
 def _threads(args: argparse.Namespace) -> None:
@@ -228,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(ev, _eval)
 
     pr = sub.add_parser("probe", help="VQA accuracy on heldout OCR, math and spatial questions (retention)")
-    pr.add_argument("--suite", choices=("ocr", "math", "spatial", "all"), default="all", help="which questions")
+    suites = ("ocr", "math", "spatial", "photo", "grounding", "all")  # evaluation.probe.PROBE_SUITES
+    pr.add_argument("--suite", choices=suites, default="all", help="which questions (all: ocr, math and spatial)")
     pr.add_argument("--questions", type=int, default=50, help="questions per suite")
     pr.add_argument("--split", choices=SPLIT_NAMES, default="heldout", help="which split's questions")
     pr.add_argument("--seed", type=int, default=20_000, help="first question seed")

@@ -25,7 +25,7 @@ def parser(module_doc: str, prog: str, model: bool = True) -> argparse.ArgumentP
 
 def world_of(args: argparse.Namespace, base=None) -> World:
     """`base` (a World, its dict or None) with the --camera-size and --card-layout given; a bad one fails here."""
-    return World.of(base).overridden(args.camera_size, args.card_layout)
+    return World.of(base).overridden(camera_size=args.camera_size, card_layout=args.card_layout)
 
 
 def load(args: argparse.Namespace):

@@ -17,12 +17,13 @@ import numpy as np
 
 from chatvla2_lite.rollout import DEFAULT_CADENCE, Acted, Ended, Look, Played, PolicyActor, ReasoningPiece, rollout
 from playground.backends.base import Verdict
+from playground.markers import mark_points, said_points
 from sim.conventions import STATE_KEY, image_key
 
 
-def side_by_side(obs: dict) -> np.ndarray:
-    """The front and wrist images next to each other, uint8 (H, 2W, 3)."""
-    return np.concatenate([obs[image_key("front")], obs[image_key("wrist")]], axis=1)
+def side_by_side(obs: dict, points: dict | None = None) -> np.ndarray:
+    """The front and wrist images next to each other, uint8 (H, 2W, 3); `points` marked on the front one."""
+    return np.concatenate([mark_points(obs[image_key("front")], points or {}), obs[image_key("wrist")]], axis=1)
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Update:
     phase: str  # "reasoning" | "acting" | "done"
     chunk: int  # 1-based reason-act round
     text: str = ""  # new reasoning text (phase "reasoning")
-    frame: np.ndarray | None = None  # (224, 448, 3) uint8 front | wrist
+    frame: np.ndarray | None = None  # (H, 2W, 3) uint8 front | wrist; while reasoning, only when a new point is said
     verdict: Verdict | None = None  # on "done"
     timing: dict = field(default_factory=dict)  # reason/act/step figures so far
 
@@ -67,6 +68,7 @@ def _episode(session, actor: PolicyActor, budget: Budget, max_chunks: int, edite
     deadline = start + budget.max_seconds
     timing: dict = {"reason_s": 0.0, "act_s": 0.0, "step_s": 0.0, "steps": 0, "chunks": 0, "frames": 0}
     chunk, looked, last_frame, acting, left = 0, start, 0.0, start, 0
+    said, points = "", {}  # the reasoning so far and the points it has said (playground/markers.py)
 
     def should_stop() -> bool:
         return session.stop.is_set() or time.perf_counter() > deadline
@@ -77,14 +79,20 @@ def _episode(session, actor: PolicyActor, budget: Budget, max_chunks: int, edite
     for event in loop:
         now = time.perf_counter()
         if isinstance(event, Look):
-            chunk, looked = chunk + 1, now
+            chunk, looked, said = chunk + 1, now, ""
         elif isinstance(event, ReasoningPiece):
             timing.setdefault("first_token_ms", (now - looked) * 1000)
-            yield Update("reasoning", chunk, text=event.text, timing=timing)
+            said += event.text
+            new = said_points(said)
+            frame = side_by_side(session.observation, new) if new != points else None
+            points = new
+            yield Update("reasoning", chunk, text=event.text, frame=frame, timing=timing)
         elif isinstance(event, Acted):
             decision = event.decision
             if decision.reasoned:
                 session.reasoning = decision.reasoning
+            if decision.reasoning is not None:  # an edited text points too
+                points = said_points(getattr(decision.reasoning, "text", decision.reasoning))
             timing["reason_s"] += decision.reason_s
             timing["act_s"] += decision.act_s
             timing["chunks"] += 1
@@ -102,7 +110,7 @@ def _episode(session, actor: PolicyActor, budget: Budget, max_chunks: int, edite
             if now - last_frame >= 1.0 / budget.max_fps or last:
                 last_frame = now
                 timing["frames"] += 1
-                yield Update("acting", chunk, frame=side_by_side(event.observation), timing=timing)
+                yield Update("acting", chunk, frame=side_by_side(event.observation, points), timing=timing)
         elif isinstance(event, Ended):
             timing["episode_s"] = time.perf_counter() - start
             verdict = _ending(session, session.backend.verdict(), event.why, chunk, budget, edited)

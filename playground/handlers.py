@@ -298,7 +298,12 @@ class Playground:
                 session.chat = session.chat[:-1] + [last]
                 # every token is kept, but the page is refreshed at most every TEXT_REFRESH_S: a yield per token
                 # costs the reasoning thread more than the text is worth
-                if time.perf_counter() - last_text_yield >= TEXT_REFRESH_S:
+                if u.frame is not None:  # a point was said: its marker goes up at once
+                    last_text_yield = time.perf_counter()
+                    yield EpisodeOutputs(
+                        view=u.frame, status=f"_reasoning: chunk {u.chunk}_", chat=session.chat
+                    ).values()
+                elif time.perf_counter() - last_text_yield >= TEXT_REFRESH_S:
                     last_text_yield = time.perf_counter()
                     yield EpisodeOutputs(status=f"_reasoning: chunk {u.chunk}_", chat=session.chat).values()
             elif u.phase == "acting":

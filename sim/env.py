@@ -151,6 +151,7 @@ class So100TabletopEnv:
             "action_clamped": clamped,
             "positions": serialize_positions(self.scene),
             **self.episode.ground_truth,
+            **({"points": True} if self.world.points else {}),  # the reasoning says where things are (sim/points.py)
         }
 
 

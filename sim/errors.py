@@ -26,3 +26,7 @@ class UnknownNameError(SimError, KeyError):
 
 class SceneError(SimError, RuntimeError):
     """The simulator could not build a scene or lost its physics server."""
+
+
+class FontCorpusError(SimError, RuntimeError):
+    """The font corpus is missing (`make fonts` fetches it), or a download did not match its pinned hash."""

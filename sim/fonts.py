@@ -2,7 +2,8 @@
 
 The fonts the project relies on ship inside matplotlib (``mpl-data/fonts/ttf``), so every machine
 renders the same pixels. Debian's ``/usr/share/fonts`` is offered as an extra when present, but the
-split table in ``sim/splits.py`` only names matplotlib fonts.
+split table in ``sim/splits.py`` only names matplotlib fonts. The fetched font corpus (`make fonts`,
+see ``sim/font_corpus.py``) is opt-in too: its faces go by ``corpus/<face>``, e.g. ``corpus/caveat_400_normal``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ MATPLOTLIB_FONTS: dict[str, str] = {
 
 SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype", "/usr/share/fonts/opentype")
 SYSTEM_PREFIX = "system_"
+CORPUS_PREFIX = "corpus/"  # sim.font_corpus.PREFIX, repeated so that `import sim.fonts` stays light
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +73,14 @@ def list_fonts(include_system: bool = False) -> list[str]:
 
 
 def font_path(name: str) -> Path:
-    """The file of the font called `name`; raises UnknownNameError listing the valid names."""
+    """The file of the font called `name`; raises UnknownNameError listing the valid names.
+
+    A ``corpus/<face>`` name raises sim.errors.FontCorpusError when the corpus is not fetched.
+    """
+    if name.startswith(CORPUS_PREFIX):
+        from sim.font_corpus import corpus_font_path  # only here: most callers never touch the corpus
+
+        return corpus_font_path(name.removeprefix(CORPUS_PREFIX))
     if name in MATPLOTLIB_FONTS:
         return matplotlib_font_dir() / MATPLOTLIB_FONTS[name]
     if name.startswith(SYSTEM_PREFIX) and name in _system_fonts():
@@ -87,17 +96,19 @@ def load_font(name: str, size_px: int):
     return ImageFont.truetype(str(font_path(name)), size_px)
 
 
-def missing_glyphs(name: str, chars: str = MATH_GLYPHS) -> str:
-    """The characters of `chars` that font `name` draws as nothing or as its missing-glyph box."""
-    from PIL import Image, ImageDraw
+def missing_glyphs(font: str | Path, chars: str = MATH_GLYPHS) -> str:
+    """The characters of `chars` that `font` (a name, or a font file's Path) draws as nothing or as its missing box."""
+    from PIL import Image, ImageDraw, ImageFont
 
-    font = load_font(name, 32)
+    font = ImageFont.truetype(str(font), 32) if isinstance(font, Path) else load_font(font, 32)
 
     def raster(ch: str) -> bytes:
-        im = Image.new("L", (64, 64))
-        ImageDraw.Draw(im).text((8, 8), ch, font=font, fill=255)
+        # centred, so a font with a tall ascent or a deep descent still lands on the canvas
+        im = Image.new("L", (96, 96))
+        ImageDraw.Draw(im).text((48, 48), ch, font=font, fill=255, anchor="mm")
         return im.tobytes()
 
-    # A private-use code point has no glyph in any of these fonts, so it shows the .notdef box.
-    tofu = raster("\ue000")
-    return "".join(ch for ch in chars if not any(raster(ch)) or raster(ch) == tofu)
+    # A private-use code point has no glyph in any of these fonts, so it shows the .notdef box; some fetched
+    # fonts (Linux Libertine) do fill U+E000, but none maps the last code point of Unicode.
+    tofu = {raster("\ue000"), raster("\U0010ffff")}
+    return "".join(ch for ch in chars if not any(raster(ch)) or raster(ch) in tofu)

@@ -79,3 +79,18 @@ def get_split(name: str) -> SplitSpec:
 def as_split(split: str | SplitSpec) -> SplitSpec:
     """`split` itself when it is a SplitSpec, else the split it names."""
     return split if isinstance(split, SplitSpec) else get_split(split)
+
+
+FONT_SOURCES = ("matplotlib", "corpus")  # where a world's boards take their fonts (sim/world.py)
+
+
+def board_font(spec: SplitSpec, rng, source: str = "matplotlib") -> str:
+    """The font a board of split `spec` is written in: one of its matplotlib fonts, or, from the corpus
+    (sim/font_corpus.py, fetched by `make fonts`), a face of one of its families."""
+    if source == "matplotlib":
+        return spec.fonts[int(rng.integers(len(spec.fonts)))]
+    if source == "corpus":
+        from sim.font_corpus import draw_corpus_font  # reads the manifest: only for a corpus world
+
+        return draw_corpus_font(spec.name, rng)
+    raise UnknownNameError("font source", source, FONT_SOURCES)

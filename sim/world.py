@@ -2,13 +2,17 @@
 
 A model is trained for one world and names it in its processor config (`processor_config.json`, "world"); eval,
 probe and the data makers build their envs from it, so a model meets the pixels and the card layout it learned.
-The default is the world every model before this option was trained in.
+The default is the world every model before this option was trained in. `points` says how the reasoning the model
+is trained on says where things are: in words alone, or with each thing's point in the front camera's frame
+(sim/points.py), the sim's calibration being what turns a point into a place on the table.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
+
+from sim.splits import FONT_SOURCES
 
 if TYPE_CHECKING:
     from sim.cameras import CameraConfig
@@ -22,10 +26,13 @@ CAMERA_SIZES = (112, 1024)  # px, the smallest and largest square frame the came
 
 @dataclass(frozen=True)
 class World:
-    """The cameras' frame side in pixels (both square) and the math task's card layout (CARD_LAYOUTS)."""
+    """The cameras' frame side in pixels (both square), the math task's card layout (CARD_LAYOUTS), whether
+    reasoning carries points, and the boards' fonts (matplotlib's, or the corpus `make fonts` fetches)."""
 
     camera_size: int = 224
     card_layout: str = "scattered"
+    points: bool = False
+    fonts: str = "matplotlib"  # where its boards take their fonts: sim.splits.FONT_SOURCES
 
     def __post_init__(self):
         if self.card_layout not in CARD_LAYOUTS:
@@ -35,13 +42,14 @@ class World:
                 f"camera size must be a whole number of pixels from {CAMERA_SIZES[0]} to "
                 f"{CAMERA_SIZES[1]}, not {self.camera_size!r}"
             )
+        if not isinstance(self.points, bool):
+            raise ValueError(f"points is true or false, not {self.points!r}")
+        if self.fonts not in FONT_SOURCES:
+            raise ValueError(f"unknown fonts {self.fonts!r}; use one of {', '.join(FONT_SOURCES)}")
 
-    def overridden(self, camera_size: int | None = None, card_layout: str | None = None) -> World:
-        """This world with the settings given, each None keeping this one's."""
-        return World(
-            self.camera_size if camera_size is None else camera_size,
-            self.card_layout if card_layout is None else card_layout,
-        )
+    def overridden(self, **settings) -> World:
+        """This world with the settings given (camera_size=..., card_layout=..., ...), each None keeping this one's."""
+        return replace(self, **{k: v for k, v in settings.items() if v is not None})
 
     def camera_config(self) -> CameraConfig:
         """The cameras at this world's frame size (lens and placement as CameraConfig's defaults)."""
@@ -51,7 +59,7 @@ class World:
 
     def task_options(self, task: str) -> dict:
         """Keyword arguments of `task`'s constructor that this world sets."""
-        return {"card_layout": self.card_layout} if task == "math_matching" else {}
+        return {"card_layout": self.card_layout, "fonts": self.fonts} if task == "math_matching" else {}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,10 +73,13 @@ class World:
     def from_dict(cls, settings: dict | None) -> World:
         """The world of a saved config; None or {} (a model saved before worlds existed) gives the default."""
         settings = dict(settings or {})
-        unknown = sorted(set(settings) - {"camera_size", "card_layout"})
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(settings) - set(known))
         if unknown:
-            raise ValueError(f"unknown world settings {unknown}; a world has camera_size and card_layout")
+            raise ValueError(f"unknown world settings {unknown}; a world has {', '.join(known)}")
         return cls(**settings)
 
     def describe(self) -> str:
-        return f"{self.camera_size} px cameras, {self.card_layout} cards"
+        return f"{self.camera_size} px cameras, {self.card_layout} cards" + (
+            ", reasoning with points" if self.points else ""
+        )

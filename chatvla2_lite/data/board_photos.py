@@ -40,7 +40,7 @@ def iter_board_photos(
             if index % BOARDS_PER_SCENE == 0:
                 env.reset(seed=int(rng.integers(2**31 - 1)))
             kind = kinds[int(rng.choice(len(kinds), p=probs))]
-            board, question, answer = draw_board_question(kind, split, rng)
+            board, question, answer = draw_board_question(kind, split, rng, env.world.fonts)
             env.scene.set_board_image(board, key=f"board_{index}")
             front = env.cameras.render("front")
             yield {

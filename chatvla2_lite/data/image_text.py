@@ -4,7 +4,9 @@ A sample is a dict:
     images    {"board": uint8 (H, W, 3)} for a whiteboard, or {"front": ..., ["wrist": ...]} for a sim render
     question  "What is written on the board?"
     answer    "3 + 4 = ?"
-    kind      one of KINDS: ocr | math | recognition | colour | count | spatial | cards | card_list
+    kind      one of KINDS: ocr | math | recognition | colour | count | spatial | cards | card_list | point_card |
+              point_toy | point_place
+    target    (pointing kinds) the world position (m) the answer's point is scored against
     split     "train" | "heldout" (fonts, problems, toy shapes and colours follow sim.splits)
     seed      the seed the board or scene was made from
     index     the sample's position in its stream
@@ -28,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 import sim
+from chatvla2_lite.data.grounding_questions import GROUNDING_KINDS, card_point_questions
 from chatvla2_lite.data.scene_questions import (
     CARD_KINDS,
     SCENE_KINDS,
@@ -37,7 +40,7 @@ from chatvla2_lite.data.scene_questions import (
     scene_question_pool,
 )
 from sim.conventions import image_key
-from sim.splits import get_split
+from sim.splits import board_font, get_split
 from sim.tasks.math_problems import equation_with_answer, sample_problem
 from sim.textures import draw_whiteboard
 from sim.world import World
@@ -45,9 +48,11 @@ from sim.world import World
 log = logging.getLogger(__name__)
 
 BOARD_KINDS = ("ocr", "math")
-KINDS = BOARD_KINDS + SCENE_KINDS + CARD_KINDS
-DEFAULT_KINDS = tuple(k for k in KINDS if k != "card_list")  # the list question is already among the cards ones
-MATH_SCENE_KINDS = BOARD_KINDS + CARD_KINDS  # asked of a math_matching scene, one question per scene
+KINDS = BOARD_KINDS + SCENE_KINDS + CARD_KINDS + GROUNDING_KINDS
+# the list question is already among the cards ones; pointing (data/grounding_questions.py) is asked for by name
+DEFAULT_KINDS = BOARD_KINDS + SCENE_KINDS + ("cards",)
+MATH_SCENE_KINDS = BOARD_KINDS + CARD_KINDS + ("point_card",)  # asked of a math_matching scene, one per scene
+TOY_SCENE_KINDS = SCENE_KINDS + ("point_toy", "point_place")  # asked of a toy_placement scene, several per scene
 OCR_QUESTION = "What is written on the board?"
 MATH_QUESTION = "Solve the problem on the board."
 SOLVED_BOARD_PROB = 0.3  # share of OCR boards that show the solved equation ("3 + 4 = 7") instead of the problem
@@ -83,25 +88,31 @@ class ImageTextConfig:
         return dict(zip(self.kinds, (w / w.sum()).tolist()))
 
 
-def draw_board_question(kind: str, split: str, rng: np.random.Generator) -> tuple:
-    """(whiteboard PIL image, question, answer) of one OCR or math question of `split` (its fonts, its problems)."""
+def draw_board_question(kind: str, split: str, rng: np.random.Generator, fonts: str = "matplotlib") -> tuple:
+    """(whiteboard PIL image, question, answer) of one OCR or math question of `split` (its fonts, its problems);
+    `fonts` the world's font source (sim.splits.FONT_SOURCES)."""
     spec = get_split(split)
     problem = sample_problem(rng, spec)
-    font = spec.fonts[int(rng.integers(len(spec.fonts)))]
-    solved = equation_with_answer(problem)
-    if kind == "ocr":
-        text = solved if rng.random() < SOLVED_BOARD_PROB else problem.text
-        question, answer = OCR_QUESTION, text
-    elif kind == "math":
-        text, question, answer = problem.text, MATH_QUESTION, solved
-    else:
-        raise ValueError(f"{kind!r} is not a board kind; use one of {', '.join(BOARD_KINDS)}")
+    font = board_font(spec, rng, fonts)
+    text, question, answer = board_question(kind, problem, rng)
     return draw_whiteboard(text, rng, font), question, answer
 
 
-def board_sample(kind: str, split: str, rng: np.random.Generator) -> dict:
+def board_question(kind: str, problem, rng: np.random.Generator) -> tuple[str, str, str]:
+    """(what the board shows, question, answer) of an OCR or math question on `problem`: an OCR board shows the
+    problem, or SOLVED_BOARD_PROB of the time the solved equation."""
+    solved = equation_with_answer(problem)
+    if kind == "ocr":
+        text = solved if rng.random() < SOLVED_BOARD_PROB else problem.text
+        return text, OCR_QUESTION, text
+    if kind == "math":
+        return problem.text, MATH_QUESTION, solved
+    raise ValueError(f"{kind!r} is not a board kind; use one of {', '.join(BOARD_KINDS)}")
+
+
+def board_sample(kind: str, split: str, rng: np.random.Generator, fonts: str = "matplotlib") -> dict:
     """One OCR or math sample on a freshly drawn whiteboard of `split` (its fonts, its problems)."""
-    board, question, answer = draw_board_question(kind, split, rng)
+    board, question, answer = draw_board_question(kind, split, rng, fonts)
     return {
         "images": {"board": np.asarray(board, dtype=np.uint8)},
         "question": question,
@@ -151,9 +162,10 @@ def front_board_sample(kind: str, split: str, seed: int, renderer: SceneRenderer
 
 def card_samples(kind: str, split: str, seed: int, renderer: SceneRenderer, rng: np.random.Generator) -> list[dict]:
     """One question of `kind` about the cards of a math_matching scene (cards: which, where, next to what;
-    card_list: which from left to right, none when the scene's cards do not stand clearly apart)."""
+    card_list: which from left to right, none when the scene's cards do not stand clearly apart; point_card: a
+    card's or the tray's point)."""
     images, info = renderer.render("math_matching", seed)
-    pool = card_questions(info) if kind == "cards" else card_list_questions(info)
+    pool = {"cards": card_questions, "card_list": card_list_questions, "point_card": card_point_questions}[kind](info)
     return [{"images": images, **qa, "split": split} for qa in pick_questions({kind: pool}, [kind], rng)]
 
 
@@ -171,7 +183,7 @@ def _draw_unit(config: ImageTextConfig, rng: np.random.Generator) -> list[str]:
     """The kinds of the next unit of work: one board or card kind, or `questions_per_scene` scene kinds."""
     shares = config.shares()
     board = {k: s for k, s in shares.items() if k in MATH_SCENE_KINDS and s > 0}
-    scene = {k: s for k, s in shares.items() if k in SCENE_KINDS and s > 0}
+    scene = {k: s for k, s in shares.items() if k in TOY_SCENE_KINDS and s > 0}
     q = config.questions_per_scene
     # A scene unit yields q samples, so it is drawn q times less often to keep the kinds' shares.
     p_board = sum(board.values()) / (sum(board.values()) + sum(scene.values()) / q)
@@ -202,10 +214,10 @@ def iter_image_text(
             scene_seed = int(rng.integers(2**31 - 1))
             if kinds[0] in BOARD_KINDS:
                 if config.board_view == "board":
-                    samples = [board_sample(kinds[0], split, rng)]
+                    samples = [board_sample(kinds[0], split, rng, config.world.fonts)]
                 else:
                     samples = [front_board_sample(kinds[0], split, scene_seed, renderer)]
-            elif kinds[0] in CARD_KINDS:
+            elif kinds[0] in MATH_SCENE_KINDS:
                 samples = card_samples(kinds[0], split, scene_seed, renderer, rng)
             else:
                 samples = scene_samples(kinds, split, scene_seed, renderer, rng)

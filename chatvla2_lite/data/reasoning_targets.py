@@ -5,6 +5,13 @@ Math:  "The board says 3 + 4 = ?. 3 + 4 = 7. I pick the card 7."
        from the left."
 Toy:   "The red cube is at the front left. I place it to the right of the blue duck."
 
+In a world whose reasoning points (sim/world.py; its envs' info says "points": true), each sentence that names a
+thing ends with its point in the front camera's frame (sim/points.py: integers 0-1000, x from the left, y from the
+top):
+Math:  "The board says 3 + 4 = ?. 3 + 4 = 7. I pick the card 7 at (412, 655). I place it in the tray, at (391, 842)."
+Toy:   "The red cube is at the front left, at (262, 701). I place it to the right of the blue duck, at (544, 610)."
+`reasoning_points` reads them back: the one parser of points, for the closed loop, the probes and the playground.
+
 Where a toy stands is said as the front camera sees the table (sim/tasks/toy_placement.py): left is
 +y, right is -y, front is toward the camera (smaller x), back is toward the board (larger x), split at
 the middle of the workspace. The parsers tolerate any whitespace and letter case, so they can score a
@@ -14,6 +21,9 @@ model's generated text; a part they cannot find comes back as None.
 from __future__ import annotations
 
 import re
+
+from sim.points import to_point
+from sim.tasks.toy_placement import DIRECTIONS, PLACE_DISTANCE
 
 # The middle of the reachable workspace (sim.tasks.base.WORKSPACE_X / _Y): the line between the halves.
 TABLE_MID_X = 0.21
@@ -35,14 +45,17 @@ _CARD_LIST = re.compile(r"the cards are\s*([^.]*)", re.IGNORECASE)
 _PLACE = re.compile(r"i pick the card\s*\d+\s*,\s*the (\w+) from the left", re.IGNORECASE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth")  # math_matching lays out at most five cards
 _NAME = r"[a-z][a-z ]*?[a-z]"
+_POINT_TEXT = r"\(\s*(\d+)\s*,\s*(\d+)\s*\)"
+_AT_POINT = rf"(?:\s*,?\s*at\s*{_POINT_TEXT})?"  # a sentence's optional point, just before its full stop
 _TOY_PLACE = re.compile(
     rf"i place it (?P<rel>{'|'.join(sorted(map(re.escape, _PHRASE_TO_RELATION), key=len, reverse=True))}) "
-    rf"the (?P<target>{_NAME})\s*(?:\.|$)",
+    rf"the (?P<target>{_NAME}){_AT_POINT}\s*(?:\.|$)",
     re.IGNORECASE,
 )
 _TOY_WHERE = re.compile(
-    rf"the (?P<object>{_NAME}) is at the (?P<depth>front|back) (?P<side>left|right)\s*\.", re.IGNORECASE
+    rf"the (?P<object>{_NAME}) is at the (?P<depth>front|back) (?P<side>left|right){_AT_POINT}\s*\.", re.IGNORECASE
 )
+_PICK_POINT = re.compile(rf"i pick the card\s*\d+[^.]*?\bat\s*{_POINT_TEXT}", re.IGNORECASE)
 
 
 def _squash(text: str) -> str:
@@ -54,9 +67,20 @@ def canonical_equation(text: str) -> str:
     return " ".join(_EQUATION_TOKEN.findall(text))
 
 
+def point_text(point) -> str:
+    """A point as a reasoning writes it: "(412, 655)"."""
+    return f"({int(point[0])}, {int(point[1])})"
+
+
+def parse_point(text: str) -> tuple[int, int] | None:
+    """The first point "(x, y)" written in `text`, or None."""
+    found = re.search(_POINT_TEXT, str(text))
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
 def math_reasoning(info: dict) -> str:
     """The math_matching reasoning target from info's equation, solution and answer (and in the row world, its
-    cards' places)."""
+    cards' places; in a world with points, the card's and the tray's points)."""
     return f"The board says {info['equation']}. {info['solution']}. {pick_sentences(info, int(info['answer']))}"
 
 
@@ -71,12 +95,16 @@ def pick_sentences(info: dict, card: int) -> str:
     """How a math reasoning ends when it picks `card`: "I pick the card 7."; where the cards stand in a row
     (info's card_layout), first every card from left to right and then the pick's place among them, so the arm is
     told where to reach in words the model reads off the row: "The cards are 2, 7 and 9. I pick the card 7, the
-    second from the left."."""
+    second from the left.". In a world with points, the pick ends with the card's point and the tray's follows:
+    "I pick the card 7 at (412, 655). I place it in the tray, at (391, 842)."."""
+    points = bool(info.get("points"))
+    at = f" at {point_text(to_point(info['positions'][f'card_{card}']))}" if points else ""
+    tray = f" I place it in the tray, at {point_text(to_point(info['positions']['tray']))}." if points else ""
     if info.get("card_layout") != "row":
-        return f"I pick the card {card}."
+        return f"I pick the card {card}{at}.{tray}"
     order = cards_left_to_right(info)
     listed, place = spoken_list([str(d) for d in order]), ORDINALS[order.index(card)]
-    return f"The cards are {listed}. I pick the card {card}, the {place} from the left."
+    return f"The cards are {listed}. I pick the card {card}, the {place} from the left{',' if at else ''}{at}.{tray}"
 
 
 def spoken_list(words: list[str]) -> str:
@@ -125,10 +153,41 @@ def table_location(xy) -> tuple[str, str]:
 
 
 def toy_reasoning(info: dict) -> str:
-    """The toy_placement reasoning target: where the object stands now, then where it goes."""
+    """The toy_placement reasoning target: where the object stands now, then where it goes; in a world with
+    points, each with its point (the toy's, and the place it is put: PLACE_DISTANCE along the relation, or the
+    container's middle)."""
     depth, side = table_location(info["positions"]["toy_0"])
     phrase = RELATION_PHRASES[info["relation"]]
-    return f"The {info['object']} is at the {depth} {side}. I place it {phrase} the {info['target']}."
+    if not info.get("points"):
+        return f"The {info['object']} is at the {depth} {side}. I place it {phrase} the {info['target']}."
+    toy, place = point_text(to_point(info["positions"]["toy_0"])), point_text(to_point(placement_xyz(info)))
+    where = f"The {info['object']} is at the {depth} {side}, at {toy}."
+    return f"{where} I place it {phrase} the {info['target']}, at {place}."
+
+
+def placement_xyz(info: dict, relation: str | None = None, target_body: str | None = None) -> list[float]:
+    """Where a toy_placement episode's object goes on the table (z 0): PLACE_DISTANCE along the relation from the
+    target, or the container's middle for "in"; `relation` and `target_body` ask it of another pair."""
+    relation, body = relation or info["relation"], target_body or info["target_body"]
+    x, y = info["positions"][body][:2]
+    if relation == "in":
+        return [float(x), float(y), 0.0]
+    dx, dy = DIRECTIONS[relation]
+    return [float(x + dx * PLACE_DISTANCE), float(y + dy * PLACE_DISTANCE), 0.0]
+
+
+def reasoning_points(text: str) -> dict[str, tuple[int, int] | None]:
+    """The points a reasoning says: {"object": where the card or toy it takes is, "place": where it puts it};
+    None for one it does not say. The one parser of points in a reasoning."""
+    clean = _squash(text)
+    pick = _PICK_POINT.search(clean) or _TOY_WHERE.search(clean)
+    place = _TOY_PLACE.search(clean)
+
+    def point(found) -> tuple[int, int] | None:  # each pattern ends with the point's two groups
+        x, y = found.groups()[-2:] if found else (None, None)
+        return None if x is None else (int(x), int(y))
+
+    return {"object": point(pick), "place": point(place)}
 
 
 def parse_toy_reasoning(text: str) -> tuple[str | None, str | None, str | None]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chatvla2_lite.data.grounding_questions import place_point_questions, toy_point_questions
 from chatvla2_lite.data.reasoning_targets import spoken_list, table_location
 
 SCENE_KINDS = ("recognition", "colour", "count", "spatial")
@@ -162,17 +163,21 @@ def relation_questions(things: list[tuple[str, np.ndarray]]) -> list[tuple[str, 
 def scene_question_pool(
     info: dict, shapes: tuple[str, ...], colours: tuple[str, ...]
 ) -> dict[str, list[tuple[str, str]]]:
-    """Every question of every scene kind this scene answers clearly: kind -> [(question, answer)]."""
+    """Every question of every scene kind this scene answers clearly: kind -> [(question, answer)], and the
+    pointing kinds' [(question, answer, truth)]."""
     return {
         "recognition": recognition_questions(info, shapes),
         "colour": colour_questions(info),
         "count": count_questions(info, colours),
         "spatial": spatial_questions(info),
+        "point_toy": toy_point_questions(info),
+        "point_place": place_point_questions(info),
     }
 
 
-def pick_questions(pool: dict[str, list[tuple[str, str]]], kinds: list[str], rng: np.random.Generator) -> list[dict]:
-    """One {"kind", "question", "answer"} per entry of `kinds`, no question twice; a kind with none left is skipped.
+def pick_questions(pool: dict[str, list[tuple]], kinds: list[str], rng: np.random.Generator) -> list[dict]:
+    """One {"kind", "question", "answer"} per entry of `kinds` (and "target", the truth a pointing question is scored
+    against), no question twice; a kind with none left is skipped.
 
     Yes/no spatial questions are drawn so "yes" and "no" come equally often.
     """
@@ -188,7 +193,7 @@ def pick_questions(pool: dict[str, list[tuple[str, str]]], kinds: list[str], rng
                 options = [qa for qa in options if qa[1] not in ("yes", "no")] or options
         if not options:
             continue
-        question, answer = options[int(rng.integers(len(options)))]
+        question, answer, *truth = options[int(rng.integers(len(options)))]  # a pointing question holds its truth
         used.add(question)
-        out.append({"kind": kind, "question": question, "answer": answer})
+        out.append({"kind": kind, "question": question, "answer": answer, **({"target": truth[0]} if truth else {})})
     return out

@@ -29,6 +29,15 @@ NANO_VIEWS = (
     {"name": "table", "camera": "front", "box": (0.05, 0.38, 0.95, 1.0), "size": (224, 140)},
     {"name": "wrist", "camera": "wrist", "box": (0.0, 0.0, 1.0, 1.0), "size": (112, 112)},
 )
+# The same views at the front camera's own resolution in a 448-px world (sim/world.py): each box is its size's share
+# of a 448-px frame, so nothing is enlarged. A digit card is 25 to 37 px wide in the table view (12 to 18 in
+# NANO_VIEWS' at 224 px), the board's face 255 px wide in the board view. 147 image tokens against NANO_VIEWS' 88.
+SHARP_VIEWS = (
+    {"name": "board", "camera": "front", "box": (0.1875, 0.115, 0.8125, 0.365), "size": (280, 112)},
+    {"name": "table", "camera": "front", "box": (0.09375, 0.45, 0.90625, 0.8875), "size": (364, 196)},
+    {"name": "wrist", "camera": "wrist", "box": (0.0, 0.0, 1.0, 1.0), "size": (112, 112)},
+)
+VIEW_SETS = {"nano": NANO_VIEWS, "sharp": SHARP_VIEWS}  # what a fresh model sees, by name (a recipe's view_set)
 # Views a model can be given on top of NANO_VIEWS (`train --add-views`). The cards view is the band where the row
 # world lays its cards out (sim/world.py), at about the native resolution of a 448-px front camera: a card's digit
 # is about 20 px tall there, against 6 px in the table view.

@@ -24,7 +24,7 @@ from chatvla2_lite.data.record import check_demos_world, record_dataset
 from chatvla2_lite.evaluation.probe import SUITES as RETENTION_SUITES
 from chatvla2_lite.evaluation.probe import normalize_answer, probe_rows
 from chatvla2_lite.model.policy_chatvla2 import ChatVLA2
-from chatvla2_lite.model.processing_chatvla2 import check_added_views
+from chatvla2_lite.model.processing_chatvla2 import VIEW_SETS, ChatVLA2Processor, check_added_views
 from chatvla2_lite.training import streams
 from chatvla2_lite.training.recipe import Recipe, RunConfig, demo_dirs
 from chatvla2_lite.training.samples import mixed
@@ -96,7 +96,11 @@ def build_policy(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0)
     if run.add_views:
         check_added_views(run.add_views)  # before the model loads
     init = Path(out) / run.init / "model" if run.init else None
-    policy = ChatVLA2.from_pretrained(init) if init else ChatVLA2.from_config(seed=seed)
+    if init:
+        policy = ChatVLA2.from_pretrained(init)
+    else:
+        processor = ChatVLA2Processor.nano(views=VIEW_SETS[run.view_set])
+        policy = ChatVLA2.from_config(processor=processor, seed=seed)
     policy.processor.world = recipe.world.to_dict()
     if run.add_views:
         policy.processor = policy.processor.with_added_views(run.add_views)

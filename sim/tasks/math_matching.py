@@ -9,7 +9,7 @@ import numpy as np
 
 from sim.catalog import NUMBER_CARD, container
 from sim.expert import PickPlace
-from sim.splits import as_split
+from sim.splits import as_split, board_font
 from sim.tasks.base import (
     LAYOUT_TRIES,
     Episode,
@@ -67,16 +67,16 @@ def row_positions(count: int, y_range: tuple[float, float]) -> list[np.ndarray]:
 
 
 class MathMatching:
-    """The math_matching task; `card_layout` is one of sim.world.CARD_LAYOUTS."""
+    """The math_matching task; `card_layout` is one of sim.world.CARD_LAYOUTS, `fonts` sim.splits.FONT_SOURCES."""
 
     name = "math_matching"
 
-    def __init__(self, card_layout: str = "scattered"):
+    def __init__(self, card_layout: str = "scattered", fonts: str = "matplotlib"):
         from sim.world import CARD_LAYOUTS
 
         if card_layout not in CARD_LAYOUTS:
             raise ValueError(f"unknown card layout {card_layout!r}; use one of {', '.join(CARD_LAYOUTS)}")
-        self.card_layout = card_layout
+        self.card_layout, self.fonts = card_layout, fonts
 
     def build(self, scene, rng: np.random.Generator, split) -> Episode:
         """Write a problem on the board, lay out candidate cards and the tray; the answer card is the pick.
@@ -85,7 +85,7 @@ class MathMatching:
         cards lie and how they are turned differ."""
         split = as_split(split)
         problem = sample_problem(rng, split)
-        font = split.fonts[rng.integers(len(split.fonts))]
+        font = board_font(split, rng, self.fonts)
         scene.set_board_image(draw_whiteboard(problem.text, rng, font))
         count = int(rng.integers(CARD_COUNT[0], CARD_COUNT[1] + 1))
         others = [d for d in range(10) if d != problem.answer]

@@ -79,6 +79,8 @@ def test_a_run_needs_the_run_it_starts_from(tmp_path):
         (["r01/action.mix={kites = 1}"], "draws no ['kites']"),
         (["rename=2"], "rename is a share"),
         (["cache=0"], "run 'r01/action' of recipe 'chatvla2': rollouts and near misses"),  # a set on every run
+        (['r01/vlm.view_set="sharp"'], "view_set is for a fresh model"),
+        (['r01/read.view_set="huge"'], "view_set must be one of ['nano', 'sharp']"),
         (["steps"], "--set takes KEY=VALUE"),
         (["r09/vlm.steps=1"], "no run or section 'r09/vlm'"),
         (["r01/vlm.nonsense=1"], "unknown settings ['nonsense']"),

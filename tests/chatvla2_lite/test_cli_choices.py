@@ -4,7 +4,7 @@ each must stay the set its owner accepts."""
 import argparse
 
 from chatvla2_lite.cli import build_parser
-from chatvla2_lite.evaluation.probe import SUITES
+from chatvla2_lite.evaluation.probe import PROBE_SUITES
 from chatvla2_lite.quantization import QUANTIZATIONS
 from chatvla2_lite.training.recipe import recipe_names
 from sim.env import TASKS
@@ -17,7 +17,7 @@ OWNED = {
     "task": set(TASKS),
     "quantization": {q or "none" for q in QUANTIZATIONS},
     "recipe": set(recipe_names()),
-    "suite": set(SUITES) | {"all"},
+    "suite": set(PROBE_SUITES) | {"all"},
     "command": {"record", "train", "export", "eval", "probe", "bench"},
     "target": {"sim", "model", "train"},
 }

@@ -93,7 +93,12 @@ def test_the_command_prints_one_json_line_in_the_world_it_is_asked_for():
     out = _run("--suite", "cards", "--questions", "2", "--blind", "3", "--card-layout", "row", "--json")
     assert out.returncode == 0, out.stderr[-2000:]
     scores = json.loads(out.stdout.strip().splitlines()[-1])
-    assert scores["world"] == {"camera_size": 224, "card_layout": "row"}  # the nano asked zero-shot in the row world
+    assert scores["world"] == {
+        "camera_size": 224,
+        "card_layout": "row",
+        "points": False,
+        "fonts": "matplotlib",
+    }  # the nano asked zero-shot in the row world
     assert 0.0 <= scores["cards"] <= 1.0 and scores["questions_per_suite"] == 2
     assert sum(asked for _, asked in scores["cards_by_question"].values()) == 2
     assert 0.0 <= scores["cards_blind"] <= 1.0 and scores["blind_questions"] == 3

@@ -35,7 +35,7 @@ def test_a_card_spans_twice_the_pixels_at_twice_the_side():
     assert small["cards"] == large["cards"] > 0
     assert 1.8 < large["card_side_px_median"] / small["card_side_px_median"] < 2.2
     assert small["cards_hidden_by_arm"] == large["cards_hidden_by_arm"]
-    assert large["world"] == {"camera_size": 448, "card_layout": "scattered"}
+    assert large["world"] == {"camera_size": 448, "card_layout": "scattered", "points": False, "fonts": "matplotlib"}
 
 
 def test_the_row_layout_shows_the_same_cards_and_the_arm_hides_none():
@@ -56,7 +56,12 @@ def test_card_visibility_prints_one_json_line():
         check=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["scenes"] == 2 and result["world"] == {"camera_size": 224, "card_layout": "scattered"}
+    assert result["scenes"] == 2 and result["world"] == {
+        "camera_size": 224,
+        "card_layout": "scattered",
+        "points": False,
+        "fonts": "matplotlib",
+    }
     assert result["cards_hidden_by_arm"] >= 1 and result["scenes_with_a_hidden_card"] >= 1  # seed 20,001's card 5
 
 

@@ -18,7 +18,10 @@ def test_the_nano_runs_zero_shot_with_the_cards_in_a_row():
     out = _run("other_world", "--card-layout", "row", "--eval", "math_matching", "--episodes", "1", "--json")
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["world"] == {"camera_size": 224, "card_layout": "row"} and "card_list_acc" in result
+    assert (
+        result["world"] == {"camera_size": 224, "card_layout": "row", "points": False, "fonts": "matplotlib"}
+        and "card_list_acc" in result
+    )
 
 
 def test_a_world_that_cannot_be_rendered_is_refused_before_a_model_loads():

@@ -9,6 +9,7 @@ import pytest
 from playground import episodes
 from playground.backends import make_backend
 from playground.control_loop import Budget, act_on_text, run_episode
+from playground.markers import MARKER_RGB, mark_points, said_points
 from playground.session import Session
 
 
@@ -62,3 +63,27 @@ def test_acting_on_edited_reasoning_changes_the_chunk(session, nano_policy):
     assert updates[-1].phase == "done" and "one chunk on your reasoning" in updates[-1].verdict.text
     frames = sum(u.phase == "acting" for u in updates)
     assert 2 <= frames < 16, "the frame cap did not thin out the frames"
+
+
+def test_points_in_an_edited_reasoning_are_marked_on_the_front_image_while_acting(session, nano_policy):
+    front = session.observation["observation.images.front"]
+    text = "I pick the card 7 at (300, 650). I place it in the tray, at (700, 700)."
+    updates = list(act_on_text(session, nano_policy, threading.Lock(), text, Budget(max_fps=1000)))
+    frame = next(u.frame for u in updates if u.phase == "acting")
+    h, w = front.shape[:2]
+    for (x, y), rgb in [((300, 650), MARKER_RGB["object"]), ((700, 700), MARKER_RGB["place"])]:
+        px, py = round(x / 1000 * w), round(y / 1000 * h)
+        patch = frame[py - 8 : py + 8, px - 8 : px + 8].reshape(-1, 3).astype(int)
+        assert (np.abs(patch - rgb).sum(axis=1) < 60).any(), f"no marker at {(x, y)}"
+    plain = list(act_on_text(session, nano_policy, threading.Lock(), "Pick the card 2.", Budget(max_fps=1000)))
+    unmarked = next(u.frame for u in plain if u.phase == "acting")
+    assert not any(
+        (np.abs(unmarked.reshape(-1, 3).astype(int) - MARKER_RGB[r]).sum(axis=1) < 30).any() for r in MARKER_RGB
+    )
+
+
+def test_only_whole_points_are_read_from_a_reasoning_still_streaming_and_no_point_leaves_the_image_alone():
+    assert said_points("The board says 3 + 4 = ?. 3 + 4 = 7. I pick the card 7 at (41") == {}
+    assert said_points("I pick the card 7 at (412, 655).") == {"object": (412, 655)}
+    image = np.full((224, 224, 3), 128, np.uint8)
+    assert mark_points(image, {}) is image and not np.array_equal(mark_points(image, {"place": (500, 500)}), image)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from sim import fonts, textures
 from sim.splits import SPLITS
@@ -106,3 +106,57 @@ def test_divide_and_plus_look_different_through_the_front_camera():
                 assert changed.sum() >= 5, f"÷ reads as + in {font} (seed {seed})"
     finally:
         env.close()
+
+
+def _photo_with_writing(text="3 + 4 = 7", corner=(40, 30), ink=(180, 30, 35), font_px=26):
+    """A 640x480 'photo': a light board, lit unevenly (darker to the right, a soft glare), small red writing near a
+    corner."""
+    w, h = 640, 480
+    xs = np.arange(w)[None, :, None]
+    ys = np.arange(h)[:, None, None]
+    light = 245 - 70 * xs / w + 40 * np.exp(-(((xs - 420) / 90) ** 2 + ((ys - 300) / 70) ** 2))
+    photo = Image.fromarray(np.clip(light * np.ones((h, w, 3)), 0, 255).astype(np.uint8))
+    ImageDraw.Draw(photo).text(corner, text, font=fonts.load_font("dejavu_sans_oblique", font_px), fill=ink)
+    return photo
+
+
+def _red_ink_box(board):
+    """(left, top, right, bottom) inclusive of the board's red ink (the photo's light is grey, the frame too)."""
+    rgb = np.asarray(board).astype(int)
+    ys, xs = np.nonzero(rgb[..., 0] - rgb[..., 1] > 60)
+    return xs.min(), ys.min(), xs.max(), ys.max()
+
+
+def test_a_photos_small_writing_is_enlarged_to_fill_the_boards_text_region():
+    photo = _photo_with_writing()
+    box = textures.photo_writing_box(photo)
+    assert box is not None
+    left, top, right, bottom = box  # the writing sits at (40, 30), about 130 x 25 px
+    assert 30 <= left <= 44 and 25 <= top <= 38 and 160 <= right <= 200 and 48 <= bottom <= 64
+    rx0, ry0, rx1, ry1 = textures.text_region()  # where the sim's own boards write: the model reads that size
+    x0, y0, x1, y1 = _red_ink_box(textures.draw_whiteboard_from_photo(photo))
+    assert x1 - x0 >= 0.75 * (rx1 - rx0), "the writing should span most of the text region's width"
+    assert rx0 <= x0 and x1 <= rx1 and ry0 <= y0 and y1 <= ry1
+    lx0, _, lx1, _ = _red_ink_box(textures.fit_photo_to_board(photo, None))
+    assert lx1 - lx0 <= 0.25 * (rx1 - rx0)  # what the whole photo, letterboxed, showed
+
+
+def test_writing_is_found_on_a_framed_board_on_a_dark_wall_and_not_the_frame():
+    photo = Image.new("RGB", (640, 480), (70, 90, 110))  # the wall
+    draw = ImageDraw.Draw(photo)
+    draw.rectangle([100, 80, 540, 400], fill=(240, 240, 236), outline=(40, 40, 40), width=8)  # board and frame
+    draw.text((360, 330), "8 ÷ 4 − 1 = ?", font=fonts.load_font("dejavu_serif_italic", 22), fill=(25, 45, 140))
+    left, top, right, bottom = textures.photo_writing_box(photo)
+    assert 350 <= left and 320 <= top and right <= 540 and bottom <= 370
+    assert right - left >= 100  # the whole equation, not one character
+
+
+def test_a_photo_with_no_writing_is_letterboxed_whole():
+    for blank in (_photo_with_writing(text=""), Image.new("RGB", (8, 8), "white")):
+        assert textures.photo_writing_box(blank) is None
+        board = textures.draw_whiteboard_from_photo(blank)
+        assert board.tobytes() == textures.fit_photo_to_board(blank, None).tobytes()
+    board = np.asarray(textures.draw_whiteboard_from_photo(_photo_with_writing(text="")))
+    h, w, _ = board.shape
+    assert tuple(board[h // 2, 10]) == textures.BOARD_RGB  # white bars beside a 4:3 photo on a 2:1 face
+    assert tuple(board[h // 2, w // 2]) != textures.BOARD_RGB

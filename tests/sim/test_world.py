@@ -5,6 +5,8 @@ import pytest
 
 import sim
 from sim.bench import run_expert_episode
+from sim.font_corpus import corpus_families
+from sim.splits import get_split
 from sim.tasks.math_matching import ROW_X, ROW_YAW, card_name
 from sim.world import World
 
@@ -88,3 +90,24 @@ def test_the_worlds_camera_size_sets_both_frames_and_an_explicit_camera_config_w
         assert env.reset(seed=0)[0]["observation.images.front"].shape == (120, 160, 3)
     finally:
         env.close()
+
+
+def test_a_corpus_world_writes_its_boards_in_the_corpus_faces_of_the_split_and_the_default_keeps_matplotlibs():
+    for split in ("train", "heldout"):
+        families = corpus_families(split)
+        faces = {face: family for family, names in families.items() for face in names}
+        corpus = sim.make_env("math_matching", split, cameras=("front",), world=World(fonts="corpus"))
+        plain = sim.make_env("math_matching", split, cameras=("front",))
+        try:
+            drawn = {corpus.reset(seed=s)[1]["font"] for s in range(40)}
+            assert drawn <= set(faces) and len({faces[f] for f in drawn}) > 10  # family first: many families
+            assert {plain.reset(seed=s)[1]["font"] for s in range(10)} <= set(get_split(split).fonts)
+        finally:
+            corpus.close()
+            plain.close()
+    assert not set(corpus_families("train")) & set(corpus_families("heldout"))  # split by family
+
+
+def test_an_unknown_font_source_is_refused():
+    with pytest.raises(ValueError, match="unknown fonts 'web'"):
+        World(fonts="web")

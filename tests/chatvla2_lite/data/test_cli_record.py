@@ -33,7 +33,7 @@ def test_record_in_another_world_and_the_demos_are_checked_against_a_models_worl
     args = ["record", "--task", "math_matching", "--episodes", "1", "--out", str(out), "--images", "--json"]
     assert main([*args, "--camera-size", "112", "--card-layout", "row"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["world"] == {"camera_size": 112, "card_layout": "row"}
+    assert summary["world"] == {"camera_size": 112, "card_layout": "row", "points": False, "fonts": "matplotlib"}
     assert load_info(out)["features"]["observation.images.front"]["shape"] == [112, 112, 3]
     episode = load_episodes(out)[0]
     assert json.loads(episode["ground_truth"])["card_layout"] == "row"

@@ -80,7 +80,7 @@ def test_scene_questions_follow_the_positions():
         "positions": {"toy_0": [0.18, 0.10, 0.02], "toy_1": [0.18, -0.05, 0.02], "bowl": [0.30, 0.02, 0.0]},
     }
     pool = scene_question_pool(info, ("duck", "cube", "sphere"), ("red", "blue", "green"))
-    qa = {q: a for qas in pool.values() for q, a in qas}
+    qa = {q: a for qas in pool.values() for q, a, *_ in qas}  # pointing questions carry their truth too
     assert qa["Is the red duck left of the blue cube?"] == "yes"
     assert qa["Is the blue cube left of the red duck?"] == "no"
     assert qa["What is behind the red duck?"] == "the bowl"

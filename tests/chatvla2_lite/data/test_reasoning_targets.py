@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sim
 from chatvla2_lite.data.reasoning_targets import (
     ORDINALS,
     RELATION_PHRASES,
@@ -13,14 +14,19 @@ from chatvla2_lite.data.reasoning_targets import (
     math_reasoning,
     parse_math_parts,
     parse_math_reasoning,
+    parse_point,
     parse_toy_location,
     parse_toy_reasoning,
+    placement_xyz,
+    reasoning_points,
     reasoning_target,
     table_location,
     toy_reasoning,
 )
 from chatvla2_lite.model.tokenizer_nano import NANO_ALPHABET
+from sim.points import on_plane, to_point
 from sim.tasks.math_problems import equation_with_answer, sample_problem
+from sim.world import World
 
 
 def math_info(problem) -> dict:
@@ -169,3 +175,39 @@ def test_in_the_row_world_the_math_reasoning_says_the_cards_in_order_and_where_t
 def test_unknown_task_is_an_error():
     with pytest.raises(ValueError, match="math_matching or toy_placement"):
         reasoning_target({"task": "juggling"})
+
+
+@pytest.mark.parametrize("task", ["math_matching", "toy_placement"])
+def test_in_a_world_with_points_the_reasoning_points_where_the_things_are(task):
+    plain, pointing = (sim.make_env(task, "heldout", cameras=("front",), world=World(points=p)) for p in (False, True))
+    try:
+        for seed in range(6):
+            _, info = plain.reset(seed=seed)
+            _, pinfo = pointing.reset(seed=seed)
+            words, text = reasoning_target(info), reasoning_target(pinfo)
+            assert "(" not in words and pinfo["points"] is True and "points" not in info
+            said = reasoning_points(text)
+            if task == "math_matching":
+                thing, place = pinfo["positions"][f"card_{pinfo['answer']}"], pinfo["positions"]["tray"]
+                assert parse_math_parts(text) == parse_math_parts(words)  # the points add, they change no part
+            else:
+                thing, place = pinfo["positions"]["toy_0"], placement_xyz(pinfo)
+                assert parse_toy_reasoning(text) == parse_toy_reasoning(words)
+                assert parse_toy_location(text) == parse_toy_location(words)
+            assert said == {"object": to_point(thing), "place": to_point(place)}
+            # read back onto the table, each point is within a few millimetres of the thing
+            assert np.linalg.norm(on_plane(said["object"], thing[2]) - np.asarray(thing[:2])) < 0.004
+            assert reasoning_points(words) == {"object": None, "place": None}
+    finally:
+        plain.close()
+        pointing.close()
+
+
+def test_points_parse_from_generated_text_and_a_missing_one_is_none():
+    text = "the board says 3+4=?. 3+4=7. i pick the card 7   at (412,655).  I place it in the tray , at ( 391 , 842 )."
+    assert reasoning_points(text) == {"object": (412, 655), "place": (391, 842)}
+    assert reasoning_points("The red cube is at the front left, at (262, 701). I place it in the bowl.") == {
+        "object": (262, 701),
+        "place": None,
+    }
+    assert parse_point("at (5, 999) and (1, 2)") == (5, 999) and parse_point("no point") is None

@@ -103,7 +103,7 @@ def oracle(monkeypatch):
 def test_oracle_scores_full_marks(oracle, layout):
     oracle.processor.world = World(card_layout=layout)  # the eval builds its scenes in the model's world
     result = evaluate(oracle, "math_matching", "heldout", episodes=2, progress=False)
-    assert result["world"] == {"camera_size": 224, "card_layout": layout}
+    assert result["world"] == {"camera_size": 224, "card_layout": layout, "points": False, "fonts": "matplotlib"}
     assert oracle.env.episode.ground_truth["card_layout"] == layout
     assert result["ocr_acc"] == result["math_acc"] == result["success_rate"] == 1.0
     assert result["solved_seeds"] == [10_000, 10_001]  # which episodes, to look at them again

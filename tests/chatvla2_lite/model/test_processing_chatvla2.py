@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from chatvla2_lite.errors import InvalidInstructionError, InvalidObservationError
-from chatvla2_lite.model.processing_chatvla2 import IGNORE_INDEX, ChatVLA2Processor, collate, crop_view
+from chatvla2_lite.model.processing_chatvla2 import IGNORE_INDEX, SHARP_VIEWS, ChatVLA2Processor, collate, crop_view
 from chatvla2_lite.model.tokenizer_nano import build_nano_tokenizer
 
 
@@ -66,7 +66,7 @@ def test_the_world_is_saved_with_the_processor_kept_by_its_views_and_defaults_fo
     again = ChatVLA2Processor.from_pretrained(tmp_path / "new")
     assert World.of(again.world) == World(448, "row") == World.of(again.with_views(["board"]).world)
     settings = json.loads((tmp_path / "new" / "processor_config.json").read_text())
-    assert settings["world"] == {"camera_size": 448, "card_layout": "row"}
+    assert settings["world"] == {"camera_size": 448, "card_layout": "row", "points": False, "fonts": "matplotlib"}
     del settings["world"]  # as every model saved before worlds existed
     processor.save_pretrained(tmp_path / "old")
     (tmp_path / "old" / "processor_config.json").write_text(json.dumps(settings))
@@ -218,3 +218,13 @@ def test_the_nano_prompt_has_no_system_turn_and_others_keep_theirs(processor, ob
     with_system = ChatVLA2Processor(processor.tokenizer, processor.image_processor, views=processor.views)
     text = processor.tokenizer.decode(with_system(obs, "pick the 7")["input_ids"][0])
     assert text.startswith(f"<|im_start|>system\n{DEFAULT_SYSTEM_PROMPT}<|im_end|>")
+
+
+def test_the_sharp_views_are_a_448_px_frame_at_its_own_resolution():
+    for view in SHARP_VIEWS[:2]:  # the front camera's: each box is exactly its size in a 448-px frame
+        x0, y0, x1, y1 = view["box"]
+        assert np.allclose(((x1 - x0) * 448, (y1 - y0) * 448), view["size"])
+    processor = ChatVLA2Processor.nano(views=SHARP_VIEWS)
+    frame = np.zeros((448, 448, 3), np.uint8)
+    batch = processor({"observation.images.front": frame, "observation.images.wrist": frame}, "Point to the card 7.")
+    assert int(batch["mm_token_type_ids"].sum()) == 40 + 91 + 16

@@ -1,0 +1,60 @@
+"""Points in the front camera's image: the one convention a reasoning, a grounding answer and a marker use.
+
+A point is (x, y), two integers from 0 to 1000, as Qwen2-VL writes its boxes: x from the image's left edge to its
+right, y from its top edge to its bottom, in thousandths of the front camera's frame. Being a share of the frame,
+it is the same point at every camera size (sim/world.py), and a crop of the frame (a view the backbone reads) maps
+to it by a scale and a shift. The front camera does not move, so its calibration turns a point back into a place on
+the table: the ray through the point meets the horizontal plane at the height of the thing pointed at.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.cameras import CameraConfig
+
+POINT_SCALE = 1000  # a point's x and y run from 0 to this across the frame
+
+
+def _matrices(camera: CameraConfig) -> np.ndarray:
+    """projection @ view of the front camera, as PyBullet renders it (its column-major matrices, transposed)."""
+    import pybullet as pb  # its matrix helpers need no physics server
+
+    view = np.asarray(pb.computeViewMatrix(camera.front_eye, camera.front_target, (0, 0, 1))).reshape(4, 4).T
+    aspect = camera.width / camera.height
+    proj = np.asarray(pb.computeProjectionMatrixFOV(camera.front_fov_deg, aspect, camera.near, camera.far))
+    return proj.reshape(4, 4).T @ view
+
+
+def image_share(xyz, camera: CameraConfig | None = None) -> np.ndarray:
+    """Where world position `xyz` (m) falls in the front frame, as shares (u, v) of its width and height:
+    (0, 0) the top-left corner, (1, 1) the bottom-right."""
+    clip = _matrices(camera or CameraConfig()) @ np.append(np.asarray(xyz, dtype=np.float64), 1.0)
+    if clip[3] <= 0:
+        raise ValueError(f"{list(xyz)} is behind the front camera")
+    ndc = clip[:2] / clip[3]
+    return np.array([(ndc[0] + 1) / 2, (1 - ndc[1]) / 2])
+
+
+def to_point(xyz, camera: CameraConfig | None = None) -> tuple[int, int]:
+    """The point (x, y), integers 0-1000, of world position `xyz` in the front camera's frame (clipped to it)."""
+    u, v = np.clip(np.rint(image_share(xyz, camera) * POINT_SCALE), 0, POINT_SCALE).astype(int)
+    return int(u), int(v)
+
+
+def to_pixel(point, width: int, height: int) -> tuple[float, float]:
+    """The pixel position (column, row; pixel i spans i to i+1) of `point` in a frame of width x height."""
+    return point[0] / POINT_SCALE * width, point[1] / POINT_SCALE * height
+
+
+def on_plane(point, z: float = 0.0, camera: CameraConfig | None = None) -> np.ndarray:
+    """The world (x, y) where the ray through `point` meets the horizontal plane at height `z` (m; 0 the table)."""
+    x, y = (float(c) / POINT_SCALE for c in point)
+    inverse = np.linalg.inv(_matrices(camera or CameraConfig()))
+    ndc = np.array([2 * x - 1, 1 - 2 * y])
+    near, far = (inverse @ np.array([*ndc, depth, 1.0]) for depth in (-1.0, 1.0))
+    near, far = near[:3] / near[3], far[:3] / far[3]
+    ray = far - near
+    if abs(ray[2]) < 1e-12:
+        raise ValueError(f"the ray through {tuple(point)} never meets the plane z = {z}")
+    return (near + (z - near[2]) / ray[2] * ray)[:2]
