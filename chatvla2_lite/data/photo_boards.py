@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-import sim
-from chatvla2_lite.data.board_photos import BOARDS_PER_SCENE
+from chatvla2_lite.data.board_photos import iter_board_photos
 from chatvla2_lite.data.image_text import BOARD_KINDS, board_question
 from sim.font_corpus import draw_corpus_font
 from sim.fonts import load_font
@@ -321,37 +320,18 @@ def iter_photo_questions(
     kinds: tuple[str, ...] = BOARD_KINDS,
     world=None,
     cameras: tuple[str, ...] = ("front",),
+    start: int = 0,
 ) -> Iterator[dict]:
-    """An endless, seeded stream of OCR/math samples shaped as board_photos.iter_board_photos yields them, whose
-    board is a phone photo of a whiteboard sent through the playground's photo path
-    (sim.textures.draw_whiteboard_from_photo); sample j draws from np.random.default_rng((seed, j)). `world`
-    (sim.world.World, None the default) sets the camera's frame size; `fonts` None writes in the split's corpus
-    handwriting faces (photo_question); `cameras` are rendered for each sample (the wrist's too, for a model that
-    reads every camera)."""
-    unknown = [k for k in kinds if k not in BOARD_KINDS]
-    if unknown or not kinds:
-        raise ValueError(f"unknown board kinds {unknown}; use some of {', '.join(BOARD_KINDS)}")
+    """board_photos.iter_board_photos' stream (its samples, seeds, `start` and `cameras`) whose board is a phone
+    photo of a whiteboard sent through the playground's photo path (sim.textures.draw_whiteboard_from_photo), written
+    in one of `fonts` (None: the split's corpus handwriting faces, photo_question)."""
     if fonts is not None and not fonts:
         raise ValueError("no fonts to write the photos' boards in; pass sim.fonts names, e.g. ['dejavu_sans']")
     for name in fonts or [draw_corpus_font(split, np.random.default_rng(0), "handwriting")]:
         load_font(name, 16)  # an unknown name, or a corpus not fetched, fails here with what to do
-    env = sim.make_env("math_matching", split, cameras=tuple(cameras), world=world)
-    try:
-        for index in range(2**62):
-            rng = np.random.default_rng((seed, index))
-            if index % BOARDS_PER_SCENE == 0:
-                env.reset(seed=int(rng.integers(2**31 - 1)))
-            kind = kinds[int(rng.integers(len(kinds)))]
-            photo, question, answer = photo_question(kind, split, rng, fonts)
-            env.scene.set_board_image(draw_whiteboard_from_photo(photo), key=f"photo_{index}")
-            yield {
-                "images": {camera: env.cameras.render(camera) for camera in cameras},
-                "question": question,
-                "answer": answer,
-                "kind": kind,
-                "split": split,
-                "seed": seed,
-                "index": index,
-            }
-    finally:
-        env.close()
+
+    def draw(kind: str, split: str, rng: np.random.Generator, _world_fonts: str) -> tuple:
+        photo, question, answer = photo_question(kind, split, rng, fonts)
+        return draw_whiteboard_from_photo(photo), question, answer
+
+    yield from iter_board_photos(split, seed, kinds, start, world, cameras, draw)

@@ -59,8 +59,8 @@ class RunConfig:
     pixel_size: int = 64  # those images' side, a multiple of 16
     # more views of the cameras for the backbone (processing_chatvla2.EXTRA_VIEWS), kept by later stages
     add_views: list[str] = field(default_factory=list)
-    # the views of a fresh model (processing_chatvla2.VIEW_SETS); a run from an init keeps its init's
-    view_set: str = "nano"
+    # the views of a fresh model (processing_chatvla2.VIEW_SETS; None: nano); a run from an init keeps its init's
+    view_set: str | None = None
 
     @property
     def kind(self) -> str:
@@ -218,9 +218,9 @@ def _run(recipe: str, name: str, spec: dict, earlier: set[str], demos: dict[str,
         raise ValueError(f"run {name!r} reads demos {run.demos!r}; the recipe records {sorted(demos)}")
     if stage.mix.get("robot", 0) > 0 and run.demos is None:
         raise ValueError(f"run {name!r} trains on robot demos: give it demos = one of {sorted(demos)}")
-    if run.view_set != "nano" and run.view_set not in _view_sets():
+    if run.view_set is not None and run.view_set not in _view_sets():
         raise ValueError(f"run {name!r}: view_set must be one of {_view_sets()}, got {run.view_set!r}")
-    if run.init is not None and "view_set" in spec:
+    if run.init is not None and run.view_set is not None:
         raise ValueError(f"run {name!r} starts from {run.init!r} and keeps its views: view_set is for a fresh model")
     if run.objective is not None and run.objective not in _objectives():
         raise ValueError(f"run {name!r}: objective must be one of {_objectives()}, got {run.objective!r}")

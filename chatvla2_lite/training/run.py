@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chatvla2_lite.data.grounding_questions import GROUNDING_KINDS
 from chatvla2_lite.data.image_text import BOARD_KINDS, DEFAULT_KINDS
 from chatvla2_lite.data.record import check_demos_world, record_dataset
 from chatvla2_lite.evaluation.probe import SUITES as RETENTION_SUITES
@@ -33,7 +34,7 @@ from sim.conventions import TASK_NAMES
 
 log = logging.getLogger(__name__)
 # what the in-training probes ask: the retention suites, and the card questions where a stage draws them
-PROBE_SUITES = (*RETENTION_SUITES, "cards", "card_list")
+PROBE_SUITES = (*RETENTION_SUITES, "cards", "card_list", *GROUNDING_KINDS)
 PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap next to 250 steps
 
 
@@ -99,7 +100,7 @@ def build_policy(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0)
     if init:
         policy = ChatVLA2.from_pretrained(init)
     else:
-        processor = ChatVLA2Processor.nano(views=VIEW_SETS[run.view_set])
+        processor = ChatVLA2Processor.nano(views=VIEW_SETS[run.view_set or "nano"])
         policy = ChatVLA2.from_config(processor=processor, seed=seed)
     policy.processor.world = recipe.world.to_dict()
     if run.add_views:
@@ -124,6 +125,7 @@ def train_run(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0, pr
     chunk, processor = policy.config.action_expert.chunk_size, stage_processor(policy, config)
     robot_data = demo_dirs(out, run.demos) if run.demos else None
     # image-text sources: rendered once up front and kept (config.cache), or rendered on the fly beside training
+    band = _front_band(policy.processor, config.views)
     image_text = {
         "image_text": (
             lambda n: streams.cached_image_text_stream(
@@ -134,10 +136,14 @@ def train_run(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0, pr
             ),
         ),
         "board_text": (
-            lambda n: streams.cached_board_photo_stream(
-                n, "train", seed, band=_front_band(policy.processor, config.views), progress=progress, world=world
-            ),
+            lambda n: streams.cached_board_photo_stream(n, "train", seed, band=band, progress=progress, world=world),
             lambda: streams.prefetched(partial(streams.board_photo_stream, "train", seed, world=world)),
+        ),
+        "photo_text": (
+            lambda n: streams.cached_board_photo_stream(
+                n, "train", seed, band=band, progress=progress, world=world, source="photo_text"
+            ),
+            lambda: streams.prefetched(partial(streams.photo_text_stream, "train", seed, world=world)),
         ),
     }
     sources = {
@@ -189,7 +195,9 @@ def train_run(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0, pr
         suites = [s for s in PROBE_SUITES if s in RETENTION_SUITES or s in (config.kinds or DEFAULT_KINDS)]
     else:  # the read stage: its board questions
         suites = [s for s in PROBE_SUITES if s in BOARD_KINDS]
-    probe = partial(probe_reading, suites=suites) if config.mix.keys() & {"image_text", "board_text"} else None
+    suites += ["photo"] if config.mix.get("photo_text", 0) > 0 else []
+    reads = config.mix.keys() & {"image_text", "board_text", "photo_text"}
+    probe = partial(probe_reading, suites=suites) if reads else None
     data = mixed(sources, config.mix, np.random.default_rng(seed))
     last = train_stage(policy, config, data, folder, seed=seed, progress=progress, probe=probe)
     return {**last, "model": str(folder / "model")}

@@ -1,9 +1,9 @@
 """One training stage as data: its budget, optimiser settings, data mix and which parameters learn.
 
 The stage kinds are ChatVLA-2's staged recipe at nano size, and the naive baseline:
-- `read`: a reading warm-up before the VLM stage, board questions on the board view alone (a third of the image
-  tokens), so the from-scratch vision tower gets past the plateau training-notes.md measured, at a fraction of the
-  cost;
+- `read`: a reading warm-up before the VLM stage, board questions (and phone photos of boards) on the board view
+  alone (a third of the image tokens), so the from-scratch vision tower gets past the plateau training-notes.md
+  measured, at a fraction of the cost;
 - `vlm`: the backbone on image-text questions made from the sim, the stand-in for its pretraining;
 - `cotrain`: the whole model with the dynamic MoE on image-text questions and robot demos;
 - `action`: the VLM frozen while the action expert and the reasoning-following module learn;
@@ -25,7 +25,13 @@ IMAGE_TEXT_CACHE = 16384
 # What each kind sets beyond StageConfig's defaults.
 STAGE_KINDS = {
     "read": dict(
-        mix={"board_text": 1.0}, trainable="backbone", views=("board",), batch_size=32, steps=8000, cache=49152
+        # photo_text: phone photos of a whiteboard through the playground's photo path (data/photo_boards.py)
+        mix={"board_text": 1.0, "photo_text": 0.0},
+        trainable="backbone",
+        views=("board",),
+        batch_size=32,
+        steps=8000,
+        cache=49152,
     ),
     "vlm": dict(mix={"image_text": 1.0}, trainable="backbone", cache=IMAGE_TEXT_CACHE),
     "cotrain": dict(

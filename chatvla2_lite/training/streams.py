@@ -15,6 +15,7 @@ from chatvla2_lite.data.image_text import ImageTextConfig, iter_image_text, to_p
 from chatvla2_lite.data.image_text_cache import decode_png, encode_png
 from chatvla2_lite.data.lerobot_dataset import load_episodes
 from chatvla2_lite.data.paraphrase import renamed, reworded
+from chatvla2_lite.data.photo_boards import iter_photo_questions
 from chatvla2_lite.data.samples import Sample, action_chunk
 from chatvla2_lite.model.pixel_encoder import action_pixels
 from chatvla2_lite.training.samples import encode_batch
@@ -62,16 +63,27 @@ def board_photo_stream(split: str = "train", seed: int = 0, world=None) -> Itera
         yield Sample(observation, question, answer)
 
 
+def photo_text_stream(split: str = "train", seed: int = 0, world=None) -> Iterator[Sample]:
+    """Endless seeded OCR and math questions on phone photos of a whiteboard in the split's corpus handwriting, sent
+    through the playground's photo path (data/photo_boards.py)."""
+    for sample in iter_photo_questions(split, seed, world=world):
+        observation, question, answer = to_processor_inputs(sample)
+        yield Sample(observation, question, answer)
+
+
+BOARD_MAKERS = {"board_text": iter_board_photos, "photo_text": iter_photo_questions}  # a source's front frames
+
+
 def _board_photo_shard(
-    split: str, seed: int, start: int, count: int, band: tuple[float, float], world=None
+    split: str, seed: int, start: int, count: int, band: tuple[float, float], world=None, source: str = "board_text"
 ) -> list[tuple]:
-    """Samples start..start+count of iter_board_photos as (first row kept, rows of the front frame inside `band`,
-    frame height, question, answer)."""
+    """Samples start..start+count of the source's board frames (BOARD_MAKERS) as (first row kept, rows of the front
+    frame inside `band`, frame height, question, answer)."""
     import itertools
     import math
 
     out = []
-    for sample in itertools.islice(iter_board_photos(split, seed, start=start, world=world), count):
+    for sample in itertools.islice(BOARD_MAKERS[source](split, seed, start=start, world=world), count):
         front = sample["images"]["front"]
         h = front.shape[0]
         r0, r1 = max(0, math.floor(band[0] * h) - 1), min(h, math.ceil(band[1] * h) + 1)  # a row spare for rounding
@@ -154,16 +166,19 @@ def cached_board_photo_stream(
     workers: int = 2,
     progress: bool = True,
     world=None,
+    source: str = "board_text",
 ) -> Iterator[Sample]:
-    """board_photo_stream's first `count` samples, made once by `workers` processes, then served from memory in a
-    new seeded order every epoch: training runs on both cores instead of waiting for renders on one. Only the
-    rows `band` (fractions of the height) of each front frame are kept, the rest left black: the stage's views read
-    nothing else, and whole frames of 50,000 samples would take 7.5 GB."""
+    """The first `count` samples of a board source (BOARD_MAKERS: the sim's boards, or phone photos), made once by
+    `workers` processes, then served from memory in a new seeded order every epoch: training runs on both cores
+    instead of waiting for renders on one. Only the rows `band` (fractions of the height) of each front frame are
+    kept, the rest left black: the stage's views read nothing else, and whole frames of 50,000 samples would take
+    7.5 GB."""
     shards = [
-        (split, seed, s, min(BOARDS_PER_SCENE, count - s), band, world) for s in range(0, count, BOARDS_PER_SCENE)
+        (split, seed, s, min(BOARDS_PER_SCENE, count - s), band, world, source)
+        for s in range(0, count, BOARDS_PER_SCENE)
     ]
     # rendered at the first draw, inside the stage's clock, so its wall time counts the rendering
-    items = _made_once(_board_photo_shard, shards, count, workers, "render boards", progress)
+    items = _made_once(_board_photo_shard, shards, count, workers, f"render {source}", progress)
     yield from _served_every_epoch(items, _board_photo_sample, (seed, count))
 
 
