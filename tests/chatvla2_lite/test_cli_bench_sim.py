@@ -29,6 +29,7 @@ def test_bench_sim_json_last_line(world):
         assert key in result
     assert result["math_matching_expert_success"] == 1.0 and result["toy_placement_expert_success"] == 1.0
     assert result["control_hz"] > 0 and result["physics_steps_per_s"] > 0
+    assert result["control_hz_chunked"] > result["control_hz"]  # the cameras render once a chunk, not every step
 
 
 def test_cli_reports_bad_names_without_a_traceback():
