@@ -126,22 +126,25 @@ def train_run(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0, pr
     robot_data = demo_dirs(out, run.demos) if run.demos else None
     # image-text sources: rendered once up front and kept (config.cache), or rendered on the fly beside training
     band = _front_band(policy.processor, config.views)
+    renders = folder / "renders"  # kept across resumes: the cache takes minutes to an hour to render
     image_text = {
         "image_text": (
             lambda n: streams.cached_image_text_stream(
-                n, "train", seed, progress=progress, kinds=config.kinds, world=world
+                n, "train", seed, progress=progress, kinds=config.kinds, world=world, cache_dir=renders
             ),
             lambda: streams.prefetched(
                 partial(streams.image_text_stream, "train", seed, kinds=config.kinds, world=world)
             ),
         ),
         "board_text": (
-            lambda n: streams.cached_board_photo_stream(n, "train", seed, band=band, progress=progress, world=world),
+            lambda n: streams.cached_board_photo_stream(
+                n, "train", seed, band=band, progress=progress, world=world, cache_dir=renders
+            ),
             lambda: streams.prefetched(partial(streams.board_photo_stream, "train", seed, world=world)),
         ),
         "photo_text": (
             lambda n: streams.cached_board_photo_stream(
-                n, "train", seed, band=band, progress=progress, world=world, source="photo_text"
+                n, "train", seed, band=band, progress=progress, world=world, source="photo_text", cache_dir=renders
             ),
             lambda: streams.prefetched(partial(streams.photo_text_stream, "train", seed, world=world)),
         ),

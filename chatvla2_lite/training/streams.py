@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,23 +134,53 @@ def _call(job: tuple) -> list:
     return make_shard(*args)
 
 
-def _made_once(make_shard, shard_args, count: int, workers: int, desc: str, progress: bool) -> list:
-    """The first `count` items of make_shard(*args) over `shard_args` in order, made by `workers` processes."""
+def _made_once(
+    make_shard, shard_args, count: int, workers: int, desc: str, progress: bool, cache_dir: Path | None = None
+) -> list:
+    """The first `count` items of make_shard(*args) over `shard_args` in order, made by `workers` processes. With
+    `cache_dir`, each shard is kept there as it is made and read back next time (a resumed run, a later session):
+    a shard is a pure function of its arguments, so the file is named by them."""
     import multiprocessing
 
     from tqdm.auto import tqdm
 
+    shard_args = list(shard_args)
+    files = [_shard_file(cache_dir, make_shard, args) if cache_dir else None for args in shard_args]
+    kept = {i: _read_shard(f) for i, f in enumerate(files) if f is not None and f.is_file()}
+    missing = [i for i in range(len(shard_args)) if i not in kept]
     items: list = []
     with (
         multiprocessing.get_context("spawn").Pool(workers) as pool,
         tqdm(total=count, desc=desc, unit="sample", disable=not progress) as bar,
     ):
-        for shard in pool.imap(_call, ((make_shard, args) for args in shard_args)):
+        made = pool.imap(_call, ((make_shard, shard_args[i]) for i in missing))
+        for i in range(len(shard_args)):
+            shard = kept[i] if i in kept else next(made)
+            if i not in kept and files[i] is not None:
+                _write_shard(files[i], shard)
             items.extend(shard[: count - len(items)])
             bar.update(min(len(shard), bar.total - bar.n))
             if len(items) >= count:
                 break  # leaving the block stops the shards still running
     return items
+
+
+def _shard_file(cache_dir: Path, make_shard, args: tuple) -> Path:
+    key = hashlib.sha256(repr((make_shard.__name__, args)).encode()).hexdigest()[:24]
+    return Path(cache_dir) / f"{make_shard.__name__.strip('_')}-{key}.pickle"
+
+
+def _read_shard(path: Path) -> list:
+    with open(path, "rb") as f:
+        return pickle.load(f)  # our own render cache under the run's folder, never a downloaded file
+
+
+def _write_shard(path: Path, shard: list) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with open(partial, "wb") as f:
+        pickle.dump(shard, f, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(path)  # whole or absent: a run killed mid-write leaves no half shard
 
 
 def _served_every_epoch(items: list, restore, seed: int) -> Iterator[Sample]:
@@ -167,18 +199,19 @@ def cached_board_photo_stream(
     progress: bool = True,
     world=None,
     source: str = "board_text",
+    cache_dir: Path | None = None,
 ) -> Iterator[Sample]:
     """The first `count` samples of a board source (BOARD_MAKERS: the sim's boards, or phone photos), made once by
-    `workers` processes, then served from memory in a new seeded order every epoch: training runs on both cores
-    instead of waiting for renders on one. Only the rows `band` (fractions of the height) of each front frame are
-    kept, the rest left black: the stage's views read nothing else, and whole frames of 50,000 samples would take
-    7.5 GB."""
+    `workers` processes (kept in `cache_dir` when given), then served from memory in a new seeded order every
+    epoch: training runs on both cores instead of waiting for renders on one. Only the rows `band` (fractions of
+    the height) of each front frame are kept, the rest left black: the stage's views read nothing else, and whole
+    frames of 50,000 samples would take 7.5 GB."""
     shards = [
         (split, seed, s, min(BOARDS_PER_SCENE, count - s), band, world, source)
         for s in range(0, count, BOARDS_PER_SCENE)
     ]
     # rendered at the first draw, inside the stage's clock, so its wall time counts the rendering
-    items = _made_once(_board_photo_shard, shards, count, workers, f"render {source}", progress)
+    items = _made_once(_board_photo_shard, shards, count, workers, f"render {source}", progress, cache_dir)
     yield from _served_every_epoch(items, _board_photo_sample, (seed, count))
 
 
@@ -194,13 +227,16 @@ def cached_image_text_stream(
     progress: bool = True,
     kinds: dict[str, float] | None = None,
     world=None,
+    cache_dir: Path | None = None,
 ) -> Iterator[Sample]:
-    """image_text_stream's first `count` samples, made once by `workers` processes, then served from memory in a
-    new seeded order every epoch, their images PNG-packed there (`packed`) and decoded as they are served."""
+    """image_text_stream's first `count` samples, made once by `workers` processes (kept in `cache_dir` when given),
+    then served from memory in a new seeded order every epoch, their images PNG-packed there (`packed`) and decoded
+    as they are served."""
     n = IMAGE_TEXT_UNITS_PER_SHARD
     # a unit gives a sample or more: enough
     shards = [(split, seed, start, n, kinds, world) for start in range(0, count, n)]
-    items = _made_once(_image_text_shard, shards, count, workers, "render scenes", progress)  # at the first draw
+    # at the first draw
+    items = _made_once(_image_text_shard, shards, count, workers, "render scenes", progress, cache_dir)
     yield from _served_every_epoch(items, unpacked, (seed, count))
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from itertools import islice
 
 import numpy as np
 
-from chatvla2_lite.training.streams import cached_image_text_stream, image_text_stream
+from chatvla2_lite.training.streams import cached_board_photo_stream, cached_image_text_stream, image_text_stream
 
 
 def _key(sample):
@@ -66,3 +67,17 @@ def test_the_cache_renders_at_the_first_draw_inside_the_stages_clock(monkeypatch
     stream = cached_image_text_stream(1, "train", 0, progress=False)
     assert not calls  # building the stream renders nothing yet
     assert next(stream).target == "a" and len(calls) == 1
+
+
+def test_a_cache_dir_keeps_each_shard_and_the_next_run_reads_it_instead_of_rendering(tmp_path):
+    first = [next(cached_board_photo_stream(70, "train", 2, workers=2, progress=False, cache_dir=tmp_path))]
+    shards = sorted(tmp_path.glob("board_photo_shard-*.pickle"))
+    assert len(shards) == 2 and not list(tmp_path.glob("*.partial"))  # 64 + 6 samples, each shard whole
+    kept = pickle.loads(shards[0].read_bytes())
+    marked = [(r0, rows, h, "marked " + q, a) for r0, rows, h, q, a in kept]  # what only the file can say
+    shards[0].write_bytes(pickle.dumps(marked))
+    again = cached_board_photo_stream(70, "train", 2, workers=2, progress=False, cache_dir=tmp_path)
+    instructions = {next(again).instruction for _ in range(70)}
+    assert sum(q.startswith("marked ") for q in instructions) >= 1 and first[0].observation
+    other = cached_board_photo_stream(70, "train", 3, workers=2, progress=False, cache_dir=tmp_path)  # another seed
+    assert not any(next(other).instruction.startswith("marked ") for _ in range(70))
