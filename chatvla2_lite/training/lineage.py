@@ -128,7 +128,7 @@ def training_markdown(lineage: dict) -> str:
     for r in lineage["rounds"]:
         notes.append(f"- **{r['name']}**: {r['note']}")
         for run in r["runs"]:
-            mix = ", ".join(f"{k} {v:g}" for k, v in run["mix"].items())
+            mix = ", ".join(f"{k} {v:g}" for k, v in run["mix"].items() if v > 0)  # a source at 0 draws nothing
             lines.append(
                 f"| {run['name']} | {run['stage']} | {run['init'] or 'a fresh nano'} | {run['steps']} | "
                 f"{run['batch_size']} | {run['lr']:g} | {run['trainable']} | {mix} | {run['wall_s'] / 3600:.2f} h |"

@@ -229,7 +229,9 @@ def test_a_run_learns_in_the_recipes_world_saves_it_and_refuses_demos_from_anoth
 
     shapes = []
 
-    def spied(count, split, seed, progress, kinds, world):  # the real samples, rendered here rather than in workers
+    def spied(
+        count, split, seed, progress, kinds, world, cache_dir
+    ):  # the real samples, rendered here rather than in workers
         for sample in streams.image_text_stream(split, seed, kinds=kinds, world=world):
             shapes.append(sample.observation["observation.images.front"].shape)
             yield sample
