@@ -206,7 +206,10 @@ def photo_writing_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     boxes = _writing_marks(ink)
     if not len(boxes):
         return None
-    left, top, right, bottom = _writing_cluster(boxes)
+    cluster = _writing_cluster(boxes)
+    if cluster is None:
+        return None
+    left, top, right, bottom = cluster
     w, h = rgb.size
     return (
         max(0, int(np.floor(left / scale))),
@@ -391,10 +394,11 @@ def _writing_marks(ink: np.ndarray) -> np.ndarray:
     return boxes[inside.sum(axis=1) < 2]
 
 
-def _writing_cluster(boxes: np.ndarray) -> tuple[int, int, int, int]:
+def _writing_cluster(boxes: np.ndarray) -> tuple[int, int, int, int] | None:
     """The box around the largest group of marks, a mark joining a group when it lies within PHOTO_GAP_FRAC of
     the taller one's height of one of its marks. A mark much taller or wider than the group's characters are tall
-    (a frame's corner, an edge in the room next to the writing) is dropped and the rest grouped again."""
+    (a frame's corner, an edge in the room next to the writing) is dropped and the rest grouped again; None when
+    that leaves nothing (no mark is shaped like a character)."""
     while True:
         chosen = boxes[_largest_group(boxes)]
         heights = chosen[:, 3] - chosen[:, 1]
@@ -404,6 +408,8 @@ def _writing_cluster(boxes: np.ndarray) -> tuple[int, int, int, int]:
         tall = extent > PHOTO_MAX_HEIGHT_RATIO * usual
         if not tall.any():
             return (int(chosen[:, 0].min()), int(chosen[:, 1].min()), int(chosen[:, 2].max()), int(chosen[:, 3].max()))
+        if tall.all():
+            return None
         boxes = chosen[~tall]
 
 

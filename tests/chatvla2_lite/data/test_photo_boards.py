@@ -11,11 +11,11 @@ from PIL import Image
 import sim
 from chatvla2_lite.data.board_photos import iter_board_photos
 from chatvla2_lite.data.image_text import MATH_QUESTION, OCR_QUESTION
-from chatvla2_lite.data.photo_boards import draw_board_photo, iter_photo_questions, make_board_photo
+from chatvla2_lite.data.photo_boards import draw_board_photo, iter_photo_questions, make_board_photo, photo_question
 from chatvla2_lite.model.processing_chatvla2 import NANO_VIEWS, crop_view
 from sim.splits import get_split
 from sim.tasks.math_problems import solve
-from sim.textures import fit_photo_to_board, photo_writing_box
+from sim.textures import BOARD_SIZE, draw_whiteboard_from_photo, fit_photo_to_board, photo_writing_box
 
 FONTS = ["dejavu_sans_oblique", "dejavu_serif_italic", "stix_general_italic"]
 BOARD_VIEW = NANO_VIEWS[0]
@@ -115,3 +115,14 @@ def test_bad_stream_arguments_are_refused():
         next(iter_photo_questions("train", 0, FONTS, kinds=("spatial",)))
     with pytest.raises(ValueError, match="no fonts"):
         next(iter_photo_questions("train", 0, []))
+
+
+def test_a_photo_whose_writing_is_too_small_to_tell_from_specks_falls_back_to_the_whole_photo():
+    # sample 2315 of the train stream, seed 0: a board far off in a corner, its writing about 8 px tall; the
+    # search once dropped every mark as too wide for a character and then failed on nothing left
+    rng = np.random.default_rng((0, 2315))
+    kind = ("ocr", "math")[int(rng.choice(2, p=[0.5, 0.5]))]  # the stream's draw of the kind
+    photo, _, answer = photo_question(kind, "train", rng)
+    assert answer == "0 × 6 = 0" and photo_writing_box(photo) is None
+    board = draw_whiteboard_from_photo(photo)
+    assert board.size == BOARD_SIZE  # letterboxed whole, as before the search
