@@ -81,9 +81,7 @@ def aim_scores(
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(__doc__, "aim")
     p.add_argument("--task", choices=TASK_NAMES, required=True, help="which sim task")
-    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
-    p.add_argument("--episodes", type=int, default=50, help="episodes, one look each")
-    p.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+    common.episode_options(p, episodes=50, each="one look each")
     args = p.parse_args(argv)
     return common.run(lambda a: aim_scores(common.load(a), a.task, a.split, a.episodes, seed=a.seed), args)
 

@@ -23,6 +23,14 @@ def parser(module_doc: str, prog: str, model: bool = True) -> argparse.ArgumentP
     return p
 
 
+def episode_options(p: argparse.ArgumentParser, episodes: int, each: str) -> None:
+    """--split, --episodes (`episodes` by default; `each` says what one episode gives) and --seed, as every
+    experiment that plays episodes of the sim takes them."""
+    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
+    p.add_argument("--episodes", type=int, default=episodes, help=f"episodes, {each}")
+    p.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+
+
 def world_of(args: argparse.Namespace, base=None) -> World:
     """`base` (a World, its dict or None) with the --camera-size and --card-layout given; a bad one fails here."""
     return World.of(base).overridden(camera_size=args.camera_size, card_layout=args.card_layout)

@@ -68,9 +68,7 @@ def _rounded(values: np.ndarray) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(__doc__, "first_chunk")
     p.add_argument("--task", choices=TASK_NAMES, required=True, help="which sim task")
-    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
-    p.add_argument("--episodes", type=int, default=50, help="episodes, one chunk each")
-    p.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+    common.episode_options(p, episodes=50, each="one chunk each")
     args = p.parse_args(argv)
     return common.run(lambda a: first_chunk_scores(common.load(a), a.task, a.split, a.episodes, seed=a.seed), args)
 

@@ -82,9 +82,7 @@ def place_scores(policy, split: str = "heldout", episodes: int = 16, seed: int =
 
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(__doc__, "place_probe")
-    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
-    p.add_argument("--episodes", type=int, default=16, help="episodes, two looks each")
-    p.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+    common.episode_options(p, episodes=16, each="two looks each")
     args = p.parse_args(argv)
     return common.run(lambda a: place_scores(common.load(a), a.split, a.episodes, seed=a.seed), args)
 

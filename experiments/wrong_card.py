@@ -65,9 +65,7 @@ def wrong_card_scores(
 
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(__doc__, "wrong_card")
-    p.add_argument("--split", choices=("train", "heldout"), default="heldout", help="which split's scenes")
-    p.add_argument("--episodes", type=int, default=40, help="episodes, one look each")
-    p.add_argument("--seed", type=int, default=10_000, help="first episode seed")
+    common.episode_options(p, episodes=40, each="one look each")
     args = p.parse_args(argv)
     return common.run(lambda a: wrong_card_scores(common.load(a), a.split, a.episodes, seed=a.seed), args)
 

@@ -9,6 +9,8 @@ the table: the ray through the point meets the horizontal plane at the height of
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from sim.cameras import CameraConfig
@@ -16,14 +18,18 @@ from sim.cameras import CameraConfig
 POINT_SCALE = 1000  # a point's x and y run from 0 to this across the frame
 
 
+@lru_cache(maxsize=8)
 def _matrices(camera: CameraConfig) -> np.ndarray:
-    """projection @ view of the front camera, as PyBullet renders it (its column-major matrices, transposed)."""
+    """projection @ view of the front camera, as PyBullet renders it (its column-major matrices, transposed);
+    computed once per camera: a scene's pointing questions ask for dozens of points. Read-only."""
     import pybullet as pb  # its matrix helpers need no physics server
 
     view = np.asarray(pb.computeViewMatrix(camera.front_eye, camera.front_target, (0, 0, 1))).reshape(4, 4).T
     aspect = camera.width / camera.height
     proj = np.asarray(pb.computeProjectionMatrixFOV(camera.front_fov_deg, aspect, camera.near, camera.far))
-    return proj.reshape(4, 4).T @ view
+    matrix = proj.reshape(4, 4).T @ view
+    matrix.setflags(write=False)
+    return matrix
 
 
 def image_share(xyz, camera: CameraConfig | None = None) -> np.ndarray:
