@@ -146,7 +146,9 @@ def train_run(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0, pr
             lambda n: streams.cached_board_photo_stream(
                 n, "train", seed, band=band, progress=progress, world=world, source="photo_text", cache_dir=renders
             ),
-            lambda: streams.prefetched(partial(streams.photo_text_stream, "train", seed, world=world)),
+            lambda: streams.prefetched(
+                partial(streams.board_photo_stream, "train", seed, world=world, source="photo_text")
+            ),
         ),
     }
     sources = {

@@ -57,23 +57,16 @@ def image_text_stream(
         stream.close()  # its renderer's physics server, now rather than at garbage collection
 
 
-def board_photo_stream(split: str = "train", seed: int = 0, world=None) -> Iterator[Sample]:
-    """Endless seeded OCR and math questions on boards repainted in one scene (of `world`, None the default): the
-    fast data of the read stage."""
-    for sample in iter_board_photos(split, seed, world=world):
-        observation, question, answer = to_processor_inputs(sample)
-        yield Sample(observation, question, answer)
-
-
-def photo_text_stream(split: str = "train", seed: int = 0, world=None) -> Iterator[Sample]:
-    """Endless seeded OCR and math questions on phone photos of a whiteboard in the split's corpus handwriting, sent
-    through the playground's photo path (data/photo_boards.py)."""
-    for sample in iter_photo_questions(split, seed, world=world):
-        observation, question, answer = to_processor_inputs(sample)
-        yield Sample(observation, question, answer)
-
-
 BOARD_MAKERS = {"board_text": iter_board_photos, "photo_text": iter_photo_questions}  # a source's front frames
+
+
+def board_photo_stream(split: str = "train", seed: int = 0, world=None, source: str = "board_text") -> Iterator[Sample]:
+    """Endless seeded OCR and math questions on a board source's frames (BOARD_MAKERS: boards repainted in one scene
+    of `world`, the fast data of the read stage, or phone photos of a whiteboard in the split's corpus handwriting
+    sent through the playground's photo path)."""
+    for sample in BOARD_MAKERS[source](split, seed, world=world):
+        observation, question, answer = to_processor_inputs(sample)
+        yield Sample(observation, question, answer)
 
 
 def _board_photo_shard(
