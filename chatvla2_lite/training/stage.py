@@ -63,6 +63,8 @@ class StageConfig:
     batch_size: int = 16
     lr: float = 5e-4  # training-notes.md: 2e-3 kept the nano VLM on its plateau, 5e-4 left it
     warmup_steps: int = 100
+    # the cosine decays to this share of lr, not to 0: a short run keeps learning through a late break-out
+    lr_floor: float = 0.0
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     mix: dict[str, float] = field(default_factory=lambda: {"image_text": 1.0})  # source -> share of samples
@@ -73,6 +75,7 @@ class StageConfig:
     log_every: int = 10
     save_every: int = 500
     probe_every: int = 250  # heldout VQA by generation every so many steps (0: never): the loss hides reading
+    probe_questions: int = 16  # per suite and probe: enough to see the break-out, cheap next to 250 steps
     # image-text (or board) samples rendered once up front by two processes and reused every epoch, so training
     # takes both cores (0: rendered on the fly by a worker on the second core)
     cache: int = 0

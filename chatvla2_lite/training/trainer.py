@@ -30,7 +30,8 @@ def _lr_lambda(stage: StageConfig):
         if step < stage.warmup_steps:
             return (step + 1) / max(1, stage.warmup_steps)
         progress = (step - stage.warmup_steps) / max(1, stage.steps - stage.warmup_steps)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        return stage.lr_floor + (1 - stage.lr_floor) * cosine
 
     return f
 
