@@ -8,7 +8,7 @@ with the events it yields:
     Look(step, observation)            before the actor decides: a data maker labels the look here
     ReasoningPiece(text)               a piece of reasoning as it streams (an actor that streams)
     Acted(look, actions, reasoning)    the chunk the actor decided, cut to the budget
-    Played(observation, info, steps)   actions that ran (the whole chunk, or one step when frames are wanted)
+    Played(observation, info, steps)   actions that ran (the whole chunk, or the few steps of a frame when wanted)
     Ended(steps, observation, info, why)
 
 The reasoning cadence is explicit: "once" reasons at the episode's first look and acts on that reasoning until the
@@ -89,12 +89,12 @@ def rollout(
     observation: dict,
     max_steps: int,
     max_chunks: int | None = None,
-    frames: bool = False,
+    frames: int = 0,
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[Look | ReasoningPiece | Acted | Played | Ended]:
-    """Run one episode from `observation`; `frames` plays a step at a time (an observation after each, for a view
-    that streams), else a chunk at a time (the cameras render once a chunk). `actor.decide(look)` yields reasoning
-    pieces and then a Decision, or nothing when it is done."""
+    """Run one episode from `observation`; `frames` plays that many steps at a time (an observation after each part,
+    for a view that streams), 0 a chunk at a time (the cameras render once a chunk). `actor.decide(look)` yields
+    reasoning pieces and then a Decision, or nothing when it is done."""
     stop = should_stop or (lambda: False)
     steps, chunks, info, why = 0, 0, {}, "budget"
     while steps < max_steps and (max_chunks is None or chunks < max_chunks):
@@ -115,7 +115,8 @@ def rollout(
         actions = np.asarray(decision.actions)[: max_steps - steps]
         yield Acted(look, actions, decision)
         chunks += 1
-        for part in np.split(actions, len(actions)) if frames else [actions]:
+        every = int(frames) or max(1, len(actions))
+        for part in (actions[i : i + every] for i in range(0, len(actions), every)):
             observation, info, ran = robot.step(part)
             steps += ran
             yield Played(observation, info, steps, ran)

@@ -7,6 +7,9 @@ ready_s: process start until the server answers (the model is loaded before it l
 first_token_ms: "Run" pressed until the first reasoning text arrives (scene building included).
 episode_s: "Run" pressed until the verdict of a whole math-matching episode arrives.
 frames_per_s: sim frames received per second while a chunk executes (reasoning pauses excluded).
+solved: the share of those episodes the model solved.
+expert_solved: the share of heldout scenes of both tasks the scripted expert solves through the same control loop,
+backend and budget (playground/expert_ceiling.py): the ceiling of what any model can solve on the page.
 """
 
 from __future__ import annotations
@@ -88,14 +91,24 @@ def time_episode(client, equation: str, seed: int, model: str = "nano", quantiza
         "frames_per_s": intervals / span if span > 0 else 0.0,
         "chunks": len(frames),
         "verdict": final,
+        "solved": final.lstrip("# ").startswith("Success"),
     }
 
 
 def run_app_benchmark(
-    model: str | None = None, quantization: str | None = None, episodes: int = 3, timeout: float = 120.0
+    model: str | None = None,
+    quantization: str | None = None,
+    episodes: int = 3,
+    expert_episodes: int = 10,
+    timeout: float = 120.0,
 ) -> dict:
-    """Start app.py in a subprocess, time `episodes` math-matching episodes through the API, stop it."""
+    """Start app.py in a subprocess, time `episodes` math-matching episodes through the API, stop it; then the
+    scripted expert through the app's loop on `expert_episodes` heldout scenes of each task (0: skipped)."""
     from gradio_client import Client
+
+    from playground.expert_ceiling import expert_solved
+    from playground.handlers import Playground
+    from playground.settings import AppSettings
 
     port = free_port()
     env = {
@@ -122,6 +135,8 @@ def run_app_benchmark(
         banner = client.predict(model, quantization, api_name="/load_model")
     finally:
         stop_process(proc)
+    # the app's own budget, read from the same environment the app was started with
+    ceiling = expert_solved(expert_episodes, Playground(AppSettings.from_env()).budget) if expert_episodes else None
 
     def median(key):
         values = [r[key] for r in runs if r[key] is not None]
@@ -136,6 +151,10 @@ def run_app_benchmark(
         "chunks_per_episode": median("chunks"),
         "model": banner.replace("**Model:** ", "").split(" · loaded")[0],
         "verdicts": sorted({r["verdict"].split("\n")[0].lstrip("# ") for r in runs}),
+        "solved": sum(r["solved"] for r in runs) / len(runs),
+        "expert_solved": None if ceiling is None else ceiling["expert_solved"],
+        "expert_episodes": expert_episodes,
+        "max_chunks": None if ceiling is None else ceiling["max_chunks"],
     }
 
 
@@ -144,9 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="MODEL_ID for the app (default: the shipped nano)")
     parser.add_argument("--quantization", choices=["4bit", "8bit", "none"], default=None, help="QUANTIZATION")
     parser.add_argument("--episodes", type=int, default=3, help="math-matching episodes timed (medians reported)")
+    parser.add_argument(
+        "--expert-episodes", type=int, default=10, help="heldout scenes a task for expert_solved (0: skip it)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args(argv)
-    result = run_app_benchmark(args.model, args.quantization, args.episodes)
+    result = run_app_benchmark(args.model, args.quantization, args.episodes, args.expert_episodes)
     print(json.dumps(result, sort_keys=True) if args.json else "\n".join(f"{k}  {v}" for k, v in result.items()))
     return 0
 

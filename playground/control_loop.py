@@ -15,10 +15,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chatvla2_lite.rollout import DEFAULT_CADENCE, Acted, Ended, Look, Played, PolicyActor, ReasoningPiece, rollout
+from chatvla2_lite.rollout import (
+    DEFAULT_CADENCE,
+    Acted,
+    Ended,
+    Look,
+    Played,
+    PolicyActor,
+    ReasoningPiece,
+    ScriptActor,
+    rollout,
+)
 from playground.backends.base import Verdict
 from playground.markers import mark_points, said_points
+from playground.settings import CHUNK_STEPS, DEFAULT_MAX_CHUNKS
 from sim.conventions import STATE_KEY, image_key
+from sim.scene import SceneConfig
+
+CONTROL_HZ = SceneConfig().control_hz
 
 
 def side_by_side(obs: dict, points: dict | None = None) -> np.ndarray:
@@ -36,16 +50,23 @@ class Update:
     frame: np.ndarray | None = None  # (H, 2W, 3) uint8 front | wrist; while reasoning, only when a new point is said
     verdict: Verdict | None = None  # on "done"
     timing: dict = field(default_factory=dict)  # reason/act/step figures so far
+    reasoned: bool = False  # acting: the chunk follows a reasoning written at its own look, not an earlier one
 
 
 @dataclass
 class Budget:
-    """When an episode stops trying, and how often the model reasons."""
+    """When an episode stops trying, and how often the model reasons (playground/settings.py sizes it)."""
 
-    max_chunks: int = 6
+    max_chunks: int = DEFAULT_MAX_CHUNKS
     max_seconds: float = 15.0
-    max_fps: float = 15.0  # frames sent per second at most; every step is sent when the sim runs slower
+    max_fps: float = 15.0  # frames sent per second at most; every part played is sent when the sim runs slower
     cadence: str = DEFAULT_CADENCE  # chatvla2_lite.rollout.CADENCES
+    chunk_steps: int = CHUNK_STEPS  # what the scripted expert plays a look (a policy plays its n_action_steps)
+
+    @property
+    def steps_per_frame(self) -> int:
+        """Control steps played between two renders: the cameras render no faster than frames can go out."""
+        return max(1, round(CONTROL_HZ / self.max_fps))
 
 
 MAX_STEPS = 10**6  # the budget is in chunks and seconds; the loop's own step cap never binds here
@@ -57,24 +78,38 @@ def run_episode(session, policy, run_lock: threading.Lock, budget: Budget, seed:
     yield from _episode(session, actor, budget, budget.max_chunks, edited=False)
 
 
+def run_expert(session, budget: Budget):
+    """The sim's scripted expert through the same loop, backend and budget as the model, a chunk of
+    budget.chunk_steps a look: the ceiling of what any policy can solve on the page; yields Updates."""
+    expert = session.backend.expert()
+    actor = ScriptActor(expert.act, budget.chunk_steps, stop=lambda: expert.done, exhausted=lambda: expert.done)
+    yield from _episode(session, actor, budget, budget.max_chunks, edited=False)
+
+
 def act_on_text(session, policy, run_lock: threading.Lock, text: str, budget: Budget, seed: int = 0):
     """Act once on the current observation following `text` (the visitor's edited reasoning); yields Updates."""
     actor = PolicyActor(policy, reasoning=text, seed=seed, lock=run_lock)
     yield from _episode(session, actor, budget, 1, edited=True)
 
 
-def _episode(session, actor: PolicyActor, budget: Budget, max_chunks: int, edited: bool):
+def _episode(session, actor, budget: Budget, max_chunks: int, edited: bool):
     start = time.perf_counter()
     deadline = start + budget.max_seconds
     timing: dict = {"reason_s": 0.0, "act_s": 0.0, "step_s": 0.0, "steps": 0, "chunks": 0, "frames": 0}
-    chunk, looked, last_frame, acting, left = 0, start, 0.0, start, 0
+    chunk, looked, last_frame, acting, left, reasoned = 0, start, 0.0, start, 0, False
     said, points = "", {}  # the reasoning so far and the points it has said (playground/markers.py)
 
     def should_stop() -> bool:
         return session.stop.is_set() or time.perf_counter() > deadline
 
     loop = rollout(
-        actor, session.backend, session.observation, MAX_STEPS, max_chunks, frames=True, should_stop=should_stop
+        actor,
+        session.backend,
+        session.observation,
+        MAX_STEPS,
+        max_chunks,
+        frames=budget.steps_per_frame,
+        should_stop=should_stop,
     )
     for event in loop:
         now = time.perf_counter()
@@ -93,6 +128,7 @@ def _episode(session, actor: PolicyActor, budget: Budget, max_chunks: int, edite
                 session.reasoning = decision.reasoning
             if decision.reasoning is not None:  # an edited text points too
                 points = said_points(getattr(decision.reasoning, "text", decision.reasoning))
+            reasoned = decision.reasoned
             timing["reason_s"] += decision.reason_s
             timing["act_s"] += decision.act_s
             timing["chunks"] += 1
@@ -100,7 +136,10 @@ def _episode(session, actor: PolicyActor, budget: Budget, max_chunks: int, edite
             acting, left = now, len(event.actions)
         elif isinstance(event, Played):
             session.observation = event.observation
-            session.executed.append(np.asarray(event.observation[STATE_KEY], dtype=np.float32))
+            path = event.info.get("joint_path")  # every step's joints, where the backend measures them (the sim)
+            if path is None:
+                path = [event.observation[STATE_KEY]]
+            session.executed.extend(np.asarray(path, dtype=np.float32).reshape(-1, 6))
             timing["steps"] = event.steps
             timing["step_s"] += now - acting
             acting, left = now, left - event.ran
@@ -110,7 +149,8 @@ def _episode(session, actor: PolicyActor, budget: Budget, max_chunks: int, edite
             if now - last_frame >= 1.0 / budget.max_fps or last:
                 last_frame = now
                 timing["frames"] += 1
-                yield Update("acting", chunk, frame=side_by_side(event.observation, points), timing=timing)
+                frame = side_by_side(event.observation, points)
+                yield Update("acting", chunk, frame=frame, timing=timing, reasoned=reasoned)
         elif isinstance(event, Ended):
             timing["episode_s"] = time.perf_counter() - start
             verdict = _ending(session, session.backend.verdict(), event.why, chunk, budget, edited)

@@ -18,8 +18,9 @@ import gradio as gr
 from chatvla2_lite.errors import ChatVLA2Error, InvalidInstructionError
 from playground.control_loop import Budget, act_on_text, run_episode, side_by_side
 from playground.model_cache import ModelCache
+from playground.reasoning_chat import after_chunk
 from playground.session import SessionRegistry
-from playground.settings import AppSettings
+from playground.settings import DEFAULT_MODEL, AppSettings
 from sim.errors import SimError
 from sim.world import World
 
@@ -288,7 +289,7 @@ class Playground:
 
     def _stream(self, session, updates, loaded, edited: str | None = None):
         """Turn control-loop Updates into the outputs tuple, skipping what did not change."""
-        reasoning_chunk, last_text_yield, acting_chunk = None, 0.0, -1
+        reasoning_chunk, last_text_yield, acting_chunk, turn = None, 0.0, -1, None
         for u in updates:
             if u.phase == "reasoning":
                 if reasoning_chunk != u.chunk:
@@ -312,6 +313,10 @@ class Playground:
                 acting_chunk = u.chunk
                 if new_chunk:  # show the chunk's whole reasoning, in the chat and the edit box, and its routing
                     text = edited if edited is not None else (session.reasoning.text if session.reasoning else "")
+                    if edited is None:  # each reasoning once in the chat, with the chunks it drove
+                        session.chat, turn = after_chunk(
+                            session.chat, turn, u.chunk, text, u.reasoned, reasoning_chunk == u.chunk
+                        )
                     yield EpisodeOutputs(
                         view=u.frame,
                         status=status,
@@ -352,9 +357,11 @@ class Playground:
     def model_banner(self) -> str:
         loaded = self.models.loaded
         if loaded is None:
-            from playground.model_cache import default_model_label
+            from playground.model_cache import default_model_label, nano_note
 
-            return f"**Model:** {default_model_label()} · loads on first use"
+            note = nano_note() if self.settings.model_id == DEFAULT_MODEL else ""
+            line = f"**Model:** {default_model_label()} · loads on first use"
+            return f"{line}  \n{note}" if note else line
         return loaded.describe()
 
     def probe(self, model_id, quantization, per_suite):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from playground import captions
 from playground.handlers import EPISODE_OUTPUTS, MODES, SPATIAL, WHITEBOARD, Playground
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
@@ -85,21 +86,26 @@ def build_app(playground: Playground | None = None):
                         interactive=False,
                         elem_id="sim-view",
                     )
+                    gr.Markdown(captions.CAMERAS, elem_classes=["caption"])
                     verdict = gr.Markdown("_press **New scene** or **Run the model**_", elem_id="verdict")
                     scene_md = gr.Markdown(elem_id="scene")
                     board = gr.Image(label="the whiteboard", type="pil", height=120, interactive=False, elem_id="board")
             with gr.Row():
                 with gr.Column(scale=1):
                     chat = gr.Chatbot(label="Reasoning (streams token by token)", height=260, elem_id="chat")
+                    gr.Markdown(captions.REASONING, elem_classes=["caption"])
                     edit = gr.Textbox(label="Edit the reasoning, then act on it", lines=3, elem_id="edit")
                     act_btn = gr.Button("Act on this reasoning", elem_id="act")
                 with gr.Column(scale=1):
                     with gr.Tab("Action chunk"):
                         action_plot = gr.Plot(label="joints over the horizon: predicted vs executed")
+                        gr.Markdown(captions.ACTION_CHUNK, elem_classes=["caption"])
                     with gr.Tab("MoE experts"):
                         routing_plot = gr.Plot(label="which experts each reasoning token used")
+                        gr.Markdown(captions.ROUTING, elem_classes=["caption"])
                     with gr.Tab("Latency and memory"):
                         stats = gr.Markdown(elem_id="stats")
+                        gr.Markdown(captions.STATS, elem_classes=["caption"])
         with gr.Tab("Probe"):
             gr.Markdown("OCR, math and spatial questions generated from the simulator, scored on exact answers.")
             with gr.Row():

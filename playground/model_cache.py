@@ -5,6 +5,7 @@ A CPU Space has room and cores for one model: loading another replaces it for ev
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -25,13 +26,40 @@ class LoadedModel:
     key: tuple[str, str, str]  # (model id, quantization, device) it was loaded with
     label: str
     load_s: float
+    note: str = ""  # what it can and cannot do yet, from its card's measured scores (nano_note)
 
     def describe(self) -> str:
         p = self.policy
-        return (
+        line = (
             f"**Model:** {self.label} · quantization {self.key[1]} · {p.num_parameters() / 1e6:.1f} M parameters · "
             f"{p.get_memory_footprint() / 2**20:.1f} MB · loaded in {self.load_s:.1f} s"
         )
+        return f"{line}  \n{self.note}" if self.note else line
+
+
+def nano_note(checkpoint: Path = NANO_CHECKPOINT) -> str:
+    """What the shipped nano reads and solves, in its card's own measured figures (training/lineage.json), so a
+    visitor expects what it does; "" when the checkpoint has none."""
+    try:
+        scores = json.loads((checkpoint / "training" / "lineage.json").read_text())["scores"]
+        probe = next(s for s in scores if s.get("model") == "shipped")
+        own = {s["task"]: s for s in scores if "task" in s and "reasoning" not in s and "follow_rate" not in s}
+        math, toy = own["math_matching"]["success_rate"], own["toy_placement"]["success_rate"]
+    except (OSError, ValueError, KeyError, StopIteration):
+        return ""
+    # a card scored on the photo and grounding suites says how well; the shipped card predates them (0.005 and 0.00)
+    photos = f"phone photos of handwriting {probe['photo']:.0%}" if "photo" in probe else "no phone photos yet"
+    pointing = (
+        f"it points at the right card {probe['grounding_card']:.0%} of the time"
+        if "grounding_card" in probe
+        else "it was never taught where the cards are"
+    )
+    return (
+        f"_What it can do yet (heldout scenes, its card): it reads the sim's drawn boards in fonts it never saw "
+        f"{probe['ocr']:.0%} of the time and gets {probe['math']:.0%} of the answers right; it reads {photos}; "
+        f"{pointing}; it solves {math:.0%} of whiteboard episodes and {toy:.0%} of toy ones. The Scripted expert tab "
+        "shows the tasks done right._"
+    )
 
 
 def default_model_label() -> str:
@@ -106,7 +134,8 @@ class ModelCache:
                     ) from exc
             label = model_id
             policy = ChatVLA2.from_pretrained(model_id, quantization=quant, device=device)
-        loaded = LoadedModel(policy, key, label, time.perf_counter() - start)
+        note = nano_note() if model_id == DEFAULT_MODEL and (NANO_CHECKPOINT / "config.json").is_file() else ""
+        loaded = LoadedModel(policy, key, label, time.perf_counter() - start, note)
         logger.info("loaded %s (%s) in %.1f s", label, quantization, loaded.load_s)
         return loaded
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
 DEFAULT_MODEL = "nano"  # the model box's value that means "the shipped nano model"
+CHUNK_STEPS = 16  # control steps one chunk plays: the nano's n_action_steps
+# The scripted expert's longest episode, in control steps, of `chatvla2-lite bench sim --split heldout --episodes
+# 100` (math_matching 179, toy_placement 181). An episode budget must fit it with room to spare, or a policy that does
+# everything right is cut off: 1.5 times it, in chunks. tests/playground/test_expert_ceiling.py holds the app to it.
+EXPERT_STEPS_MAX = 181
+DEFAULT_MAX_CHUNKS = math.ceil(1.5 * EXPERT_STEPS_MAX / CHUNK_STEPS)  # 17
 QUANTIZATIONS = ("none", "8bit", "4bit")
 
 
@@ -24,7 +31,7 @@ class AppSettings:
     max_model_gb: float = 6.0  # MAX_MODEL_GB: a public Space refuses repos with more safetensors than this
     max_upload_mb: float = 10.0  # MAX_UPLOAD_MB
     max_upload_megapixels: float = 16.0  # MAX_UPLOAD_MEGAPIXELS: a 40 MP photo is refused before it is decoded
-    max_chunks: int = 6  # MAX_CHUNKS: reason-act rounds per episode
+    max_chunks: int = DEFAULT_MAX_CHUNKS  # MAX_CHUNKS: chunks of CHUNK_STEPS per episode
     max_episode_s: float = 15.0  # MAX_EPISODE_S: wall-clock budget of one episode
     max_fps: float = 15.0  # MAX_FPS: sim frames streamed per second at most while acting
     concurrency: int = 2  # CONCURRENCY: episodes that run at once; more only thrash 2 cores

@@ -100,6 +100,8 @@ def run_sim_benchmark(
             env.close()
         result[f"{task}_expert_success"] = float(np.mean(successes))
         result[f"{task}_expert_steps_mean"] = float(np.mean(steps))
+        # what an episode budget must fit (playground/settings.py sizes the app's from it); failures run to the cap
+        result[f"{task}_expert_steps_max"] = max((n for n, ok in zip(steps, successes) if ok), default=None)
         result[f"{task}_failed_seeds"] = [s for s, ok in zip(range(seed, seed + episodes), successes) if not ok]
     result.update({k: round(v, 2) for k, v in measure_speed(seed, world=world).items()})
     result["wall_s"] = round(time.perf_counter() - wall, 1)

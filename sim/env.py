@@ -100,23 +100,27 @@ class So100TabletopEnv:
         """Apply a chunk of actions, one control period each, until it ends, the task succeeds or the episode
         is truncated; the cameras render once, after the last step. Same physics as calling step() per action,
         at a fraction of the cost: rendering is about 90% of a step, and a chunked policy looks only between
-        chunks. Returns obs, reward, terminated, truncated, info, and how many actions ran."""
+        chunks. Returns obs, reward, terminated, truncated, info (with "joint_path", the joints after each step that
+        ran), and how many actions ran."""
         if self.episode is None:
             raise RuntimeError("call reset() before step_chunk()")
         arm = self.scene.arm
         valid = [arm.validate(a) for a in actions]  # every action checked before any moves
         clamped, success, truncated, n = False, False, False, 0
+        path = []  # the joints after each step, for a caller that plots a chunk against what it commanded
         for action, checked in zip(actions, valid):
             clamped |= bool(np.any(checked != np.asarray(action, dtype=np.float64)))
             arm.command(checked)
             self.scene.step_physics()
+            path.append(arm.joint_positions())
             self.steps += 1
             n += 1
             success = self.task.is_success(self.scene, self.episode)
             truncated = not success and self.steps >= self.max_steps
             if success or truncated:
                 break
-        return self._observation(), float(success), success, truncated, self._info(success, clamped), n
+        info = {**self._info(success, clamped), "joint_path": np.asarray(path, dtype=np.float32)}  # (n, 6)
+        return self._observation(), float(success), success, truncated, info, n
 
     def render(self):
         """The front camera's image (rgb_array render mode)."""

@@ -21,8 +21,8 @@ class SimBackend:
 
     name = "PyBullet sim"
 
-    def __init__(self, cameras: tuple[str, ...] = CAMERA_NAMES):
-        self.cameras = cameras
+    def __init__(self, cameras: tuple[str, ...] = CAMERA_NAMES, split: str = "train"):
+        self.cameras, self.split = cameras, split  # a visitor's scenes are the train split's; tests ask for heldout
         self.env = None
         self.scenario: Scenario | None = None
 
@@ -35,7 +35,7 @@ class SimBackend:
         world = World.of(world)
         if self.env is None or self.env.task.name != task or self.env.world != world:
             self.close()
-            self.env = sim.make_env(task, "train", cameras=self.cameras, world=world)
+            self.env = sim.make_env(task, self.split, cameras=self.cameras, world=world)
         return self.env
 
     def new_scene(self, task: str, build, world=None) -> tuple[Scenario, dict]:
@@ -58,6 +58,10 @@ class SimBackend:
         shapes raise InvalidActionError before anything moves."""
         obs, _, _, truncated, info, ran = self.env.step_chunk(np.asarray(actions, dtype=np.float32).reshape(-1, 6))
         return obs, {**info, "done": truncated or self.verdict().done}, ran
+
+    def expert(self):
+        """The sim's scripted expert for the scene now, from the arm where it stands (sim.expert.ScriptedExpert)."""
+        return self.env.expert()
 
     @property
     def steps(self) -> int:

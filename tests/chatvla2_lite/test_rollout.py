@@ -70,7 +70,7 @@ def test_given_reasoning_is_acted_on_without_reasoning():
 
 def test_a_streaming_actor_yields_the_pieces_before_its_chunk_and_a_robot_done_ends_the_episode():
     policy, robot = CountingPolicy(n_action_steps=8), StepRobot(done_at=20)
-    events = list(rollout(PolicyActor(policy, stream=True), robot, {}, max_steps=450, frames=True))
+    events = list(rollout(PolicyActor(policy, stream=True), robot, {}, max_steps=450, frames=1))
     pieces = [e.text for e in events if isinstance(e, ReasoningPiece)]
     assert "".join(pieces) == "go to 7" and events.index(next(e for e in events if isinstance(e, Acted))) > 1
     played = [e for e in events if isinstance(e, Played)]
@@ -82,7 +82,7 @@ def test_a_streaming_actor_yields_the_pieces_before_its_chunk_and_a_robot_done_e
 def test_the_caller_stops_it_and_a_scripted_actor_ends_it():
     stop = {"now": False}
     robot = StepRobot()
-    loop = rollout(PolicyActor(CountingPolicy()), robot, {}, 450, frames=True, should_stop=lambda: stop["now"])
+    loop = rollout(PolicyActor(CountingPolicy()), robot, {}, 450, frames=1, should_stop=lambda: stop["now"])
     for event in loop:
         if isinstance(event, Played) and event.steps == 5:
             stop["now"] = True

@@ -40,6 +40,17 @@ def test_episode_streams_reasoning_then_frames_and_ends_on_the_budget(session, n
     assert done.timing["chunks"] == 2 and done.timing["steps"] == 32
     assert len(session.predicted) == 2 and session.predicted[0].shape == (16, 6)
     assert session.executed_array().shape == (32, 6)
+    drove = {u.chunk: u.reasoned for u in updates if u.phase == "acting"}
+    assert drove == {1: True, 2: cadence == "every_chunk"}, "each chunk says whether a reasoning of its own drove it"
+
+
+def test_the_cameras_render_no_faster_than_frames_go_out_and_every_step_is_still_measured(session, nano_policy):
+    budget = Budget(max_chunks=1, max_fps=15)  # 30 Hz control: a render every 2 steps
+    assert budget.steps_per_frame == 2
+    updates = list(run_episode(session, nano_policy, threading.Lock(), budget))
+    assert sum(u.phase == "acting" for u in updates) <= 8
+    executed = session.executed_array()
+    assert executed.shape == (16, 6) and len(np.unique(executed, axis=0)) > 8, "a measured state for every step"
 
 
 def test_stop_ends_the_episode_early(session, nano_policy):

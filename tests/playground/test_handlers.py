@@ -142,3 +142,36 @@ def test_public_space_refuses_local_paths_and_unreachable_ids(tmp_path, monkeypa
     with pytest.raises(CheckpointError, match="could not look up"):
         cache.get("someone/some-model")
     assert "chatvla2-nano" in cache.get("nano").label, "the shipped default still loads"
+
+
+def test_the_chat_shows_the_reasoning_once_with_the_chunks_it_drove():
+    pg = Playground(AppSettings(max_chunks=3))
+    try:
+        outputs = list(pg.run(WHITEBOARD, None, "3 + 4", "", "", 0, "PyBullet sim", "nano", "none"))
+    finally:
+        pg.sessions.close_all()
+    chat = outputs[-1][4]
+    said = [m["content"] for m in chat if m["role"] == "assistant"]
+    assert len(said) == 1 and said[0].endswith("_drove chunks 1–3_"), said
+
+
+def test_the_banner_says_what_the_shipped_nano_can_and_cannot_read_in_its_cards_figures():
+    banner = Playground(AppSettings()).model_banner()
+    assert "What it can do yet" in banner and "55%" in banner and "no phone photos yet" in banner
+
+
+def test_a_card_scored_on_photos_and_pointing_gets_those_figures_in_the_banner(tmp_path):
+    import json
+
+    from playground.model_cache import nano_note
+
+    scores = [
+        {"model": "shipped", "ocr": 0.96, "math": 0.95, "photo": 0.91, "grounding_card": 0.97},
+        {"task": "math_matching", "success_rate": 0.9},
+        {"task": "toy_placement", "success_rate": 0.85},
+    ]
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "lineage.json").write_text(json.dumps({"scores": scores}))
+    note = nano_note(tmp_path)
+    assert "phone photos of handwriting 91%" in note and "right card 97%" in note and "90% of whiteboard" in note
+    assert nano_note(tmp_path / "nothing-here") == ""
