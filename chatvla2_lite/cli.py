@@ -6,6 +6,7 @@
     eval     closed-loop scores of a model in the sim
     probe    VQA retention suites of a model's backbone
     bench    sim | model | train: speed and success of a part of the system
+    so100    a real SO-100 arm: calibrate | test-move | bench (bench --emulated: on the bus emulator, no arm)
 
 Diagnostics beyond these are `python -m experiments.NAME` (experiments/README.md); the app's benchmark is
 `python -m playground.bench_app`.
@@ -25,6 +26,8 @@ from sim.errors import SimError
 from sim.world import CARD_LAYOUTS, World
 
 QUANTIZATIONS = ("4bit", "8bit", "none")
+DRIVERS = ("chatvla2", "lerobot")  # chatvla2_lite.robots.so100.lerobot_driver.DRIVERS
+TEST_MOVE_DEGREES, TEST_MOVE_SPEED = 5.0, 0.3  # "a few degrees at low speed" (rad/s), fixed: one thing to trust
 
 
 def _emit(result: dict, as_json: bool) -> None:
@@ -154,6 +157,67 @@ def _bench_train(args: argparse.Namespace) -> dict:
     )
 
 
+def _so100_config(args: argparse.Namespace):
+    from chatvla2_lite.robots.so100.config_so100 import SO100Config
+
+    if args.port is None:
+        raise ChatVLA2Error("give the arm's port before the action: chatvla2-lite so100 --port /dev/ttyACM0 ...")
+    return SO100Config(port=args.port, id=args.id)
+
+
+def _enter_pressed():
+    """A callable that turns true once ENTER is pressed (read in a thread, so the caller keeps polling)."""
+    import threading
+
+    pressed = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.readline(), pressed.set()), daemon=True).start()
+    return pressed.is_set
+
+
+def _so100_calibrate(args: argparse.Namespace) -> dict:
+    from chatvla2_lite.robots.so100.routines import calibrate
+    from chatvla2_lite.robots.so100.so100 import SO100
+
+    if args.driver != "chatvla2":
+        raise ChatVLA2Error("calibrate with LeRobot's own `lerobot-calibrate`; this command is the chatvla2 driver's")
+    waiting = {}
+
+    def ask(prompt: str) -> None:
+        print(prompt, file=sys.stderr, flush=True)
+        if "stop recording" in prompt:
+            waiting["done"] = _enter_pressed()
+        else:
+            sys.stdin.readline()
+
+    calibration, path = calibrate(SO100(_so100_config(args)), ask, lambda: waiting["done"]())
+    return {"id": args.id, "path": str(path), "calibration": {m: vars(c) for m, c in calibration.items()}}
+
+
+def _so100_test_move(args: argparse.Namespace) -> dict:
+    from chatvla2_lite.robots.so100.lerobot_driver import make_robot
+    from chatvla2_lite.robots.so100.routines import test_move
+
+    config = _so100_config(args)
+    if not args.yes:
+        print(
+            f"The arm on {args.port} will move each joint {TEST_MOVE_DEGREES:g} degrees and back at "
+            f"{TEST_MOVE_SPEED:g} rad/s. "
+            "Clear the space around it and keep a hand on its power switch. Type yes to go on: ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+        if sys.stdin.readline().strip().lower() != "yes":
+            raise ChatVLA2Error("not confirmed: nothing moved")
+    return test_move(make_robot(config, args.driver), TEST_MOVE_DEGREES, TEST_MOVE_SPEED)
+
+
+def _so100_bench(args: argparse.Namespace) -> dict:
+    from chatvla2_lite.robots.so100.bench import run_bench
+
+    return run_bench(None if args.emulated else _so100_config(args), emulated=args.emulated)
+
+
 def _add_world(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera-size", type=int, default=None, metavar="PX", help="cameras' frame side (224)")
     parser.add_argument("--card-layout", choices=CARD_LAYOUTS, default=None, help="math cards' layout (scattered)")
@@ -260,6 +324,27 @@ def build_parser() -> argparse.ArgumentParser:
     bench_train.add_argument("--batch-size", type=int, default=None, help="override the run's batch size")
     bench_train.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     _add_json(bench_train, _bench_train)
+
+    so100 = sub.add_parser(
+        "so100",
+        help="a real SO-100 arm: calibrate, test-move, bench",
+        description="The arm's options come before the action: so100 --port /dev/ttyACM0 --id my_arm test-move. "
+        "Its LeRobot calibration is read from and written to $HF_LEROBOT_CALIBRATION (LeRobot's folder).",
+    )
+    so100.add_argument("--port", default=None, help="the arm's serial port (/dev/ttyACM0)")
+    so100.add_argument("--id", default="so100_follower", help="the arm's id: names its LeRobot calibration file")
+    so100.add_argument("--driver", choices=DRIVERS, default="chatvla2", help="this project's driver, or LeRobot's")
+    so100_sub = so100.add_subparsers(dest="action", required=True)
+    calibrate = so100_sub.add_parser("calibrate", help="LeRobot's calibration, written as LeRobot's file for --id")
+    _add_json(calibrate, _so100_calibrate)
+    test_move = so100_sub.add_parser(
+        "test-move", help="move each joint 5 degrees and back at 0.3 rad/s, once confirmed"
+    )
+    test_move.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _add_json(test_move, _so100_test_move)
+    so100_bench = so100_sub.add_parser("bench", help="sync read/write and control loop rates at 1 Mbaud")
+    so100_bench.add_argument("--emulated", action="store_true", help="on the bus emulator (no arm needed)")
+    _add_json(so100_bench, _so100_bench)
     return parser
 
 
@@ -269,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         result = args.func(args)
+    except KeyboardInterrupt:  # a real arm's driver has released its torque on the way out
+        print("interrupted", file=sys.stderr)
+        return 130
     except (ChatVLA2Error, SimError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

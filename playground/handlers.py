@@ -343,9 +343,14 @@ class Playground:
                 ).values()
 
     def stop(self, request: gr.Request = None) -> str:
-        """Ask the visitor's running episode to stop after the current step."""
+        """Ask the visitor's running episode to stop after the current step; a real arm lets go of its torque now,
+        from this thread, not at the loop's next step."""
         session = self.session(request)
         session.stop.set()
+        release = getattr(session.backend, "stop", None)  # the sim has nothing to release
+        if release is not None:
+            release()
+            return "_stopped: the arm's torque is released_"
         return "_stopping..._"
 
     # ---- model, probes, figures ------------------------------------------------------------------------------
