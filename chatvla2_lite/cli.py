@@ -111,8 +111,14 @@ def _eval(args: argparse.Namespace) -> dict:
     from chatvla2_lite.evaluation.closed_loop import evaluate
     from chatvla2_lite.model.policy_chatvla2 import load_policy
 
+    if args.point_edit and args.task != "toy_placement":
+        raise ValueError("--point-edit moves a toy's placement point; use --task toy_placement")
     _threads(args)
     policy = load_policy(args.model, _quantization(args))
+    if args.point_edit:
+        from chatvla2_lite.evaluation.point_edit import evaluate_point_edit
+
+        return evaluate_point_edit(policy, args.split, args.episodes, args.seed, args.max_steps)
     return evaluate(
         policy,
         args.task,
@@ -286,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reasoning.add_argument(
         "--counterfactual", action="store_true", help="act on a reasoning naming another card; report follow_rate"
+    )
+    reasoning.add_argument(
+        "--point-edit", action="store_true", help="move the true reasoning's placement point; report point_follow_rate"
     )
     ev.add_argument("--max-steps", type=int, default=450, help="control steps per episode at most")
     _add_model(ev, threads=1)
