@@ -8,9 +8,10 @@
     data/chunk-000/file-000.parquet                   one row per frame
     videos/observation.images.<cam>/chunk-000/file-000.mp4   every episode's frames back to back (h264, yuv420p)
 
-All episodes go into file-000 of chunk-000 (LeRobot rolls over to a new file at 100 MB of data or 200 MB
-of video; a recording here stays far below that). Episode k's frames are rows dataset_from_index ..
-dataset_to_index - 1 of the data file, and seconds from_timestamp .. to_timestamp of each video.
+The writer puts all episodes into file-000 of chunk-000 (LeRobot rolls over to a new file at 100 MB of data or 200 MB
+of video; a recording here stays far below that). The reader follows what each episode's row says, as LeRobot's own
+does: its frames are the rows of global index dataset_from_index .. dataset_to_index - 1 of data file
+(data/chunk_index, data/file_index), and seconds from_timestamp .. to_timestamp of each camera's video file.
 With `use_videos=False` the frames are PNG images inside the data parquet (LeRobot's "image" dtype).
 """
 
@@ -286,6 +287,42 @@ def load_info(root: str | Path) -> dict:
     return json.loads((Path(root) / "meta/info.json").read_text())
 
 
+def load_episode_rows(root: str | Path) -> list[dict]:
+    """Every row of meta/episodes, from all its files (LeRobot rolls those over too), in episode order."""
+    import pyarrow.parquet as pq
+
+    files = sorted((Path(root) / "meta/episodes").glob("chunk-*/file-*.parquet"))
+    if not files:
+        raise ValueError(f"{root} has no meta/episodes/chunk-*/file-*.parquet: it is no LeRobot v3.0 dataset")
+    rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+    indices = [r["episode_index"] for r in rows]
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"{root}/meta/episodes lists an episode twice; the dataset's metadata is corrupt")
+    return sorted(rows, key=lambda r: r["episode_index"])
+
+
+def _episode_frames(data, row: dict, path: Path):
+    """The data file's rows of the episode `row` describes, checked: the global indices dataset_from_index ..
+    dataset_to_index - 1 in order, all of that episode. Anything else raises: a reader must never hand back
+    another episode's frames."""
+    import pyarrow.compute as pc
+
+    ep, a, b = row["episode_index"], row["dataset_from_index"], row["dataset_to_index"]
+    index = data.column("index")
+    first = index[0].as_py() if len(index) else None
+    frames = data.slice(a - first, b - a) if first is not None and a >= first else data.slice(0, 0)
+    if (
+        len(frames) != b - a
+        or frames.column("index").to_pylist() != list(range(a, b))
+        or not pc.all(pc.equal(frames.column("episode_index"), ep)).as_py()
+    ):
+        raise ValueError(
+            f"episode {ep} should be frames {a}..{b - 1} of {path}, which does not hold them; the dataset's "
+            "meta/episodes and its data files disagree (re-record it, or rebuild its metadata with LeRobot)"
+        )
+    return frames
+
+
 def load_episodes(
     root: str | Path,
     episodes: list[int] | None = None,
@@ -300,21 +337,26 @@ def load_episodes(
     every frame would hold about 18 GB). With `packed` each camera's frames are instead a list of PNG bytes, each
     packed as it is decoded, so the frames never all stand in memory at full size (a frame decoded from the mp4
     packs about 9 times smaller at 224 px, its video noise and all; of PNG-stored frames the stored bytes are
-    kept)."""
+    kept). Each episode is read from the data and video files its row names (LeRobot splits a dataset across
+    files as they fill), and checked against them."""
     if image_stride < 1:
         raise ValueError(f"image_stride must be at least 1, got {image_stride}")
     import pyarrow.parquet as pq
 
     root = Path(root)
     info = load_info(root)
-    rows = pq.read_table(root / "meta/episodes" / f"{CHUNK_FILE}.parquet").to_pylist()
-    rows = [r for r in rows if episodes is None or r["episode_index"] in set(episodes)]
-    data = pq.read_table(root / info["data_path"].format(chunk_index=0, file_index=0))
+    wanted = None if episodes is None else set(episodes)
+    rows = [r for r in load_episode_rows(root) if wanted is None or r["episode_index"] in wanted]
     keys = [k for k, f in info["features"].items() if f["dtype"] in ("video", "image")]
-    out = []
+    out, tables = [], {}
     for row in rows:
-        a, b = row["dataset_from_index"], row["dataset_to_index"]
-        frames = data.slice(a, b - a)
+        where = (row["data/chunk_index"], row["data/file_index"])
+        path = root / info["data_path"].format(chunk_index=where[0], file_index=where[1])
+        if where not in tables:
+            if not path.is_file():
+                raise ValueError(f"episode {row['episode_index']} is in {path}, which is missing; re-record it")
+            tables[where] = pq.read_table(path)
+        frames = _episode_frames(tables[where], row, path)
         ep = {k: v for k, v in row.items() if not k.startswith("stats/")}
         ep["task"] = row["tasks"][0]
         for key in (STATE_KEY, "action"):
@@ -328,11 +370,22 @@ def load_episodes(
     if images and info["video_path"] is not None:
         fps = info["fps"]
         for key in keys:
-            path = root / info["video_path"].format(video_key=key, chunk_index=0, file_index=0)
-            ranges = [
-                (round(ep[f"videos/{key}/from_timestamp"] * fps), round(ep[f"videos/{key}/to_timestamp"] * fps))
-                for ep in out
-            ]
-            for ep, clip in zip(out, _decode_video(path, ranges, image_stride, encode_png if packed else None)):
-                ep[key] = clip
+            by_file: dict[tuple[int, int], list[dict]] = {}  # each video file decoded once, for all its episodes
+            for ep in out:
+                by_file.setdefault((ep[f"videos/{key}/chunk_index"], ep[f"videos/{key}/file_index"]), []).append(ep)
+            for (chunk, file), eps in by_file.items():
+                path = root / info["video_path"].format(video_key=key, chunk_index=chunk, file_index=file)
+                if not path.is_file():
+                    raise ValueError(f"episode {eps[0]['episode_index']}'s {key} is in {path}, which is missing")
+                ranges = [
+                    (round(ep[f"videos/{key}/from_timestamp"] * fps), round(ep[f"videos/{key}/to_timestamp"] * fps))
+                    for ep in eps
+                ]
+                for ep, (a, b) in zip(eps, ranges):
+                    if b - a != len(ep["timestamp"]):
+                        raise ValueError(
+                            f"episode {ep['episode_index']} has {len(ep['timestamp'])} frames but {b - a} in {path}"
+                        )
+                for ep, clip in zip(eps, _decode_video(path, ranges, image_stride, encode_png if packed else None)):
+                    ep[key] = clip
     return out

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from chatvla2_lite.data.lerobot_dataset import CHUNK_FILE, FPS, LeRobotV3Writer, load_info
+from chatvla2_lite.data.lerobot_dataset import FPS, LeRobotV3Writer, load_episode_rows, load_info
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 from chatvla2_lite.rollout import Acted, Ended, EnvRobot, ScriptActor, rollout
 from sim.conventions import IMAGE_KEY, STATE_KEY, image_key
@@ -164,13 +164,11 @@ def record_dataset(
 def check_demos_world(dataset_dirs, world) -> None:
     """Raise ValueError unless every recorded dataset was made in `world` (sim.world.World): its camera frames that
     size, and its math episodes' cards laid out that way (episodes recorded before worlds existed: scattered)."""
-    import pyarrow.parquet as pq
 
     for root in dataset_dirs:
         features = load_info(root)["features"]
         shapes = [f["shape"][:2] for k, f in features.items() if k.startswith(IMAGE_KEY)]
-        rows = pq.read_table(Path(root) / "meta/episodes" / f"{CHUNK_FILE}.parquet", columns=["ground_truth"])
-        truths = [json.loads(t) for t in rows.column("ground_truth").to_pylist()]
+        truths = [json.loads(r["ground_truth"]) for r in load_episode_rows(root)]
         layouts = {t.get("card_layout", "scattered") for t in truths if t.get("task") == "math_matching"}
         if any(list(shape) != [world.camera_size] * 2 for shape in shapes) or layouts - {world.card_layout}:
             sizes = "/".join(sorted({f"{h}x{w}" for h, w in shapes}))
