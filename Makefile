@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The browser test drives Debian's chromium through Playwright's Python package (never `playwright install`).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup run test bench clean fonts
+.PHONY: setup run test bench clean fonts lab
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ $(CHROMIUM):
 	else \
 		echo "make test needs Debian's chromium for its browser test: run 'sudo apt-get install chromium'" >&2; exit 1; \
 	fi
+
+# JupyterLab on the teaching notebooks (notebooks/, each run by `make test` at its CI setting)
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 bench: setup
 	$(VENV)/bin/chatvla2-lite bench sim --episodes 100 --json

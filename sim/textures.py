@@ -145,16 +145,21 @@ def _draw_frame(board: Image.Image) -> None:
 
 
 def draw_whiteboard(
-    text: str, rng: np.random.Generator, font_name: str, size: tuple[int, int] = BOARD_SIZE
+    text: str,
+    rng: np.random.Generator,
+    font_name: str,
+    size: tuple[int, int] = BOARD_SIZE,
+    font_height_frac: tuple[float, float] = FONT_HEIGHT_FRAC,
 ) -> Image.Image:
     """An RGB whiteboard of `size` with `text` hand-written in marker, all ink inside text_region().
 
-    The rng picks marker colour, font size, stroke weight, slant, rotation (±3°), a small offset
-    from centre, and faint wipe marks; text that would not fit the region is scaled down to fit.
+    The rng picks marker colour, font size (a share of the board's height drawn from `font_height_frac`), stroke
+    weight, slant, rotation (±3°), a small offset from centre, and faint wipe marks; text that would not fit the
+    region is scaled down to fit.
     """
     w, h = size
     colour_name = list(MARKER_RGB)[int(rng.integers(len(MARKER_RGB)))]
-    font = load_font(font_name, max(8, int(h * rng.uniform(*FONT_HEIGHT_FRAC))))
+    font = load_font(font_name, max(8, int(h * rng.uniform(*font_height_frac))))
     mask = _text_mask(text.translate(BOARD_GLYPHS), font, stroke=int(rng.integers(*STROKE_PX)))
     mask = _slant_and_rotate(mask, rng.uniform(-MAX_SHEAR, MAX_SHEAR), rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG))
 

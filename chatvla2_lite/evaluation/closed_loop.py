@@ -101,6 +101,23 @@ def run_episode(policy, env, seed: int, reasoning=None, max_steps: int = 450) ->
     }
 
 
+def play_scene(policy, env, observation: dict, reasoning=None, max_steps: int = 450, seed: int = 0) -> dict:
+    """The closed loop (chatvla2_lite.rollout) from the scene as it stands, one a caller built or edited (a typed
+    equation, a typed instruction): the reasoning followed (None: the policy reasons once; or a text to act on), each
+    chunk's (H, 6) actions, the observation after each chunk, the final info and the step count."""
+    policy.reset()
+    actor = PolicyActor(policy, "once", reasoning=reasoning, seed=seed)
+    chunks, observations, info, steps = [], [], {}, 0
+    for event in rollout(actor, EnvRobot(env), observation, max_steps):
+        if isinstance(event, Acted):
+            chunks.append(event.actions)
+        elif isinstance(event, Played):
+            observations.append(event.observation)
+        elif isinstance(event, Ended):
+            steps, info = event.steps, event.info
+    return {"reasoning": actor.text, "chunks": chunks, "observations": observations, "info": info, "steps": steps}
+
+
 def score_math(reasoning: str, truth: dict) -> dict:
     """Whether a math reasoning read the board right and picked the answer, and each step between (truth: the
     episode's reset info): solve (its result is the answer), arithmetic (its result is what the board it read

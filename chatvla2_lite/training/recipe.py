@@ -5,6 +5,7 @@ per experiment:
 
     description = "..."
     world = { camera_size = 224, card_layout = "scattered" }   # the sim world every stage learns in
+    start = "nano"                                             # optional: what runs with no init start from
     [demos]                                                    # recorded expert demos of both tasks, by name
     demos200 = 200
     [card]                                                     # what `export --to` scores and ships
@@ -20,11 +21,12 @@ per experiment:
         mix = { robot = 0.3, near_misses = 0.5 }, objective = "regression", pixel_cameras = ["wrist"] },
     ]
 
-A run's keys are a stage kind (training/stage.py), the run it starts from (`init`, none: a fresh nano), the demos it
-reads, any StageConfig field (`mix` sets some of the kind's shares and keeps the others), and the model options
-RunConfig names. `--set KEY=VALUE` changes any of it from the command line: `r01/vlm.steps=10` one run's field,
-`steps=10` every run's, `world.camera_size=448`, `demos.demos200=3`, `card.eval_episodes=2`. A new knob is one field
-and the code that reads it.
+A run's keys are a stage kind (training/stage.py), the run it starts from (`init`; none: the recipe's `start`, which
+is "nano" for the shipped checkpoint, a folder or a Hub id, and without one a fresh nano), the demos it reads, any
+StageConfig field (`mix` sets some of the kind's shares and keeps the others), and the model options RunConfig names.
+`--set KEY=VALUE` changes any of it from the command line: `r01/vlm.steps=10` one run's field, `steps=10` every
+run's, `world.camera_size=448`, `demos.demos200=3`, `card.eval_episodes=2`. A new knob is one field and the code that
+reads it.
 """
 
 from __future__ import annotations
@@ -99,6 +101,9 @@ class Recipe:
     demos: dict[str, int]  # demo set name -> episodes of each task
     rounds: list[Round]
     card: CardSpec
+    # the model a run with no init starts from: "nano" (the shipped checkpoint), a folder or a Hub id; None: a fresh
+    # nano, random weights. A lesson that fine-tunes the shipped nano, a recipe that goes on from a published model
+    start: str | None = None
 
     @property
     def runs(self) -> list[RunConfig]:
@@ -121,6 +126,7 @@ class Recipe:
                 {"name": r.name, "note": r.note, "runs": [run.to_dict() for run in r.runs]} for r in self.rounds
             ],
             "card": dataclasses.asdict(self.card),
+            "start": self.start,
         }
 
 
@@ -173,7 +179,7 @@ _STAGE_KEYS = {f.name for f in dataclasses.fields(StageConfig)} - {"name"}
 
 
 def _build(name: str, raw: dict) -> Recipe:
-    unknown = sorted(set(raw) - {"description", "world", "demos", "card", "rounds"})
+    unknown = sorted(set(raw) - {"description", "world", "demos", "card", "rounds", "start"})
     if unknown:
         raise ValueError(f"recipe {name!r}: unknown settings {unknown}")
     demos = {str(k): int(v) for k, v in raw.get("demos", {}).items()}
@@ -194,7 +200,10 @@ def _build(name: str, raw: dict) -> Recipe:
     if missing:
         raise ValueError(f"recipe {name!r}: its card names runs {missing} it does not have")
     world = World.from_dict(raw.get("world"))
-    return Recipe(name, raw.get("description", ""), world, demos, rounds, card)
+    start = raw.get("start")
+    if start is not None and not isinstance(start, str):
+        raise ValueError(f"recipe {name!r}: start names a model (a folder or Hub id), not {start!r}")
+    return Recipe(name, raw.get("description", ""), world, demos, rounds, card, start)
 
 
 def _run(recipe: str, name: str, spec: dict, earlier: set[str], demos: dict[str, int]) -> RunConfig:

@@ -35,7 +35,8 @@ from sim.conventions import TASK_NAMES
 log = logging.getLogger(__name__)
 # what the in-training probes ask: the retention suites, and the card questions where a stage draws them
 PROBE_SUITES = (*RETENTION_SUITES, "cards", "card_list", *GROUNDING_KINDS)
-PROBE_QUESTIONS = 16  # per suite and probe: enough to see the break-out, cheap next to 250 steps
+PROBE_QUESTIONS = 16  # per suite and probe, where a caller does not say (a stage's own is its probe_questions)
+NANO_START = "nano"  # a recipe's `start` that names the shipped nano checkpoint (checkpoints/chatvla2-nano)
 
 
 def run_dir(out: str | Path, run: RunConfig) -> Path:
@@ -92,13 +93,13 @@ def _record_demos(recipe: Recipe, name: str, out: Path, record: bool, progress: 
 
 
 def build_policy(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0) -> ChatVLA2:
-    """The model a run starts from (its init's, or a fresh nano), in the recipe's world, with the run's model
-    options applied: added views, a switched objective, a pixel encoder over new cameras."""
+    """The model a run starts from (its init's, else the recipe's start, else a fresh nano), in the recipe's world,
+    with the run's model options applied: added views, a switched objective, a pixel encoder over new cameras."""
     if run.add_views:
         check_added_views(run.add_views)  # before the model loads
-    init = Path(out) / run.init / "model" if run.init else None
+    init = Path(out) / run.init / "model" if run.init else recipe.start
     if init:
-        policy = ChatVLA2.from_pretrained(init)
+        policy = ChatVLA2.from_pretrained(None if init == NANO_START else init)
     else:
         processor = ChatVLA2Processor.nano(views=VIEW_SETS[run.view_set or "nano"])
         policy = ChatVLA2.from_config(processor=processor, seed=seed)
@@ -174,8 +175,9 @@ def train_run(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0, pr
             )
         else:
             sources["robot"] = streams.robot_stream(robot_data, chunk, seed, reword=config.reword, rename=config.rename)
-    # the first run that sees actions fits their statistics, and so does every co-training run
-    if draws_robot and (run.init is None or run.kind in ("cotrain", "naive")):
+    # the first run that sees actions fits their statistics (a model a recipe starts from has them), and so does
+    # every co-training run
+    if draws_robot and ((run.init is None and recipe.start is None) or run.kind in ("cotrain", "naive")):
         fit_action_normalizers(policy, streams.robot_samples_for_stats(robot_data, chunk))
     # scenes the sim plays for the action stage, each look read once through the frozen backbone
     scenes = {
@@ -202,7 +204,7 @@ def train_run(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0, pr
         suites = [s for s in PROBE_SUITES if s in BOARD_KINDS]
     suites += ["photo"] if config.mix.get("photo_text", 0) > 0 else []
     reads = config.mix.keys() & {"image_text", "board_text", "photo_text"}
-    probe = partial(probe_reading, suites=suites) if reads else None
+    probe = partial(probe_reading, suites=suites, questions=config.probe_questions) if reads else None
     data = mixed(sources, config.mix, np.random.default_rng(seed))
     last = train_stage(policy, config, data, folder, seed=seed, progress=progress, probe=probe)
     return {**last, "model": str(folder / "model")}
