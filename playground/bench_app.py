@@ -106,8 +106,8 @@ def run_app_benchmark(
     scripted expert through the app's loop on `expert_episodes` heldout scenes of each task (0: skipped)."""
     from gradio_client import Client
 
+    from playground.control_loop import Budget
     from playground.expert_ceiling import expert_solved
-    from playground.handlers import Playground
     from playground.settings import AppSettings
 
     port = free_port()
@@ -136,7 +136,7 @@ def run_app_benchmark(
     finally:
         stop_process(proc)
     # the app's own budget, read from the same environment the app was started with
-    ceiling = expert_solved(expert_episodes, Playground(AppSettings.from_env()).budget) if expert_episodes else None
+    ceiling = expert_solved(expert_episodes, Budget.of(AppSettings.from_env())) if expert_episodes else None
 
     def median(key):
         values = [r[key] for r in runs if r[key] is not None]

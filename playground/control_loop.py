@@ -63,6 +63,11 @@ class Budget:
     cadence: str = DEFAULT_CADENCE  # chatvla2_lite.rollout.CADENCES
     chunk_steps: int = CHUNK_STEPS  # what the scripted expert plays a look (a policy plays its n_action_steps)
 
+    @classmethod
+    def of(cls, settings) -> Budget:
+        """The budget an app with these settings (playground.settings.AppSettings) gives every episode."""
+        return cls(max_chunks=settings.max_chunks, max_seconds=settings.max_episode_s, max_fps=settings.max_fps)
+
     @property
     def steps_per_frame(self) -> int:
         """Control steps played between two renders: the cameras render no faster than frames can go out."""

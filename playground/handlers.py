@@ -92,8 +92,7 @@ class Playground:
 
     @property
     def budget(self) -> Budget:
-        s = self.settings
-        return Budget(max_chunks=s.max_chunks, max_seconds=s.max_episode_s, max_fps=s.max_fps)
+        return Budget.of(self.settings)
 
     def session(self, request):
         """The visitor's own session (one per browser tab or API client)."""
@@ -362,11 +361,10 @@ class Playground:
     def model_banner(self) -> str:
         loaded = self.models.loaded
         if loaded is None:
-            from playground.model_cache import default_model_label, nano_note
+            from playground.model_cache import default_model_label, nano_note, with_note
 
             note = nano_note() if self.settings.model_id == DEFAULT_MODEL else ""
-            line = f"**Model:** {default_model_label()} · loads on first use"
-            return f"{line}  \n{note}" if note else line
+            return with_note(f"**Model:** {default_model_label()} · loads on first use", note)
         return loaded.describe()
 
     def probe(self, model_id, quantization, per_suite):

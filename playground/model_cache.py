@@ -34,7 +34,12 @@ class LoadedModel:
             f"**Model:** {self.label} · quantization {self.key[1]} · {p.num_parameters() / 1e6:.1f} M parameters · "
             f"{p.get_memory_footprint() / 2**20:.1f} MB · loaded in {self.load_s:.1f} s"
         )
-        return f"{line}  \n{self.note}" if self.note else line
+        return with_note(line, self.note)
+
+
+def with_note(banner: str, note: str) -> str:
+    """The banner's line with the model's note under it, when it has one."""
+    return f"{banner}  \n{note}" if note else banner
 
 
 def nano_note(checkpoint: Path = NANO_CHECKPOINT) -> str:

@@ -5,13 +5,12 @@ import pytest
 
 from playground.control_loop import Budget
 from playground.expert_ceiling import expert_episode, expert_solved
-from playground.handlers import Playground
 from playground.settings import AppSettings
 
 
 @pytest.mark.slow
 def test_the_scripted_expert_solves_49_of_50_heldout_scenes_of_each_task_within_the_apps_default_budget():
-    budget = Playground(AppSettings()).budget  # the defaults a visitor gets, not the tests' small MAX_CHUNKS
+    budget = Budget.of(AppSettings())  # the defaults a visitor gets, not the tests' small MAX_CHUNKS
     result = expert_solved(50, budget, split="heldout")
     for task in ("math_matching", "toy_placement"):
         assert result[f"{task}_solved"] >= 49 / 50, result[f"{task}_failed"]
