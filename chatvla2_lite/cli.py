@@ -66,6 +66,7 @@ def _record(args: argparse.Namespace) -> dict:
         seed=args.seed,
         max_tries=args.max_tries,
         use_videos=not args.images,
+        codec=args.codec,
         world=_world(args),
     )
 
@@ -264,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--seed", type=int, default=0, help="first episode seed; later tries count up")
     record.add_argument("--max-tries", type=int, default=None, help="episodes to try at most (default 2N + 10)")
     record.add_argument("--images", action="store_true", help="store PNG frames in the parquet instead of mp4 videos")
+    record.add_argument(
+        "--codec",
+        choices=("av1", "h264"),
+        default="av1",
+        help="video codec (av1, LeRobot's default, merges with its own)",
+    )
     _add_world(record)
     _add_json(record, _record)
 

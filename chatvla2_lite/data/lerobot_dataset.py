@@ -1,12 +1,12 @@
 """Robot demos in LeRobot's dataset v3.0 layout: a streaming writer and a reader for training.
 
     meta/info.json                                    schema (features with dtype/shape/names), fps, path templates
-    meta/stats.json                                   mean/std/min/max/count per feature (images: per channel, 0..1)
+    meta/stats.json                                   min/max/mean/std/count/q01..q99 per feature (lerobot_stats.py)
     meta/tasks.parquet                                task string (index "task") -> task_index
     meta/episodes/chunk-000/file-000.parquet          one row per episode: length, tasks, frame and video offsets,
                                                       plus this project's columns (reasoning, ground truth, seed, ...)
     data/chunk-000/file-000.parquet                   one row per frame
-    videos/observation.images.<cam>/chunk-000/file-000.mp4   every episode's frames back to back (h264, yuv420p)
+    videos/observation.images.<cam>/chunk-000/file-000.mp4   every episode's frames back to back (AV1, or h264)
 
 The writer puts all episodes into file-000 of chunk-000 (LeRobot rolls over to a new file at 100 MB of data or 200 MB
 of video; a recording here stays far below that). The reader follows what each episode's row says, as LeRobot's own
@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 
+from chatvla2_lite.data import lerobot_stats
 from chatvla2_lite.data.image_text_cache import decode_png, encode_png
 from sim.conventions import STATE_KEY, image_key
 from sim.so100_description import JOINT_NAMES  # light: the config module would import transformers
@@ -37,13 +39,19 @@ DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
 # LeRobot's limits, recorded in info.json so its tools know when a file would roll over.
 CHUNKS_SIZE, DATA_FILE_MB, VIDEO_FILE_MB = 1000, 100, 200
-VIDEO_CRF = 23  # h264 quality: lower is better and bigger
 VIDEO_GOP = 2  # a key frame every 2 frames, as LeRobot encodes: random access stays cheap
-IMAGE_STATS_STRIDE = 10  # every 10th frame feeds the image statistics
+# codec name in info.json -> ffmpeg encoder and its options; AV1 is LeRobot's default, so datasets merge with its own
+VIDEO_CODECS = {
+    "av1": ("libsvtav1", ["-crf", "30", "-preset", "12"]),
+    "h264": ("libx264", ["-crf", "23", "-preset", "veryfast"]),
+}
+DEFAULT_CODEC = "av1"
 INDEX_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 
 
-def build_features(cameras: dict[str, tuple[int, int]], use_videos: bool = True, fps: int = FPS) -> dict:
+def build_features(
+    cameras: dict[str, tuple[int, int]], use_videos: bool = True, fps: int = FPS, codec: str = DEFAULT_CODEC
+) -> dict:
     """The info.json `features`: state and action (6 joints), an image or video per camera (name -> (H, W)), indices."""
     joints = {"dtype": "float32", "shape": [len(JOINT_NAMES)], "names": list(JOINT_NAMES)}
     features = {STATE_KEY: dict(joints), "action": dict(joints)}
@@ -57,7 +65,7 @@ def build_features(cameras: dict[str, tuple[int, int]], use_videos: bool = True,
             feature["info"] = {
                 "video.height": h,
                 "video.width": w,
-                "video.codec": "h264",
+                "video.codec": codec,
                 "video.pix_fmt": "yuv420p",
                 "video.is_depth_map": False,
                 "video.fps": fps,
@@ -69,30 +77,6 @@ def build_features(cameras: dict[str, tuple[int, int]], use_videos: bool = True,
     for name in INDEX_FEATURES[1:]:
         features[name] = {"dtype": "int64", "shape": [1], "names": None}
     return features
-
-
-class _Moments:
-    """Running min, max, mean and std of vectors (or of image channels)."""
-
-    def __init__(self):
-        self.n, self.sum, self.sq, self.min, self.max = 0, None, None, None, None
-
-    def add(self, x: np.ndarray) -> None:  # x: (N, D)
-        x = x.astype(np.float64)
-        lo, hi = x.min(0), x.max(0)
-        if self.n == 0:
-            self.sum, self.sq, self.min, self.max = x.sum(0), (x**2).sum(0), lo, hi
-        else:
-            self.sum, self.sq = self.sum + x.sum(0), self.sq + (x**2).sum(0)
-            self.min, self.max = np.minimum(self.min, lo), np.maximum(self.max, hi)
-        self.n += len(x)
-
-    def stats(self, shape=None) -> dict:
-        mean = self.sum / self.n
-        std = np.sqrt(np.maximum(self.sq / self.n - mean**2, 0.0))
-        out = {"min": self.min, "max": self.max, "mean": mean, "std": std}
-        out = {k: (v.reshape(shape) if shape else v).tolist() for k, v in out.items()}
-        return out | {"count": [self.n]}
 
 
 def _fixed_list(x: np.ndarray):
@@ -118,17 +102,19 @@ class LeRobotV3Writer:
         fps: int = FPS,
         robot_type: str = ROBOT_TYPE,
         split: str = "train",
+        codec: str = DEFAULT_CODEC,
     ):
-        self.root, self.fps, self.use_videos, self.split = Path(root), fps, use_videos, split
+        if codec not in VIDEO_CODECS:
+            raise ValueError(f"unknown video codec {codec!r}; choose one of {sorted(VIDEO_CODECS)}")
+        self.root, self.fps, self.use_videos, self.split, self.codec = Path(root), fps, use_videos, split, codec
         if self.root.exists() and any(self.root.iterdir()):
             raise FileExistsError(f"{self.root} is not empty; pass a new folder (or delete this one) to record into")
         self.cameras, self.robot_type = dict(cameras), robot_type
-        self.features = build_features(self.cameras, use_videos, fps)
+        self.features = build_features(self.cameras, use_videos, fps, codec)
         self.tasks: dict[str, int] = {}
         self.episodes: list[dict] = []
         self.frames: list = []  # pyarrow tables, one per episode
-        self.moments = {k: _Moments() for k in (STATE_KEY, "action")}
-        self.image_moments = {cam: _Moments() for cam in self.cameras}
+        self.episode_stats: dict[str, list[dict]] = {}  # feature -> one stats dict per episode
         self.videos: dict = {}
         self.total_frames = 0
 
@@ -139,16 +125,18 @@ class LeRobotV3Writer:
             path = self.root / VIDEO_PATH.format(video_key=image_key(cam), chunk_index=0, file_index=0)
             path.parent.mkdir(parents=True, exist_ok=True)
             h, w = self.cameras[cam]
+            encoder, options = VIDEO_CODECS[self.codec]
+            os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner on every file unless told errors only
             writer = imageio_ffmpeg.write_frames(
                 str(path),
                 (w, h),
                 fps=self.fps,
-                codec="libx264",
+                codec=encoder,
                 pix_fmt_out="yuv420p",
                 quality=None,
                 macro_block_size=1,
                 ffmpeg_log_level="error",
-                output_params=["-crf", str(VIDEO_CRF), "-g", str(VIDEO_GOP), "-preset", "veryfast"],
+                output_params=[*options, "-g", str(VIDEO_GOP)],
             )
             writer.send(None)
             self.videos[cam] = writer
@@ -195,8 +183,7 @@ class LeRobotV3Writer:
             else:
                 png = [{"bytes": _encode_png(f), "path": None} for f in frames]
                 columns[key] = pa.array(png, pa.struct([("bytes", pa.binary()), ("path", pa.string())]))
-            sampled = frames[::IMAGE_STATS_STRIDE].reshape(-1, 3) / 255.0
-            self.image_moments[cam].add(sampled)
+            self._add_stats(row, key, lerobot_stats.image_stats(frames))
         columns |= {
             "timestamp": pa.array(np.arange(length, dtype=np.float32) / self.fps, pa.float32()),
             "frame_index": pa.array(np.arange(length), pa.int64()),
@@ -205,16 +192,19 @@ class LeRobotV3Writer:
             "task_index": pa.array(np.full(length, task_index), pa.int64()),
         }
         self.frames.append(pa.table(columns))
-        for key, values in ((STATE_KEY, state), ("action", action)):
-            episode = _Moments()
-            episode.add(np.asarray(values))
-            self.moments[key].add(np.asarray(values))
-            row |= {f"stats/{key}/{k}": v for k, v in episode.stats().items()}  # LeRobot's per-episode stats columns
+        index_values = {name: columns[name].to_numpy() for name in INDEX_FEATURES}
+        for key, values in ((STATE_KEY, state), ("action", action), *index_values.items()):
+            self._add_stats(row, key, lerobot_stats.vector_stats(values))
         row |= {"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0}
         row |= dict(extra or {})
         self.episodes.append(row)
         self.total_frames += length
         return episode_index
+
+    def _add_stats(self, row: dict, key: str, stats: dict) -> None:
+        """Keep an episode's stats of one feature, and write them into its row as LeRobot's `stats/...` columns."""
+        self.episode_stats.setdefault(key, []).append(stats)
+        row |= {f"stats/{key}/{k}": v for k, v in lerobot_stats.as_lists(stats).items()}
 
     def finish(self) -> dict:
         """Close the videos and write data, episodes, tasks, stats and info; returns the info dict."""
@@ -235,8 +225,7 @@ class LeRobotV3Writer:
         pq.write_table(pa.Table.from_pylist(self.episodes), episodes_path)
         tasks = pd.DataFrame({"task_index": list(self.tasks.values())}, index=pd.Index(list(self.tasks), name="task"))
         tasks.to_parquet(self.root / "meta/tasks.parquet")
-        stats = {key: m.stats() for key, m in self.moments.items()}
-        stats |= {image_key(cam): m.stats(shape=(3, 1, 1)) for cam, m in self.image_moments.items()}
+        stats = {key: lerobot_stats.as_lists(lerobot_stats.aggregate(e)) for key, e in self.episode_stats.items()}
         (self.root / "meta/stats.json").write_text(json.dumps(stats, indent=2) + "\n")
         info = {
             "codebase_version": CODEBASE_VERSION,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from chatvla2_lite.data.lerobot_dataset import FPS, LeRobotV3Writer, load_episode_rows, load_info
+from chatvla2_lite.data.lerobot_dataset import DEFAULT_CODEC, FPS, LeRobotV3Writer, load_episode_rows, load_info
 from chatvla2_lite.data.reasoning_targets import reasoning_target
 from chatvla2_lite.rollout import Acted, Ended, EnvRobot, ScriptActor, rollout
 from sim.conventions import IMAGE_KEY, STATE_KEY, image_key
@@ -87,6 +87,7 @@ def record_dataset(
     max_steps: int = 450,
     progress: bool = True,
     world=None,
+    codec: str = DEFAULT_CODEC,
 ) -> dict:
     """Record `episodes` successful expert episodes of `task` into the LeRobot v3 folder `out`, in `world`
     (sim.world.World, None the default: the camera size and card layout of the model that will learn from them);
@@ -100,7 +101,9 @@ def record_dataset(
     start = time.perf_counter()
     env = sim.make_env(task, split, cameras=CAMERAS, max_steps=max_steps, world=world)
     h, w = env.cameras.config.height, env.cameras.config.width
-    writer = LeRobotV3Writer(out, {cam: (h, w) for cam in CAMERAS}, use_videos=use_videos, fps=FPS, split=split)
+    writer = LeRobotV3Writer(
+        out, {cam: (h, w) for cam in CAMERAS}, use_videos=use_videos, fps=FPS, split=split, codec=codec
+    )
     tried = 0
     failed_seeds = []
     try:

@@ -54,6 +54,8 @@ def test_record_writes_the_v3_layout(recorded):
     assert all({"dtype", "shape", "names"} <= set(f) for f in features.values())
     assert features["observation.state"]["names"][0] == "shoulder_pan" and features["action"]["shape"] == [6]
     assert features["observation.images.front"]["dtype"] == "video"
+    assert features["observation.images.front"]["info"]["video.codec"] == "av1"  # LeRobot's default
+    assert _stream_codec(out / "videos/observation.images.front/chunk-000/file-000.mp4") == "av1"
     data = pq.read_table(out / "data/chunk-000/file-000.parquet")
     columns = set(data.column_names)
     assert columns == {k for k, f in features.items() if f["dtype"] != "video"}
@@ -91,14 +93,17 @@ def test_writer_keeps_frames_aligned_in_video_and_png(tmp_path):
         np.repeat(np.linspace(20, 230, n).astype(np.uint8)[:, None, None, None] + k, 32 * 48 * 3).reshape(n, 32, 48, 3)
         for k, n in enumerate(lengths)
     ]
-    for use_videos in (True, False):
-        root = tmp_path / f"videos_{use_videos}"
-        writer = LeRobotV3Writer(root, {"front": (32, 48)}, use_videos=use_videos)
+    for use_videos, codec in ((True, "av1"), (True, "h264"), (False, "av1")):
+        root = tmp_path / f"videos_{use_videos}_{codec}"
+        writer = LeRobotV3Writer(root, {"front": (32, 48)}, use_videos=use_videos, codec=codec)
         for k, (n, clip) in enumerate(zip(lengths, clips)):
             state = rng.normal(size=(n, 6)).astype(np.float32)
             writer.add_episode(state, state + 1, {"front": clip}, task=f"task {k % 1}", extra={"reasoning": f"r{k}"})
         info = writer.finish()
         assert info["total_tasks"] == 1 and (info["video_path"] is None) == (not use_videos)
+        if use_videos:  # the codec info.json names is the stream's own, as LeRobot's merge checks
+            assert info["features"]["observation.images.front"]["info"]["video.codec"] == codec
+            assert _stream_codec(next(root.glob("videos/*/chunk-000/file-000.mp4"))) == codec
         back = load_episodes(root)
         assert [e["reasoning"] for e in back] == ["r0", "r1"]
         for ep, clip in zip(back, clips):
@@ -112,6 +117,15 @@ def test_writer_keeps_frames_aligned_in_video_and_png(tmp_path):
             assert len(ep["action"]) == len(full["action"])  # actions and states stay whole
 
 
+def _stream_codec(path) -> str:
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    codec = next(reader)["codec"]
+    reader.close()
+    return codec
+
+
 def test_writer_refuses_a_used_folder_and_empty_datasets(tmp_path):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "file").write_text("keep me")
@@ -119,6 +133,8 @@ def test_writer_refuses_a_used_folder_and_empty_datasets(tmp_path):
         LeRobotV3Writer(tmp_path / "x", {"front": (32, 32)})
     with pytest.raises(ValueError, match="no episode"):
         LeRobotV3Writer(tmp_path / "y", {"front": (32, 32)}).finish()
+    with pytest.raises(ValueError, match="unknown video codec"):
+        LeRobotV3Writer(tmp_path / "z", {"front": (32, 32)}, codec="vp9")
 
 
 @pytest.mark.slow

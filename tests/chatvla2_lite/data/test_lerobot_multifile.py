@@ -26,7 +26,8 @@ def episode(k: int, length: int) -> dict:
 
 
 def write(root, use_videos: bool) -> list[dict]:
-    writer = LeRobotV3Writer(root, {"front": SIZE}, use_videos=use_videos, fps=FPS)
+    # h264, the codec the split below re-encodes each file in (losslessly), so info.json stays true of the files
+    writer = LeRobotV3Writer(root, {"front": SIZE}, use_videos=use_videos, fps=FPS, codec="h264")
     eps = [episode(k, n) for k, n in enumerate(LENGTHS)]
     for k, ep in enumerate(eps):
         writer.add_episode(ep["state"], ep["action"], ep["images"], f"task {k}", {"seed": k})
