@@ -4,6 +4,7 @@ each must stay the set its owner accepts."""
 import argparse
 
 from chatvla2_lite.cli import build_parser
+from chatvla2_lite.data.lerobot_dataset import VIDEO_CODECS
 from chatvla2_lite.evaluation.probe import PROBE_SUITES
 from chatvla2_lite.quantization import QUANTIZATIONS
 from chatvla2_lite.robots.so100.lerobot_driver import DRIVERS
@@ -23,6 +24,7 @@ OWNED = {
     "target": {"sim", "model", "train"},
     "action": {"calibrate", "test-move", "bench"},  # so100's
     "driver": set(DRIVERS),
+    "codec": set(VIDEO_CODECS),  # record's
 }
 
 
