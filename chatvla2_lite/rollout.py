@@ -13,7 +13,10 @@ with the events it yields:
 
 The reasoning cadence is explicit: "once" reasons at the episode's first look and acts on that reasoning until the
 end, as ChatVLA-2 does (and every figure of the shipped model was measured so); "every_chunk" reasons again at
-each look. Nothing here imports the model or the simulator: actors and robots are anything with their methods.
+each look; "on_arrival" reasons again when a new target is needed: after a chunk in which no joint moved more than
+ARRIVED_RAD, the arm has done what its reasoning pointed at, and the episode is not over (a grasp that slipped, a toy
+that rolled), so the next look reasons afresh on where things now are. Nothing here imports the model or the
+simulator: actors and robots are anything with their methods.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from typing import Protocol
 
 import numpy as np
 
-CADENCES = ("once", "every_chunk")
+CADENCES = ("once", "every_chunk", "on_arrival")
 DEFAULT_CADENCE = "once"
+ARRIVED_RAD = 0.02  # a chunk whose joints all stay within this range (rad) has arrived: "on_arrival" reasons again
 
 
 class Robot(Protocol):
@@ -150,10 +154,12 @@ class PolicyActor:
         self.policy, self.cadence, self.given, self.seed, self.stream = policy, cadence, reasoning, seed, stream
         self.lock = lock or nullcontext()
         self.reasoning = None  # the text, or the Reasoning, the next chunk follows
+        self.arrived = False  # the last chunk stood still (cadence "on_arrival")
 
     def decide(self, look: Look) -> Iterator[ReasoningPiece | Decision]:
         reasoned, started = False, time.perf_counter()
-        if self.reasoning is None or (self.cadence == "every_chunk" and self.given is None):
+        again = self.cadence == "every_chunk" or (self.cadence == "on_arrival" and self.arrived)
+        if self.reasoning is None or (again and self.given is None):
             if self.given is not None:
                 self.reasoning = self.given
             else:
@@ -163,6 +169,7 @@ class PolicyActor:
         with self.lock:
             chunk = self.policy.act(look.observation, self.reasoning, seed=self.seed + look.step)
         n = self.policy.config.action_expert.n_action_steps or len(chunk)
+        self.arrived = bool(np.ptp(np.asarray(chunk[:n]), axis=0).max() < ARRIVED_RAD)
         yield Decision(chunk[:n], self.reasoning, reasoned, acting - started, time.perf_counter() - acting)
 
     def _reason(self, observation: dict) -> Iterator[ReasoningPiece]:

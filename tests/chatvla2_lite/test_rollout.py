@@ -62,6 +62,25 @@ def test_the_policy_reasons_as_its_cadence_says_and_the_budget_cuts_the_last_chu
     assert [e.decision.reasoned for e in events if isinstance(e, Acted)][0]
 
 
+class ArrivingPolicy(CountingPolicy):
+    """Its second chunk stands still: it has arrived where its reasoning pointed."""
+
+    def act(self, observation, reasoning, seed=0):
+        self.acted.append((getattr(reasoning, "text", reasoning), seed))
+        if len(self.acted) == 2:
+            return np.full((16, 6), 0.3, np.float32)
+        return np.linspace(0, 1, 16, dtype=np.float32)[:, None].repeat(6, axis=1)
+
+
+def test_on_arrival_reasons_again_only_after_a_chunk_that_stood_still():
+    policy = ArrivingPolicy()
+    list(rollout(PolicyActor(policy, "on_arrival"), StepRobot(), {}, max_steps=64))
+    assert policy.reasoned == 2  # at the first look, and after the second chunk, which arrived
+    given = ArrivingPolicy()
+    list(rollout(PolicyActor(given, "on_arrival", reasoning="go to 2"), StepRobot(), {}, max_steps=64))
+    assert given.reasoned == 0  # a given reasoning is never replaced
+
+
 def test_given_reasoning_is_acted_on_without_reasoning():
     policy = CountingPolicy()
     list(rollout(PolicyActor(policy, "every_chunk", reasoning="go to 2"), StepRobot(), {}, max_steps=32))
