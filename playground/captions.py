@@ -8,7 +8,8 @@ CAMERAS = (
 REASONING = (
     "_The model's own words before it moves: what it read, the answer and, once it is taught to point, where things "
     "are as (x, y) in thousandths of the front image. Each reasoning shows once, with the chunks of motion it drove. "
-    "Change the text and press **Act on this reasoning**: the arm follows your words, not the model's._"
+    "Change the text, or click the front camera to move a point, and press **Act on this reasoning**: the arm "
+    "follows your words and points, not the model's._"
 )
 ACTION_CHUNK = (
     "_One chunk of motion: the joint targets the action expert made from the reasoning (dashed) and the joints the "

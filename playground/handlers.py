@@ -16,11 +16,14 @@ from dataclasses import dataclass, field, fields
 import gradio as gr
 
 from chatvla2_lite.errors import ChatVLA2Error, InvalidInstructionError
+from chatvla2_lite.model.reasoning_points import with_point
 from playground.control_loop import Budget, act_on_text, run_episode, side_by_side
+from playground.markers import clicked_point
 from playground.model_cache import ModelCache
 from playground.reasoning_chat import after_chunk
 from playground.session import SessionRegistry
 from playground.settings import DEFAULT_MODEL, AppSettings
+from sim.conventions import image_key
 from sim.errors import SimError
 from sim.world import World
 
@@ -264,6 +267,19 @@ class Playground:
                 yield from self._stream(session, updates, loaded, edited=text)
             finally:
                 session.busy.release()
+
+    def point_at(self, edited, role, event: gr.SelectData, request: gr.Request = None) -> str:
+        """The edit box's reasoning with its `role` point ("place" or "object") moved to where the visitor clicked the
+        front camera; Act on this reasoning then sends the arm there."""
+        with user_errors():
+            session = self.session(request)
+            if session.observation is None:
+                raise gr.Error("there is no scene yet; press New scene or Run the model first")
+            try:
+                point = clicked_point(event.index, session.observation[image_key("front")].shape)
+                return with_point(str(edited or ""), role, point)
+            except ValueError as exc:
+                raise gr.Error(str(exc), print_exception=False) from exc
 
     def _rebuilt_for(self, session, loaded):
         """Outputs (none, or one) for the session's scene rebuilt in the loaded model's world when it was built in

@@ -95,6 +95,12 @@ def build_app(playground: Playground | None = None):
                     chat = gr.Chatbot(label="Reasoning (streams token by token)", height=260, elem_id="chat")
                     gr.Markdown(captions.REASONING, elem_classes=["caption"])
                     edit = gr.Textbox(label="Edit the reasoning, then act on it", lines=3, elem_id="edit")
+                    point_role = gr.Radio(
+                        ["place", "object"],
+                        value="place",
+                        label="A click on the front camera moves the reasoning's point of",
+                        elem_id="point-role",
+                    )
                     act_btn = gr.Button("Act on this reasoning", elem_id="act")
                 with gr.Column(scale=1):
                     with gr.Tab("Action chunk"):
@@ -176,6 +182,7 @@ def build_app(playground: Playground | None = None):
             api_name="act",
             concurrency_id="model",
         )
+        view.select(pg.point_at, inputs=[edit, point_role], outputs=[edit], api_name=False)
         # Stop must not wait in the episodes' queue: it has its own unlimited lane
         stop_btn.click(pg.stop, outputs=[verdict], api_name="stop", concurrency_limit=None)
         for event in (run_event, act_event):

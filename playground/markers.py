@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from chatvla2_lite.data.reasoning_targets import reasoning_points
-from sim.points import to_pixel
+from chatvla2_lite.model.reasoning_points import reasoning_points
+from sim.points import POINT_SCALE, to_pixel
 
 MARKER_RGB = {"object": (255, 140, 0), "place": (40, 200, 80)}  # orange: take this; green: put it here
 
@@ -32,3 +32,13 @@ def mark_points(image: np.ndarray, points: dict[str, tuple[int, int]]) -> np.nda
         draw.line([x - r / 2, y, x + r / 2, y], fill=colour)
         draw.line([x, y - r / 2, x, y + r / 2], fill=colour)
     return np.asarray(marked)
+
+
+def clicked_point(index, front_shape) -> tuple[int, int]:
+    """The point (sim/points.py) of a click at pixel `index` (column, row) on the front | wrist view, whose front
+    frame is `front_shape` (H, W, ...); a click on the wrist half is refused, its pixels are not the front camera's."""
+    column, row = (float(c) for c in index)
+    height, width = front_shape[:2]
+    if not (0 <= column < width and 0 <= row < height):
+        raise ValueError("click the front camera (the left image): a reasoning's points are in its frame")
+    return round(column / width * POINT_SCALE), round(row / height * POINT_SCALE)

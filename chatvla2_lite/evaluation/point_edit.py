@@ -17,8 +17,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import sim
-from chatvla2_lite.data.reasoning_targets import placement_xyz, point_text, reasoning_target
+from chatvla2_lite.data.reasoning_targets import placement_xyz, reasoning_target
 from chatvla2_lite.evaluation.closed_loop import run_episode
+from chatvla2_lite.model.reasoning_points import with_point
 from sim.points import POINT_SCALE, on_plane, to_point
 from sim.tasks.base import WORKSPACE_X, WORKSPACE_Y
 from sim.tasks.toy_placement import DIRECTIONS, relation_holds
@@ -59,10 +60,8 @@ def point_edited_reasoning(info: dict, rng: np.random.Generator) -> tuple[str, n
     if not spots:
         return None
     _, xyz = spots[int(rng.integers(len(spots)))]
-    text, said = reasoning_target(info), point_text(to_point(placement_xyz(info)))
     moved = to_point(xyz)
-    head, _, tail = text.rpartition(said)  # the placement point is the reasoning's last
-    return f"{head}{point_text(moved)}{tail}", on_plane(moved)
+    return with_point(reasoning_target(info), "place", moved), on_plane(moved)
 
 
 def run_point_edit(policy, env, seed: int, rng: np.random.Generator, max_steps: int = 450) -> dict | None:

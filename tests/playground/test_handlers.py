@@ -175,3 +175,26 @@ def test_a_card_scored_on_photos_and_pointing_gets_those_figures_in_the_banner(t
     note = nano_note(tmp_path)
     assert "phone photos of handwriting 91%" in note and "right card 97%" in note and "90% of whiteboard" in note
     assert nano_note(tmp_path / "nothing-here") == ""
+
+
+@dataclass
+class FakeClick:
+    index: tuple[int, int]
+
+
+def test_a_click_on_the_front_camera_moves_the_reasoning_point_and_a_click_elsewhere_says_why_not(playground):
+    req = FakeRequest("click")
+    text = "The red cube is at the front left, at (262, 701). I place it to the right of the blue duck, at (544, 610)."
+    with pytest.raises(gr.Error, match="no scene yet"):
+        playground.point_at(text, "place", FakeClick((10, 10)), request=req)
+    playground.new_scene(SPATIAL, None, "", "", "", 4, "PyBullet sim", request=req)
+    side = playground.sessions.get("click").observation["observation.images.front"].shape[1]
+    moved = playground.point_at(text, "place", FakeClick((side // 4, side // 2)), request=req)
+    assert moved == text.replace("(544, 610)", "(250, 500)")
+    assert playground.point_at(text, "object", FakeClick((0, 0)), request=req).startswith(
+        "The red cube is at the front left, at (0, 0)."
+    )
+    with pytest.raises(gr.Error, match="click the front camera"):
+        playground.point_at(text, "place", FakeClick((side + 5, 10)), request=req)  # the wrist half
+    with pytest.raises(gr.Error, match="says no place point"):
+        playground.point_at("The red cube is at the front left.", "place", FakeClick((5, 5)), request=req)
