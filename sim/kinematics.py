@@ -64,6 +64,27 @@ def tcp_pose(q) -> np.ndarray:
     return joint_frames(np.asarray(q, float)[:5])[4] @ _TCP
 
 
+def _axis_angle_matrices(axis, angles: np.ndarray) -> np.ndarray:
+    """(N, 4, 4) homogeneous rotations by `angles` (N,) about the unit vector `axis` (Rodrigues, batched)."""
+    x, y, z = axis
+    k = np.array([[0, -z, y], [z, 0, -x], [-y, x, 0]], dtype=float)
+    s, c = np.sin(angles)[:, None, None], np.cos(angles)[:, None, None]
+    out = np.zeros((len(angles), 4, 4))
+    out[:, :3, :3] = np.eye(3) + s * k + (1 - c) * (k @ k)
+    out[:, 3, 3] = 1.0
+    return out
+
+
+def tcp_poses(q) -> np.ndarray:
+    """tcp_pose of many joint vectors at once: q (N, 5 or 6) -> (N, 4, 4) in the base frame (a training batch's
+    whole action chunks in one call)."""
+    q = np.asarray(q, float).reshape(-1, np.shape(q)[-1])
+    t = np.broadcast_to(np.eye(4), (len(q), 4, 4))
+    for i in range(5):
+        t = t @ _FIXED[i] @ _axis_angle_matrices(JOINTS[i].axis, q[:, i])
+    return t @ _TCP
+
+
 def tool_rotation(yaw: float) -> np.ndarray:
     """Gripper-frame rotation for a top-down grasp whose fingers close along the horizontal yaw direction.
 

@@ -13,17 +13,20 @@ from functools import lru_cache
 
 import numpy as np
 
+from sim import calibration
+from sim.calibration import POINT_SCALE
 from sim.cameras import CameraConfig
 
-POINT_SCALE = 1000  # a point's x and y run from 0 to this across the frame
+__all__ = ["POINT_SCALE", "front_matrix", "image_share", "on_plane", "to_pixel", "to_point"]
 
 
 @lru_cache(maxsize=8)
-def _matrices(camera: CameraConfig) -> np.ndarray:
+def front_matrix(camera: CameraConfig | None = None) -> np.ndarray:
     """projection @ view of the front camera, as PyBullet renders it (its column-major matrices, transposed);
     computed once per camera: a scene's pointing questions ask for dozens of points. Read-only."""
     import pybullet as pb  # its matrix helpers need no physics server
 
+    camera = camera or CameraConfig()
     view = np.asarray(pb.computeViewMatrix(camera.front_eye, camera.front_target, (0, 0, 1))).reshape(4, 4).T
     aspect = camera.width / camera.height
     proj = np.asarray(pb.computeProjectionMatrixFOV(camera.front_fov_deg, aspect, camera.near, camera.far))
@@ -35,11 +38,10 @@ def _matrices(camera: CameraConfig) -> np.ndarray:
 def image_share(xyz, camera: CameraConfig | None = None) -> np.ndarray:
     """Where world position `xyz` (m) falls in the front frame, as shares (u, v) of its width and height:
     (0, 0) the top-left corner, (1, 1) the bottom-right."""
-    clip = _matrices(camera or CameraConfig()) @ np.append(np.asarray(xyz, dtype=np.float64), 1.0)
-    if clip[3] <= 0:
-        raise ValueError(f"{list(xyz)} is behind the front camera")
-    ndc = clip[:2] / clip[3]
-    return np.array([(ndc[0] + 1) / 2, (1 - ndc[1]) / 2])
+    try:
+        return calibration.image_share(front_matrix(camera), xyz)
+    except ValueError as exc:
+        raise ValueError(f"{list(xyz)} is behind the front camera") from exc
 
 
 def to_point(xyz, camera: CameraConfig | None = None) -> tuple[int, int]:
@@ -55,12 +57,4 @@ def to_pixel(point, width: int, height: int) -> tuple[float, float]:
 
 def on_plane(point, z: float = 0.0, camera: CameraConfig | None = None) -> np.ndarray:
     """The world (x, y) where the ray through `point` meets the horizontal plane at height `z` (m; 0 the table)."""
-    x, y = (float(c) / POINT_SCALE for c in point)
-    inverse = np.linalg.inv(_matrices(camera or CameraConfig()))
-    ndc = np.array([2 * x - 1, 1 - 2 * y])
-    near, far = (inverse @ np.array([*ndc, depth, 1.0]) for depth in (-1.0, 1.0))
-    near, far = near[:3] / near[3], far[:3] / far[3]
-    ray = far - near
-    if abs(ray[2]) < 1e-12:
-        raise ValueError(f"the ray through {tuple(point)} never meets the plane z = {z}")
-    return (near + (z - near[2]) / ray[2] * ray)[:2]
+    return calibration.ray_on_plane(front_matrix(camera), point, z)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chatvla2_lite.data.reasoning_targets import RELATION_PHRASES, parse_point, placement_xyz, point_text
+from chatvla2_lite.data.reasoning_targets import placement_xyz
+from chatvla2_lite.model.reasoning_points import RELATION_PHRASES, parse_point, point_text
 from sim.points import on_plane, to_point
 from sim.tasks.base import WORKSPACE_X, WORKSPACE_Y
 from sim.tasks.toy_placement import DIRECTIONS

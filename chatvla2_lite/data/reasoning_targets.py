@@ -10,7 +10,8 @@ thing ends with its point in the front camera's frame (sim/points.py: integers 0
 top):
 Math:  "The board says 3 + 4 = ?. 3 + 4 = 7. I pick the card 7 at (412, 655). I place it in the tray, at (391, 842)."
 Toy:   "The red cube is at the front left, at (262, 701). I place it to the right of the blue duck, at (544, 610)."
-`reasoning_points` reads them back: the one parser of points, for the closed loop, the probes and the playground.
+`reasoning_points` (model/reasoning_points.py, where the action expert reads them) reads them back: the one parser
+of points, for the action expert, the closed loop, the probes and the playground.
 
 Where a toy stands is said as the front camera sees the table (sim/tasks/toy_placement.py): left is
 +y, right is -y, front is toward the camera (smaller x), back is toward the board (larger x), split at
@@ -22,21 +23,20 @@ from __future__ import annotations
 
 import re
 
+from chatvla2_lite.model.reasoning_points import (
+    PHRASE_TO_RELATION,
+    RELATION_PHRASES,
+    TOY_PLACE,
+    TOY_WHERE,
+    point_text,
+    squash,
+)
 from sim.points import to_point
 from sim.tasks.toy_placement import DIRECTIONS, PLACE_DISTANCE
 
 # The middle of the reachable workspace (sim.tasks.base.WORKSPACE_X / _Y): the line between the halves.
 TABLE_MID_X = 0.21
 TABLE_MID_Y = 0.0
-RELATION_PHRASES = {
-    "left": "to the left of",
-    "right": "to the right of",
-    "front": "in front of",
-    "behind": "behind",
-    "in": "in",
-}
-_PHRASE_TO_RELATION = {phrase: rel for rel, phrase in RELATION_PHRASES.items()}
-
 _EQUATION_TOKEN = re.compile(r"\d+|[+\-−×x*÷/:=?]")
 _BOARD = re.compile(r"the board says\s*([^.]*)", re.IGNORECASE)  # an equation holds no full stop
 _CARD = re.compile(r"i pick the card\s*(\d+)", re.IGNORECASE)
@@ -44,38 +44,11 @@ _RESULT = re.compile(r"=\s*(\d+)")  # the solution's "= 7"; the board's own equa
 _CARD_LIST = re.compile(r"the cards are\s*([^.]*)", re.IGNORECASE)
 _PLACE = re.compile(r"i pick the card\s*\d+\s*,\s*the (\w+) from the left", re.IGNORECASE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth")  # math_matching lays out at most five cards
-_NAME = r"[a-z][a-z ]*?[a-z]"
-_POINT_TEXT = r"\(\s*(\d+)\s*,\s*(\d+)\s*\)"
-_AT_POINT = rf"(?:\s*,?\s*at\s*{_POINT_TEXT})?"  # a sentence's optional point, just before its full stop
-_TOY_PLACE = re.compile(
-    rf"i place it (?P<rel>{'|'.join(sorted(map(re.escape, _PHRASE_TO_RELATION), key=len, reverse=True))}) "
-    rf"the (?P<target>{_NAME}){_AT_POINT}\s*(?:\.|$)",
-    re.IGNORECASE,
-)
-_TOY_WHERE = re.compile(
-    rf"the (?P<object>{_NAME}) is at the (?P<depth>front|back) (?P<side>left|right){_AT_POINT}\s*\.", re.IGNORECASE
-)
-_PICK_POINT = re.compile(rf"i pick the card\s*\d+[^.]*?\bat\s*{_POINT_TEXT}", re.IGNORECASE)
-
-
-def _squash(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def canonical_equation(text: str) -> str:
     """The equation with one space between tokens: "3+4 =?" -> "3 + 4 = ?" (ASCII aliases kept as written)."""
     return " ".join(_EQUATION_TOKEN.findall(text))
-
-
-def point_text(point) -> str:
-    """A point as a reasoning writes it: "(412, 655)"."""
-    return f"({int(point[0])}, {int(point[1])})"
-
-
-def parse_point(text: str) -> tuple[int, int] | None:
-    """The first point "(x, y)" written in `text`, or None."""
-    found = re.search(_POINT_TEXT, str(text))
-    return (int(found.group(1)), int(found.group(2))) if found else None
 
 
 def math_reasoning(info: dict) -> str:
@@ -119,7 +92,7 @@ def cards_left_to_right(info: dict) -> list[int]:
 
 def parse_math_reasoning(text: str) -> tuple[str | None, int | None]:
     """(the equation the text says the board shows, the card it picks); None for a part not found."""
-    clean = _squash(text)
+    clean = squash(text)
     board = _BOARD.search(clean)
     card = _CARD.search(clean)
     equation = canonical_equation(board.group(1)) if board else None
@@ -130,7 +103,7 @@ def parse_math_parts(text: str) -> dict:
     """Every part a math reasoning says, for scoring them one by one: the board's equation, the solution's result,
     the cards listed from left to right and the pick's place among them (row world), and the card picked; None
     for a part not found."""
-    clean = _squash(text)
+    clean = squash(text)
     equation, card = parse_math_reasoning(clean)
     board = _BOARD.search(clean)
     result = _RESULT.search(clean, board.end() if board else 0)
@@ -176,34 +149,20 @@ def placement_xyz(info: dict, relation: str | None = None, target_body: str | No
     return [float(x + dx * PLACE_DISTANCE), float(y + dy * PLACE_DISTANCE), 0.0]
 
 
-def reasoning_points(text: str) -> dict[str, tuple[int, int] | None]:
-    """The points a reasoning says: {"object": where the card or toy it takes is, "place": where it puts it};
-    None for one it does not say. The one parser of points in a reasoning."""
-    clean = _squash(text)
-    pick = _PICK_POINT.search(clean) or _TOY_WHERE.search(clean)
-    place = _TOY_PLACE.search(clean)
-
-    def point(found) -> tuple[int, int] | None:  # each pattern ends with the point's two groups
-        x, y = found.groups()[-2:] if found else (None, None)
-        return None if x is None else (int(x), int(y))
-
-    return {"object": point(pick), "place": point(place)}
-
-
 def parse_toy_reasoning(text: str) -> tuple[str | None, str | None, str | None]:
     """(object, relation id, target) read from a toy reasoning text, lower-case; None for a part not found."""
-    clean = _squash(text)
-    where = _TOY_WHERE.search(clean)
-    place = _TOY_PLACE.search(clean)
+    clean = squash(text)
+    where = TOY_WHERE.search(clean)
+    place = TOY_PLACE.search(clean)
     obj = where.group("object").lower() if where else None
     if place is None:
         return obj, None, None
-    return obj, _PHRASE_TO_RELATION[place.group("rel").lower()], place.group("target").lower()
+    return obj, PHRASE_TO_RELATION[place.group("rel").lower()], place.group("target").lower()
 
 
 def parse_toy_location(text: str) -> tuple[str, str] | None:
     """(depth, side) the toy reasoning says the object stands at, or None."""
-    where = _TOY_WHERE.search(_squash(text))
+    where = TOY_WHERE.search(squash(text))
     return (where.group("depth").lower(), where.group("side").lower()) if where else None
 
 

@@ -1,7 +1,9 @@
 """The action expert: a small transformer that denoises an action chunk (flow matching or DDIM diffusion).
 
 Every layer cross-attends to the robot state and the observation features; the deeper layers (from
-`first_reasoning_layer` on) also see the reasoning-following tokens, so the action follows the reasoning.
+`first_reasoning_layer` on) also see the reasoning-following tokens, so the action follows the reasoning. With a
+geometry (geometry.py) the deeper layers also see the anchors the reasoning points at, every layer is modulated by
+them, and the chunk comes out in tool space: each step's (x, y) a mix of the anchors plus a small offset.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from chatvla2_lite.model.configuration_chatvla2 import ActionExpertConfig
+from chatvla2_lite.model.geometry import ANCHORS, TOOL_DIM
 from chatvla2_lite.model.pixel_encoder import PixelEncoder
 
 
@@ -28,6 +31,9 @@ class Condition:
     reasoning_mask: torch.Tensor  # (B, R) bool
     obs_grid: torch.Tensor | None = None  # (B, P, 3) long: (view, row, col) of image tokens, 1-based; 0 on text
     pixels: torch.Tensor | None = None  # (B, V, S, S, 3) uint8: the pixel encoder's cameras (config.pixel_cameras)
+    anchors: torch.Tensor | None = None  # (B, 3, 2) world (x, y) of geometry.ANCHORS: the tool, object and place (m)
+    anchor_mask: torch.Tensor | None = None  # (B, 3) bool: the anchors there (the reasoning said the point)
+    tool: torch.Tensor | None = None  # (B, 3) the tool centre point's world (x, y, z) now (m)
 
 
 class Normalizer(nn.Module):
@@ -84,6 +90,53 @@ class ExpertBlock(nn.Module):
 # Sizes of the observation tokens' place embeddings; larger views and grids share the last slot.
 MAX_VIEWS, MAX_GRID = 8, 64
 
+# The tool-space head's units: an anchor offset of 1 is OFFSET_M, a height of 1 is Z_M above the table; the loss
+# weighs each component by what an error of that size costs a grasp (LOSS_SCALES: m, m, m, rad, rad).
+OFFSET_M, Z_M = 0.05, 0.1
+LOSS_SCALES = (0.01, 0.01, 0.01, 0.2, 0.2)
+_FREQUENCIES = (1.0, 2.0, 4.0, 8.0, 16.0)  # of the anchors' Fourier features, per 0.1 m
+_ANCHOR_FEATURES = 4 + 8 * len(_FREQUENCIES)
+
+
+def anchor_features(anchors: torch.Tensor, tool: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 2) anchors and (B, 3) tool place -> (B, 3, F): each anchor's place and its offset from the tool, in
+    tenths of a metre, and their Fourier features (a small net resolves centimetres from them)."""
+    raw = torch.cat([anchors - tool[:, None, :2], anchors - anchors.new_tensor([0.2, 0.0])], dim=-1) / 0.1
+    angles = raw[..., None] * raw.new_tensor(_FREQUENCIES) * math.pi  # (B, 3, 4, K)
+    return torch.cat([raw, torch.sin(angles).flatten(-2), torch.cos(angles).flatten(-2)], dim=-1)
+
+
+class GeometryChannel(nn.Module):
+    """The anchors as tokens for the deeper layers, a modulation vector for all of them, and the tool-space head."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.token = nn.Linear(_ANCHOR_FEATURES, dim)
+        self.kind = nn.Embedding(len(ANCHORS), dim)
+        self.modulation = nn.Sequential(
+            nn.Linear(len(ANCHORS) * _ANCHOR_FEATURES + 3, dim), nn.SiLU(), nn.Linear(dim, dim)
+        )
+        self.head = nn.Linear(dim, len(ANCHORS) + TOOL_DIM)  # mix logits, offset (x, y), z, relative yaw, gripper
+
+    def encode(self, cond: Condition, dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(tokens (B, 3, D), their mask (B, 3), modulation (B, D))."""
+        if cond.anchors is None or cond.tool is None:
+            raise ValueError("this action expert acts in tool space: its condition needs the anchors and the tool")
+        mask = cond.anchor_mask.bool()
+        features = anchor_features(cond.anchors.float(), cond.tool.float()) * mask[..., None]
+        tokens = self.token(features.to(dtype)) + self.kind.weight.to(dtype)
+        flat = torch.cat([features.flatten(1), cond.tool.float() / 0.1], dim=-1)
+        return tokens, mask, self.modulation(flat.to(dtype))
+
+    def decode(self, h: torch.Tensor, cond: Condition) -> torch.Tensor:
+        """(B, H, D) features -> (B, H, TOOL_DIM) tool-space steps in metres and radians."""
+        out = self.head(h).float()
+        logits = out[..., : len(ANCHORS)].masked_fill(~cond.anchor_mask.bool()[:, None], float("-inf"))
+        mix = torch.softmax(logits, dim=-1)  # (B, H, 3)
+        xy = (mix[..., None] * cond.anchors.float()[:, None]).sum(-2) + OFFSET_M * out[..., 3:5]
+        rest = out[..., 5:]
+        return torch.cat([xy, Z_M * rest[..., :1], rest[..., 1:]], dim=-1)
+
 
 class ActionExpert(nn.Module):
     """Predicts the flow-matching velocity (or DDIM noise) of a normalized action chunk (B, H, action_dim)."""
@@ -105,6 +158,7 @@ class ActionExpert(nn.Module):
         self.pixel_encoder = None
         if config.pixel_cameras:
             self.add_pixel_encoder(config.pixel_cameras, config.pixel_size)
+        self.geometry = GeometryChannel(d) if config.geometry is not None else None
         self.blocks = nn.ModuleList(
             ExpertBlock(d, config.num_heads, config.mlp_ratio) for _ in range(config.num_layers)
         )
@@ -116,6 +170,13 @@ class ActionExpert(nn.Module):
         encoder = PixelEncoder(len(cameras), size, self.config.hidden_size)  # refuses a bad size before any change
         self.pixel_encoder = encoder.to(self.action_in.weight.device)
         self.config.pixel_cameras, self.config.pixel_size = list(cameras), size
+
+    def add_geometry(self, geometry: dict) -> None:
+        """Act in tool space on the reasoning's points (new weights), with `geometry`'s calibration; the chunk is then
+        regressed in one pass."""
+        self.config.geometry, self.config.objective = dict(geometry), "regression"
+        self.config.__post_init__()  # refuses a bad calibration
+        self.geometry = GeometryChannel(self.config.hidden_size).to(self.action_in.weight.device)
 
     def _contexts(self, cond: Condition):
         """The state vector (B, D), the shallow layers' context (state + observation), the deep ones' (+ reasoning)."""
@@ -141,10 +202,19 @@ class ActionExpert(nn.Module):
             torch.cat([shallow[0], cond.reasoning.to(obs.dtype)], dim=1),
             torch.cat([shallow[1], cond.reasoning_mask.bool()], dim=1),
         )
-        return state[:, 0], shallow, deep
+        state = state[:, 0]
+        if self.geometry is not None:
+            tokens, mask, modulation = self.geometry.encode(cond, obs.dtype)
+            deep = torch.cat([deep[0], tokens], dim=1), torch.cat([deep[1], mask], dim=1)
+            state = state + modulation
+        return state, shallow, deep
 
     def denoise(self, x: torch.Tensor, t: torch.Tensor, contexts) -> torch.Tensor:
         """x: (B, H, A) noisy chunk, t: (B,) time in [0, 1] -> (B, H, A) prediction."""
+        return self.action_out(self._features(x, t, contexts))
+
+    def _features(self, x: torch.Tensor, t: torch.Tensor, contexts) -> torch.Tensor:
+        """The last block's output, normed: (B, H, D)."""
         state, shallow, deep = contexts
         # time and state modulate every block (global conditioning, as in diffusion policy's FiLM)
         t_emb = self.time_mlp(timestep_embedding(t * 1000.0, self.config.hidden_size).to(x.dtype)) + state
@@ -152,12 +222,26 @@ class ActionExpert(nn.Module):
         for i, block in enumerate(self.blocks):
             context, mask = deep if i >= self.config.first_reasoning_layer else shallow
             h = block(h, t_emb, context, mask)
-        return self.action_out(self.norm_out(h))
+        return self.norm_out(h)
 
     def _regress(self, shape, contexts, device) -> torch.Tensor:
         """The chunk in one pass from an all-zero input at time 0: a deterministic policy, as ACT's."""
         x = torch.zeros(shape, device=device, dtype=self.action_in.weight.dtype)
         return self.denoise(x, torch.zeros(shape[0], device=device), contexts)
+
+    def tool_chunk(self, cond: Condition) -> torch.Tensor:
+        """The chunk in tool space, (B, H, TOOL_DIM) in metres and radians (geometry.py), in one pass."""
+        b, cfg = cond.state.shape[0], self.config
+        x = torch.zeros(
+            (b, cfg.chunk_size, cfg.action_dim), device=cond.state.device, dtype=self.action_in.weight.dtype
+        )
+        h = self._features(x, torch.zeros(b, device=x.device), self._contexts(cond))
+        return self.geometry.decode(h, cond)
+
+    def tool_loss(self, target: torch.Tensor, cond: Condition) -> torch.Tensor:
+        """L1 of the tool-space chunk against `target` (B, H, TOOL_DIM), each part in units of LOSS_SCALES."""
+        scales = target.new_tensor(LOSS_SCALES)
+        return F.l1_loss(self.tool_chunk(cond)[:, : target.shape[1]] / scales, target.float() / scales)
 
     def loss(self, actions: torch.Tensor, cond: Condition, generator: torch.Generator | None = None) -> torch.Tensor:
         """Training loss for normalized actions (B, H, A)."""

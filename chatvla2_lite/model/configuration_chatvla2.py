@@ -65,6 +65,9 @@ class ActionExpertConfig:
     # cameras whose raw pixels the expert also reads through its own conv net (pixel_encoder.py); [] reads none
     pixel_cameras: list[str] = field(default_factory=list)
     pixel_size: int = 64  # those images' side in pixels, a multiple of 16
+    # the geometric channel (geometry.py): the front camera's calibration and the arm's base, with which the expert
+    # reads the reasoning's points as table places and predicts its chunk in tool space; None: joint space, no points
+    geometry: dict | None = None
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
@@ -75,6 +78,12 @@ class ActionExpertConfig:
             check_action_steps(self.n_action_steps, self.chunk_size)
         if self.pixel_size <= 0 or self.pixel_size % 16:
             raise ValueError(f"pixel_size must be a positive multiple of 16, got {self.pixel_size}")
+        if self.geometry is not None:
+            from chatvla2_lite.model.geometry import check_geometry
+
+            check_geometry(self.geometry)
+            if self.objective != "regression":
+                raise ValueError("the tool-space chunk is regressed in one pass: a geometry needs objective regression")
 
     @property
     def pixels(self) -> tuple[list[str], int] | None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import PreTrainedModel
 
 from chatvla2_lite.model.action_expert import ActionExpert, Condition, Normalizer
 from chatvla2_lite.model.configuration_chatvla2 import ChatVLA2Config, register
+from chatvla2_lite.model.geometry import joint_chunk, tool_chunk
 from chatvla2_lite.model.moe import Routing, add_dynamic_moe, load_balancing_loss, moe_modules
 from chatvla2_lite.model.pixel_encoder import PixelEncoder
 from chatvla2_lite.model.reasoning_following import ReasoningFollowing
@@ -171,10 +173,26 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             ),
         )
 
-    def condition(self, encoding: Encoding, state: torch.Tensor, pixels: torch.Tensor | None = None) -> Condition:
+    def condition(
+        self,
+        encoding: Encoding,
+        state: torch.Tensor,
+        pixels: torch.Tensor | None = None,
+        anchors: torch.Tensor | None = None,
+        anchor_mask: torch.Tensor | None = None,
+    ) -> Condition:
         """The action expert's condition; state (B, state_dim) in radians, normalized here; pixels (B, V, S, S, 3)
-        uint8 for an expert with a pixel encoder (pixel_encoder.action_pixels)."""
+        uint8 for an expert with a pixel encoder (pixel_encoder.action_pixels); for one with a geometry, the table
+        (x, y) of the object and place the reasoning points at, anchors (B, 2, 2) and anchor_mask (B, 2)
+        (geometry.reasoning_anchors), the tool's own place joining them here."""
         hidden = encoding.hidden.to(self.reasoning_following.fc1.weight.dtype)
+        tool = None
+        if (geometry := self.config.action_expert.geometry) is not None:
+            if anchors is None or anchor_mask is None:
+                raise ValueError("this action expert acts on the reasoning's points: pass anchors and anchor_mask")
+            tool = torch.from_numpy(tool_chunk(state.detach().cpu().numpy(), geometry)[:, :3]).to(state.device)
+            anchors = torch.cat([tool[:, None, :2], anchors.to(tool)], dim=1)
+            anchor_mask = torch.cat([torch.ones_like(anchor_mask[:, :1]), anchor_mask], dim=1).bool()
         state = self.state_normalizer.normalize(state.to(hidden.dtype))
         return Condition(
             state=state,
@@ -184,6 +202,9 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
             reasoning_mask=encoding.reasoning_mask,
             obs_grid=encoding.obs_grid,
             pixels=pixels,
+            anchors=anchors,
+            anchor_mask=anchor_mask,
+            tool=tool,
         )
 
     def forward(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> ChatVLA2Output:
@@ -206,9 +227,15 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
         )
         action_loss = None
         if batch.get("action") is not None:
-            cond = self.condition(encoding, batch[STATE_KEY], batch.get("pixels"))
-            target = self.action_normalizer.normalize(batch["action"].to(cond.state.dtype))
-            action_loss = self.action_expert.loss(target, cond, generator=generator)
+            cond = self.condition(
+                encoding, batch[STATE_KEY], batch.get("pixels"), batch.get("anchors"), batch.get("anchor_mask")
+            )
+            if (geometry := self.config.action_expert.geometry) is not None:  # the demo's joints, in tool space
+                target = torch.from_numpy(tool_chunk(batch["action"].detach().cpu().numpy(), geometry))
+                action_loss = self.action_expert.tool_loss(target.to(cond.state.device), cond)
+            else:
+                target = self.action_normalizer.normalize(batch["action"].to(cond.state.dtype))
+                action_loss = self.action_expert.loss(target, cond, generator=generator)
         loss = self.config.moe.aux_loss_weight * encoding.aux_loss
         for term in (encoding.lm_loss, action_loss):
             if term is not None:
@@ -217,5 +244,11 @@ class ChatVLA2ForActionPrediction(PreTrainedModel):
 
     @torch.no_grad()
     def sample_actions(self, cond: Condition, generator: torch.Generator | None = None) -> torch.Tensor:
-        """An action chunk (B, H, A) of joint targets in radians."""
-        return self.action_normalizer.unnormalize(self.action_expert.sample(cond, generator=generator))
+        """An action chunk (B, H, A) of joint targets in radians; one in tool space is solved to them by inverse
+        kinematics from the present joints (geometry.joint_chunk)."""
+        if (geometry := self.config.action_expert.geometry) is None:
+            return self.action_normalizer.unnormalize(self.action_expert.sample(cond, generator=generator))
+        tool = self.action_expert.tool_chunk(cond).cpu().numpy()
+        joints = self.state_normalizer.unnormalize(cond.state).float().cpu().numpy()
+        chunks = [joint_chunk(steps, q, geometry) for steps, q in zip(tool, joints)]
+        return torch.from_numpy(np.stack(chunks)).to(cond.state.device)

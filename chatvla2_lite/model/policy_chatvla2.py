@@ -15,6 +15,7 @@ import torch
 
 from chatvla2_lite.errors import CheckpointError, InvalidObservationError, UnsupportedModelError
 from chatvla2_lite.model.configuration_chatvla2 import SUPPORTED_VLM_TYPES, ChatVLA2Config, nano_config
+from chatvla2_lite.model.geometry import reasoning_anchors
 from chatvla2_lite.model.modeling_chatvla2 import (
     MODULES_NOT_TO_QUANTIZE,
     ChatVLA2ForActionPrediction,
@@ -222,7 +223,10 @@ class ChatVLA2:
         pixels = self.config.action_expert.pixels
         if pixels is not None:
             pixels = torch.as_tensor(action_pixels(observation, *pixels), device=self.device)[None]
-        cond = self.model.condition(encoding, torch.as_tensor(state, device=self.device)[None], pixels)
+        anchors = None
+        if (geometry := self.config.action_expert.geometry) is not None:  # where the text points: the arm goes there
+            anchors = [torch.as_tensor(a, device=self.device)[None] for a in reasoning_anchors(text, geometry)]
+        cond = self.model.condition(encoding, torch.as_tensor(state, device=self.device)[None], pixels, *anchors or ())
         generator = torch.Generator(device=self.device).manual_seed(seed)
         return self.model.sample_actions(cond, generator)[0].float().cpu().numpy().astype(np.float32)
 

@@ -99,7 +99,12 @@ def run_train_benchmark(
     for _ in range(steps):
         group = [next(stream) for _ in range(config.batch_size)]
         for kind in split_by_kind(group):
-            encode_batch(processor, kind, pixels=policy.config.action_expert.pixels)
+            encode_batch(
+                processor,
+                kind,
+                pixels=policy.config.action_expert.pixels,
+                geometry=policy.config.action_expert.geometry,
+            )
     prep = (time.perf_counter() - started) / steps
     name = torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     return {

@@ -63,6 +63,9 @@ class RunConfig:
     add_views: list[str] = field(default_factory=list)
     # the views of a fresh model (processing_chatvla2.VIEW_SETS; None: nano); a run from an init keeps its init's
     view_set: str | None = None
+    # the action expert gains the geometric channel (model/geometry.py) with the recipe world's calibration: it reads
+    # the reasoning's points and predicts its chunk in tool space (a world whose reasoning points)
+    geometry: bool = False
 
     @property
     def kind(self) -> str:
@@ -200,6 +203,8 @@ def _build(name: str, raw: dict) -> Recipe:
     if missing:
         raise ValueError(f"recipe {name!r}: its card names runs {missing} it does not have")
     world = World.from_dict(raw.get("world"))
+    for run in (run for r in rounds for run in r.runs if run.geometry and not world.points):
+        raise ValueError(f"run {run.name!r} acts on the reasoning's points: recipe {name!r} needs world.points = true")
     start = raw.get("start")
     if start is not None and not isinstance(start, str):
         raise ValueError(f"recipe {name!r}: start names a model (a folder or Hub id), not {start!r}")

@@ -39,6 +39,11 @@ PROBE_QUESTIONS = 16  # per suite and probe, where a caller does not say (a stag
 NANO_START = "nano"  # a recipe's `start` that names the shipped nano checkpoint (checkpoints/chatvla2-nano)
 
 
+# Height (m) at which a reasoning's object point is taken onto the table: the sim's cards stand 1 cm, its toys 1.3 to
+# 2 cm high at the middle a point names.
+OBJECT_POINT_Z = 0.015
+
+
 def run_dir(out: str | Path, run: RunConfig) -> Path:
     return Path(out) / run.name
 
@@ -114,7 +119,24 @@ def build_policy(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0)
             raise ValueError(f"no camera {unknown} in this model; it has {policy.config.camera_names}")
         if policy.config.action_expert.pixels != (list(run.pixel_cameras), run.pixel_size):
             policy.model.action_expert.add_pixel_encoder(run.pixel_cameras, run.pixel_size)
+    if run.geometry and policy.config.action_expert.geometry is None:
+        policy.model.action_expert.add_geometry(sim_geometry(recipe.world))
     return policy
+
+
+def sim_geometry(world) -> dict:
+    """The geometric channel's calibration in the sim (model/geometry.py): its front camera at the world's frame size,
+    the arm's base, and the heights its points are taken at (a card's or a toy's middle; the table)."""
+    from sim.points import front_matrix
+    from sim.robot import ArmConfig
+
+    arm = ArmConfig()
+    return {
+        "front_camera": np.asarray(front_matrix(world.camera_config())).ravel().tolist(),
+        "base": [*map(float, arm.base_position), float(arm.base_yaw)],
+        "object_z": OBJECT_POINT_Z,
+        "place_z": 0.0,
+    }
 
 
 def train_run(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0, progress: bool = True) -> dict:

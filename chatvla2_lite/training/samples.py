@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from chatvla2_lite.data.samples import Sample
+from chatvla2_lite.model.geometry import reasoning_anchors
 from chatvla2_lite.model.pixel_encoder import action_pixels
 from chatvla2_lite.model.processing_chatvla2 import collate
 from sim.conventions import STATE_KEY
@@ -33,10 +34,15 @@ def mixed(streams: dict[str, Iterator[Sample]], shares: dict[str, float], rng: n
 
 
 def encode_batch(
-    processor, samples: list[Sample], state_dim: int = 6, pixels: tuple[list[str], int] | None = None
+    processor,
+    samples: list[Sample],
+    state_dim: int = 6,
+    pixels: tuple[list[str], int] | None = None,
+    geometry: dict | None = None,
 ) -> dict[str, torch.Tensor]:
     """Processor tensors for a list of samples, padded into one batch; action/state only when all have them, and with
-    them the action expert's `pixels` = (cameras, size) (ActionExpertConfig.pixels) when it has a pixel encoder."""
+    them the action expert's `pixels` = (cameras, size) (ActionExpertConfig.pixels) when it has a pixel encoder, and
+    the anchors its reasoning points at (geometry.reasoning_anchors) when it has a `geometry`."""
     if all(s.features is not None for s in samples):
         batch = collate_features([s.features for s in samples])
     else:
@@ -49,6 +55,10 @@ def encode_batch(
         )
         if pixels is not None and "pixels" not in batch:
             batch["pixels"] = torch.as_tensor(np.stack([action_pixels(s.observation, *pixels) for s in samples]))
+        if geometry is not None:
+            anchors = [reasoning_anchors(s.target, geometry) for s in samples]
+            batch["anchors"] = torch.as_tensor(np.stack([xy for xy, _ in anchors]))  # (B, 2, 2)
+            batch["anchor_mask"] = torch.as_tensor(np.stack([said for _, said in anchors]))  # (B, 2)
     return batch
 
 

@@ -51,7 +51,7 @@ def train_stage(
     out.mkdir(parents=True, exist_ok=True)
     model = policy.model
     processor = stage_processor(policy, stage)
-    pixels = policy.config.action_expert.pixels
+    pixels, geometry = policy.config.action_expert.pixels, policy.config.action_expert.geometry
     trainable = set_trainable(model, stage.trainable)
     if not trainable:
         raise ValueError(f"stage {stage.name!r} has nothing to train ({stage.trainable})")
@@ -78,7 +78,10 @@ def train_stage(
             optimizer.zero_grad(set_to_none=True)
             terms = {"loss": 0.0, "lm_loss": 0.0, "action_loss": 0.0, "aux_loss": 0.0}
             for group in split_by_kind(samples):  # a batch holds one kind; both kinds add to one step
-                batch = {k: v.to(accelerator.device) for k, v in encode_batch(processor, group, pixels=pixels).items()}
+                batch = {
+                    k: v.to(accelerator.device)
+                    for k, v in encode_batch(processor, group, pixels=pixels, geometry=geometry).items()
+                }
                 output = model(batch, generator=generator)
                 weight = len(group) / len(samples)
                 accelerator.backward(output.loss * weight)

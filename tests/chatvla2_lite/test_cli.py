@@ -85,6 +85,7 @@ def test_a_run_needs_the_run_it_starts_from(tmp_path):
         (["r09/vlm.steps=1"], "no run or section 'r09/vlm'"),
         (["r01/vlm.nonsense=1"], "unknown settings ['nonsense']"),
         (['world.card_layout="diagonal"'], "unknown card layout 'diagonal'"),
+        (["r01/action.geometry=true"], "acts on the reasoning's points: recipe 'chatvla2' needs world.points = true"),
     ],
 )
 def test_recipe_settings_are_checked_before_a_model_loads(tmp_path, sets, words):

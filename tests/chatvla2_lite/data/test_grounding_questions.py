@@ -13,8 +13,9 @@ from chatvla2_lite.data.grounding_questions import (
     point_error_m,
     toy_point_questions,
 )
-from chatvla2_lite.data.reasoning_targets import RELATION_PHRASES, parse_point, placement_xyz
+from chatvla2_lite.data.reasoning_targets import placement_xyz
 from chatvla2_lite.model.processing_chatvla2 import NANO_VIEWS, crop_view
+from chatvla2_lite.model.reasoning_points import RELATION_PHRASES, parse_point
 from sim.points import POINT_SCALE, on_plane, to_point
 from sim.world import World
 

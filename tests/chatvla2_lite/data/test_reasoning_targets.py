@@ -8,21 +8,19 @@ import pytest
 import sim
 from chatvla2_lite.data.reasoning_targets import (
     ORDINALS,
-    RELATION_PHRASES,
     canonical_equation,
     cards_left_to_right,
     math_reasoning,
     parse_math_parts,
     parse_math_reasoning,
-    parse_point,
     parse_toy_location,
     parse_toy_reasoning,
     placement_xyz,
-    reasoning_points,
     reasoning_target,
     table_location,
     toy_reasoning,
 )
+from chatvla2_lite.model.reasoning_points import RELATION_PHRASES, parse_point, reasoning_points
 from chatvla2_lite.model.tokenizer_nano import NANO_ALPHABET
 from sim.points import on_plane, to_point
 from sim.tasks.math_problems import equation_with_answer, sample_problem
@@ -211,3 +209,20 @@ def test_points_parse_from_generated_text_and_a_missing_one_is_none():
         "place": None,
     }
     assert parse_point("at (5, 999) and (1, 2)") == (5, 999) and parse_point("no point") is None
+
+
+def test_a_point_moves_in_the_text_and_nothing_else_does():
+    from chatvla2_lite.model.reasoning_points import with_point
+
+    math = (
+        "The board says 3 + 4 = ?. 3 + 4 = 7. I pick the card 7 at (412, 655). I place it in the tray, at (391, 842)."
+    )
+    toy = "The red cube is at the front left, at (262, 701). I place it to the right of the blue duck, at (544, 610)."
+    assert with_point(math, "place", (10, 20)) == math.replace("(391, 842)", "(10, 20)")
+    assert with_point(math, "object", (5, 6)) == math.replace("(412, 655)", "(5, 6)")
+    assert with_point(toy, "object", (1, 2)) == toy.replace("(262, 701)", "(1, 2)")
+    assert reasoning_points(with_point(toy, "place", (300, 400))) == {"object": (262, 701), "place": (300, 400)}
+    with pytest.raises(ValueError, match="says no place point"):
+        with_point("I pick the card 7 at (1, 2).", "place", (3, 4))
+    with pytest.raises(ValueError, match="says no object point"):
+        with_point("The red cube is at the front left. I place it in the tray, at (3, 4).", "object", (3, 4))

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import sim
-from chatvla2_lite.data.reasoning_targets import reasoning_points, reasoning_target
+from chatvla2_lite.data.reasoning_targets import reasoning_target
 from chatvla2_lite.evaluation.point_edit import free_spots, point_edited_reasoning, run_point_edit
+from chatvla2_lite.model.reasoning_points import reasoning_points
 from sim.expert import ScriptedExpert
 from sim.points import on_plane
 from sim.world import World

@@ -102,3 +102,58 @@ def test_normalizer_round_trip():
     x = torch.randn(3, 6)
     assert torch.allclose(norm.unnormalize(norm.normalize(x)), x, atol=1e-6)
     assert set(dict(norm.named_buffers())) == {"mean", "std"}  # saved with the weights
+
+
+def _geometry() -> dict:
+    from chatvla2_lite.training.run import sim_geometry
+    from sim.world import World
+
+    return sim_geometry(World(points=True))
+
+
+def _anchored(cond: Condition, seed: int = 0) -> Condition:
+    """`cond` with random table anchors for the tool, the object and the place, all said."""
+    g = torch.Generator().manual_seed(seed)
+    b = cond.state.shape[0]
+    anchors = torch.rand(b, 3, 2, generator=g) * torch.tensor([0.2, 0.3]) + torch.tensor([0.1, -0.15])
+    tool = torch.cat([anchors[:, 0], torch.full((b, 1), 0.08)], dim=1)
+    return Condition(**{**cond.__dict__, "anchors": anchors, "anchor_mask": torch.ones(b, 3, dtype=bool), "tool": tool})
+
+
+def test_a_tool_space_expert_goes_by_the_anchors_it_is_told():
+    expert = make_expert(objective="regression", geometry=_geometry())
+    cond = _anchored(make_condition())
+    chunk = expert.tool_chunk(cond)
+    assert chunk.shape == (2, 8, 5) and torch.isfinite(chunk).all()
+    moved = Condition(**{**cond.__dict__, "anchors": cond.anchors + torch.tensor([0.0, 0.03])})
+    assert not torch.allclose(expert.tool_chunk(moved), chunk)
+    unsaid = torch.tensor([[True, True, False]] * 2)
+    hidden = Condition(**{**cond.__dict__, "anchor_mask": unsaid})
+    elsewhere = Condition(
+        **{**hidden.__dict__, "anchors": cond.anchors + torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.1, 0.1]])}
+    )
+    torch.testing.assert_close(expert.tool_chunk(hidden), expert.tool_chunk(elsewhere))  # an unsaid place is not read
+    with pytest.raises(ValueError, match="needs objective regression"):
+        make_expert(objective="flow_matching", geometry=_geometry())
+
+
+@pytest.mark.slow
+def test_a_tool_space_expert_learns_to_go_where_it_is_pointed_anywhere_on_the_table():
+    """Trained to put every step over the object on 64 scenes, it does so on scenes it never saw, to a few
+    millimetres: the mix of anchors carries the place, so nothing about a particular place has to be learnt."""
+    expert = make_expert(objective="regression", geometry=_geometry()).train()
+    train, test = _anchored(make_condition(b=64, seed=1), seed=1), _anchored(make_condition(b=32, seed=2), seed=2)
+
+    def target(cond):
+        xy = cond.anchors[:, 1][:, None].expand(-1, 8, 2)
+        return torch.cat([xy, torch.full((*xy.shape[:2], 3), 0.05)], dim=-1)
+
+    opt = torch.optim.AdamW(expert.parameters(), lr=3e-3)
+    for _ in range(150):
+        loss = expert.tool_loss(target(train), train)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        miss = (expert.eval().tool_chunk(test)[..., :2] - target(test)[..., :2]).norm(dim=-1)
+    assert miss.median() < 0.005, miss.median()

@@ -219,3 +219,28 @@ def test_from_pretrained_without_a_name_loads_the_nano_checkpoint(
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # read from disk: no network
     loaded = ChatVLA2.from_pretrained()
     np.testing.assert_allclose(loaded.act(obs, reasoning.text), nano_policy.act(obs, reasoning.text), atol=1e-5)
+
+
+def test_a_policy_with_the_geometric_channel_acts_where_its_text_points_and_round_trips(tmp_path, obs):
+    from chatvla2_lite.training.run import sim_geometry
+    from sim.kinematics import joint_limits
+    from sim.world import World
+
+    policy = ChatVLA2.from_config(seed=3)
+    policy.model.action_expert.add_geometry(sim_geometry(World(points=True)))
+    with torch.no_grad():  # a head that leans on the object anchor, as a trained one does
+        policy.model.action_expert.geometry.head.bias[1] = 4.0
+    text = (
+        "The board says 3 + 4 = ?. 3 + 4 = 7. I pick the card 7 at (412, 655). I place it in the tray, at (391, 842)."
+    )
+    chunk = policy.act(obs, text)
+    lower, upper = joint_limits()
+    assert chunk.shape == (16, 6) and np.isfinite(chunk).all()
+    assert (chunk >= lower - 1e-6).all() and (chunk <= upper + 1e-6).all()
+    edited = policy.act(obs, text.replace("(412, 655)", "(600, 600)"))
+    assert np.abs(edited[:, 0] - chunk[:, 0]).max() > 0.05  # the pan turns to the edited point
+    folder = policy.save_pretrained(tmp_path / "m")
+    assert json.loads((folder / "config.json").read_text())["action_expert"]["geometry"]["place_z"] == 0.0
+    np.testing.assert_allclose(ChatVLA2.from_pretrained(folder).act(obs, text), chunk, atol=1e-4)
+    quantized = ChatVLA2.from_pretrained(folder, quantization="4bit")
+    assert quantized.act(obs, text).shape == (16, 6)
