@@ -20,6 +20,9 @@ torch.set_num_threads(1)
 APP_ENV = {
     "MAX_CHUNKS": "2",
     "MAX_EPISODE_S": "10",
+    # frames go out at most MAX_FPS a second of wall time, and an idle box plays the 2 chunks in about half a second:
+    # at the default 15 the tests that watch frames stream saw 8 and 9; at 60 every control step is a frame
+    "MAX_FPS": "60",
     "CONCURRENCY": "2",
     "TORCH_THREADS": "1",
     "HF_HUB_OFFLINE": "1",

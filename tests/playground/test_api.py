@@ -130,9 +130,7 @@ def test_an_episode_streams_reasoning_and_frames_then_a_verdict(client):
     outputs = job.outputs()
     assert any(o[VERDICT].startswith("_reasoning") for o in outputs)
     frames = {o[VIEW]["path"] for o in outputs if o[VERDICT].startswith("_acting")}
-    # frames go out at most max_fps a second of wall time: an idle box plays the 2 chunks in about half a second, so
-    # more frames than the chunks' last ones is what shows them streaming
-    assert len(frames) >= 5, "frames stream while acting"
+    assert len(frames) >= 10, "frames stream while acting"
     final = outputs[-1]
     assert final[VERDICT].startswith("### Not solved") and "2 chunks" in final[VERDICT]
     assert final[CHAT][-1]["role"] == "assistant" and text_of(final[CHAT][-1]).strip()

@@ -101,8 +101,7 @@ def _drive(page, app_url):
     assert page.locator("#chat [data-testid=bot]").first.inner_text().strip(), "no reasoning text in the chat"
     page.wait_for_function("document.querySelector('#verdict').innerText.includes('chunk(s)')", timeout=60_000)
     frames = page.evaluate("window.__simFrames.size")
-    # paced at max_fps of wall time, and an idle box plays the 2 chunks in about half a second
-    assert frames >= 5, f"the sim view changed only {frames} times during a 2-chunk episode"
+    assert frames >= 10, f"the sim view changed only {frames} times during a 2-chunk episode"
     verdict = page.locator("#verdict").inner_text()
     assert "Not solved" in verdict or "Success" in verdict, verdict
     assert "answer: 7" in page.locator("#scene").inner_text(), "the typed expected answer is the ground truth"
