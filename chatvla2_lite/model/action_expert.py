@@ -224,19 +224,19 @@ class ActionExpert(nn.Module):
             h = block(h, t_emb, context, mask)
         return self.norm_out(h)
 
-    def _regress(self, shape, contexts, device) -> torch.Tensor:
-        """The chunk in one pass from an all-zero input at time 0: a deterministic policy, as ACT's."""
+    def _one_pass(self, shape, contexts, device) -> torch.Tensor:
+        """The last block's features (B, H, D) from an all-zero input at time 0: a deterministic policy, as ACT's."""
         x = torch.zeros(shape, device=device, dtype=self.action_in.weight.dtype)
-        return self.denoise(x, torch.zeros(shape[0], device=device), contexts)
+        return self._features(x, torch.zeros(shape[0], device=device), contexts)
+
+    def _regress(self, shape, contexts, device) -> torch.Tensor:
+        """The chunk in one pass (_one_pass)."""
+        return self.action_out(self._one_pass(shape, contexts, device))
 
     def tool_chunk(self, cond: Condition) -> torch.Tensor:
         """The chunk in tool space, (B, H, TOOL_DIM) in metres and radians (geometry.py), in one pass."""
-        b, cfg = cond.state.shape[0], self.config
-        x = torch.zeros(
-            (b, cfg.chunk_size, cfg.action_dim), device=cond.state.device, dtype=self.action_in.weight.dtype
-        )
-        h = self._features(x, torch.zeros(b, device=x.device), self._contexts(cond))
-        return self.geometry.decode(h, cond)
+        shape = (cond.state.shape[0], self.config.chunk_size, self.config.action_dim)
+        return self.geometry.decode(self._one_pass(shape, self._contexts(cond), cond.state.device), cond)
 
     def tool_loss(self, target: torch.Tensor, cond: Condition) -> torch.Tensor:
         """L1 of the tool-space chunk against `target` (B, H, TOOL_DIM), each part in units of LOSS_SCALES."""
