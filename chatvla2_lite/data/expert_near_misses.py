@@ -15,6 +15,11 @@ are 3 to 4 pixels tall, and an arm handed the true reasoning lifted another card
 while on the way down the wrist camera shows the digit plainly. With `recover` the decoy, stopped over the other card,
 hands the arm to the true expert, which steers to the answer card, grasps it and carries it, each look labelled as
 before: the wrong picks alone taught steering but no grasp (docs/experiments/r15.md).
+
+A `turn_misses` share of the scenes also turns the decoy's wrist TURN_MISS_RAD off every grasp yaw: the expert sets
+its wrist on the approach, so its looks over the object always show it squared up, and an arm acting in tool space
+that hovered turned by half a radian over a card neither turned nor shut its fingers (experiments.act_failures: 51 of
+act/r01's 54 failed math episodes). The restarted expert's labels turn the wrist on the way down, or rise and turn.
 """
 
 from __future__ import annotations
@@ -45,6 +50,10 @@ NEAR_MISS_SEED = 3_000_000
 MISS_M = (0.005, 0.035)
 # How far beside the place point the decoy carries what it grasped (m): the lowered object well off its place.
 PLACE_MISS_M = (0.01, 0.08)
+# How far (rad, either way) a turn miss sets the decoy's wrist off the grasp: some within sim.expert.RESUME_TURN
+# (0.3), where the label turns on the way down, most beyond it, where it rises and turns; under a card's pi/4, so the
+# nearest grasp yaw stays the one it missed.
+TURN_MISS_RAD = (0.1, 0.7)
 _CARRYING = ("lift", "carry", "lower")
 _LETTING_GO = ("release", "retreat", "home")  # no look is labelled from here on: the demos show it
 
@@ -56,7 +65,13 @@ def _beside(rng: np.random.Generator, radii: tuple[float, float]) -> tuple[np.nd
 
 
 def near_miss_rollout(
-    env, seed: int, rng: np.random.Generator, chunk: int = 16, wrong_pick: bool = False, recover: bool = False
+    env,
+    seed: int,
+    rng: np.random.Generator,
+    chunk: int = 16,
+    wrong_pick: bool = False,
+    recover: bool = False,
+    turn: float = 0.0,
 ) -> dict:
     """On `seed`, a decoy expert aims at a point MISS_M beside the pick object and carries what it grasps toward a
     point PLACE_MISS_M beside the place point, chunk by chunk until it opens its fingers there; every look where the
@@ -64,9 +79,10 @@ def near_miss_rollout(
     look where the decoy holds it off the table the true expert's carry from there. With `wrong_pick` (in a task of
     OTHER_PICKS) the decoy heads for another body of the pick's kind instead and stops where it would close; with
     `recover` too, the true expert then plays from there, looks labelled the same way, until it sets the pick down
-    (kept only where it does: "recovered").
+    (kept only where it does: "recovered"). `turn` (rad) turns the decoy's wrist that far off every grasp yaw of the
+    pick.
     {"looks": [(observation, label)], "info": the reset info, "miss_m": the decoy's aim offset, "place_miss_m": its
-    place offset, "wrong_pick": whether it headed for another body}."""
+    place offset, "wrong_pick": whether it headed for another body, "turn_rad": its wrist's turn off the grasp}."""
     obs, info = env.reset(seed=seed)
     scene = env.scene
     offset, radius = _beside(rng, MISS_M)
@@ -75,7 +91,8 @@ def near_miss_rollout(
     if other is not None:
         decoy, radius = decoy_expert(env, other[0], grasp_yaws=other[1]), float(np.hypot(*other[0]))
     else:
-        decoy = decoy_expert(env, offset, place_offset)
+        plan = env.task.expert_plan(scene, env.episode)
+        decoy = decoy_expert(env, offset, place_offset, grasp_yaws=[g + turn for g in plan.grasp_yaws])
     stops = ("close", *_CARRYING, *_LETTING_GO) if other is not None else _LETTING_GO
     body = scene.bodies[env.episode.pick]
     rest_z = scene.pose(body)[0][2]
@@ -100,6 +117,7 @@ def near_miss_rollout(
         "miss_m": radius,
         "place_miss_m": place_radius,
         "wrong_pick": other is not None,
+        "turn_rad": 0.0 if other is not None else float(turn),
         "recovered": recovered is not None,
     }
 
@@ -136,20 +154,24 @@ def near_miss_samples(
     wrong_picks: float = 0.0,
     recover_picks: bool = False,
     world=None,
+    turn_misses: float = 0.0,
 ) -> Iterator[Sample]:
     """Robot samples from `scenes` near-miss scenes in `world` (sim.world.World, None the default), the tasks taking
     turns, seeds counting up from NEAR_MISS_SEED + 100,000 * `seed`: each labelled look's images and state, the
     episode's instruction and reasoning target (a `rename` share with made-up toy names, then a `reword` share said
     another way) and the restarted expert's chunk. A `wrong_picks` share of the scenes whose task is one of
     OTHER_PICKS sends the decoy to another body of the pick's kind (and with `recover_picks` the true expert then
-    takes the answer card). `shard` (index, count) keeps every count-th scene from the index-th on, so workers split
-    the scenes between them."""
+    takes the answer card); a `turn_misses` share turns the decoy's wrist off the grasp (TURN_MISS_RAD). `shard`
+    (index, count) keeps every count-th scene from the index-th on, so workers split the scenes between them."""
     rng = np.random.default_rng((seed, shard[0]))
 
     def missed(env, seed):
         # drawn only when it can matter, so the scenes of a run without wrong picks stay as they were
         wrong = wrong_picks > 0 and env.task.name in OTHER_PICKS and rng.random() < wrong_picks
-        return near_miss_rollout(env, seed, rng, chunk, wrong, recover_picks)
+        turn = 0.0
+        if turn_misses > 0 and rng.random() < turn_misses:
+            turn = float(rng.choice((-1.0, 1.0)) * rng.uniform(*TURN_MISS_RAD))
+        return near_miss_rollout(env, seed, rng, chunk, wrong, recover_picks, turn)
 
     for episode in scene_episodes(missed, scenes, tasks, split, NEAR_MISS_SEED + 100_000 * seed, shard, world=world):
         yield from episode_samples(episode["info"], episode["looks"], rng, reword, rename)

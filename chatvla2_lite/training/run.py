@@ -205,7 +205,10 @@ def train_run(recipe: Recipe, run: RunConfig, out: str | Path, seed: int = 0, pr
     scenes = {
         "rollouts": partial(streams.cached_rollout_feature_stream, follow_picks=config.follow_picks),
         "near_misses": partial(
-            streams.cached_near_miss_feature_stream, wrong_picks=config.wrong_picks, recover_picks=config.recover_picks
+            streams.cached_near_miss_feature_stream,
+            wrong_picks=config.wrong_picks,
+            recover_picks=config.recover_picks,
+            turn_misses=config.turn_misses,
         ),
     }
     for source, stream in scenes.items():

@@ -97,6 +97,9 @@ class StageConfig:
     # the wrong picks' decoy, stopped over the other card, hands over to the true expert, which takes the answer card
     # to its place: steering and grasping in one scene, where the wrong picks alone taught no grasp (docs/experiments)
     recover_picks: bool = False
+    # share of the near-miss scenes whose decoy also hovers with its wrist turned off the grasp: squaring up to what the
+    # wrist camera shows, where the expert's own looks are always squared up (experiments.act_failures)
+    turn_misses: float = 0.0
     # share of the rollouts' math scenes where the expert takes another card than the answer, with a reasoning that
     # comes to that card (data.expert_rollouts): in the demos the named card is always the answer the board gives,
     # so an expert can take it from the board and never read the reasoning (the shipped nano follows
@@ -113,6 +116,7 @@ class StageConfig:
             ("reword", "the demos"),
             ("rename", "the demos"),
             ("wrong_picks", "the near misses' math scenes"),
+            ("turn_misses", "the near-miss scenes"),
             ("follow_picks", "the rollouts' math scenes"),
         )
         for share, of in shares:
@@ -149,6 +153,8 @@ def stage_config(stage: str, mix: dict[str, float] | None = None, **fields) -> S
         )
     if config.wrong_picks and not config.near_misses:
         raise ValueError("wrong_picks is a share of the near-miss scenes: set near_misses too")
+    if config.turn_misses and not config.near_misses:
+        raise ValueError("turn_misses is a share of the near-miss scenes: set near_misses too")
     if config.follow_picks and not config.rollouts:
         raise ValueError("follow_picks is a share of the rollout scenes: set rollouts too")
     if config.recover_picks and not config.wrong_picks:

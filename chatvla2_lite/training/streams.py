@@ -426,9 +426,11 @@ def cached_near_miss_feature_stream(
     progress: bool = True,
     wrong_picks: float = 0.0,
     recover_picks: bool = False,
+    turn_misses: float = 0.0,
 ) -> Iterator[Sample]:
     """Samples of `scenes` near-miss scenes (data.expert_near_misses; a `wrong_picks` share of the math ones heading
-    for another card, with `recover_picks` the true expert then taking the answer card), made by `workers` processes
+    for another card, with `recover_picks` the true expert then taking the answer card; a `turn_misses` share with the
+    decoy's wrist turned off the grasp), made by `workers` processes
     that split the scenes, then served as cached_robot_feature_stream serves."""
     from functools import partial
 
@@ -443,6 +445,7 @@ def cached_near_miss_feature_stream(
         wrong_picks=wrong_picks,
         recover_picks=recover_picks,
         world=processor.world,
+        turn_misses=turn_misses,
     )
     yield from _sharded_and_read(
         model,

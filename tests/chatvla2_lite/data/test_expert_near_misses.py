@@ -7,6 +7,14 @@ import pytest
 from chatvla2_lite.data.expert_near_misses import MISS_M, PLACE_MISS_M, near_miss_rollout, near_miss_samples
 from chatvla2_lite.training.stage import stage_config
 from sim.expert import ScriptedExpert
+from sim.kinematics import tcp_pose
+
+
+def _turn_off(arm, q, grasp_yaws) -> float:
+    """How far (rad) the closing direction at joints `q` is turned from the nearest grasp yaw."""
+    pose = tcp_pose(q)
+    yaw = np.arctan2(pose[1, 0], pose[0, 0]) + arm.config.base_yaw
+    return min(abs(float(np.angle(np.exp(1j * (yaw - g))))) for g in grasp_yaws)
 
 
 @pytest.mark.parametrize("task", ["toy_placement", "math_matching"])
@@ -55,6 +63,33 @@ def test_the_carry_labels_of_a_near_miss_head_for_the_place_point():
             start, ahead = arm.fk_world(obs["observation.state"]), arm.fk_world(label[-1])
             closer.append(np.hypot(*(start[:2] - place)) - np.hypot(*(ahead[:2] - place)))
         assert min(closer) > -1e-3 and max(closer) > 0.03  # never away from the place point, once well toward it
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("task", ["toy_placement", "math_matching"])
+def test_a_turn_miss_hovers_turned_off_the_grasp_and_its_labels_square_up(task):
+    import sim
+
+    env = sim.make_env(task, "train", cameras=())
+    try:
+        episode = near_miss_rollout(env, 3_000_000, np.random.default_rng(0), turn=0.6)
+        assert episode["turn_rad"] == 0.6
+        env.reset(seed=3_000_000)
+        arm, plan = env.scene.arm, env.task.expert_plan(env.scene, env.episode)
+        turned = [  # the fingers open, the wrist off the grasp: before the decoy closes them or carries
+            (obs["observation.state"], label)
+            for obs, label in episode["looks"]
+            if obs["observation.state"][5] > 0.8 and _turn_off(arm, obs["observation.state"], plan.grasp_yaws) > 0.4
+        ]
+        assert turned, "the decoy's wrist was never turned at a look"
+        squared = 0
+        for state, label in turned:  # each label turns the wrist back, or first lifts the tool clear to turn above
+            back = _turn_off(arm, label[-1], plan.grasp_yaws) < _turn_off(arm, state, plan.grasp_yaws) - 0.2
+            rises = arm.fk_world(label[-1])[2] > arm.fk_world(state)[2] + 0.01
+            assert back or rises
+            squared += back
+        assert squared, "no label turned the wrist back"
     finally:
         env.close()
 
@@ -138,6 +173,9 @@ def test_near_misses_go_only_to_the_action_stage_and_drop_out_of_its_mix_at_zero
     assert stage_config("action", near_misses=5, wrong_picks=0.5, recover_picks=True).recover_picks
     with pytest.raises(ValueError, match="set wrong_picks too"):
         stage_config("action", near_misses=5, recover_picks=True)
+    assert stage_config("action", near_misses=5, turn_misses=0.5).turn_misses == 0.5
+    with pytest.raises(ValueError, match="turn_misses is a share of the near-miss scenes: set near_misses too"):
+        stage_config("action", turn_misses=0.5)
 
 
 @pytest.mark.slow
