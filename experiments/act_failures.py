@@ -29,8 +29,7 @@ from chatvla2_lite.evaluation.closed_loop import LIFT_M
 from chatvla2_lite.rollout import EnvRobot, Played, PolicyActor, rollout
 from experiments import common
 from sim.conventions import TASK_NAMES
-from sim.expert import GRASP_XY, HALF_SHUT, ExpertConfig, grasp_height
-from sim.kinematics import tcp_poses
+from sim.expert import GRASP_XY, HALF_SHUT, ExpertConfig, grasp_height, grasp_turn
 
 LOW_M = 0.01  # above the expert's grasp height: low enough for the fingers to close on the object
 PUSHED_M = 0.01  # the object moved this far (horizontally) before the fingers shut
@@ -40,14 +39,7 @@ STEPS = ("reach", "close", "grasp", "carry")
 
 def _tool_path(arm, joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """World tool positions (N, 3) and closing yaws (N,) along a joint path (N, 6)."""
-    poses = tcp_poses(joints)
-    at = np.stack([arm.base_to_world(p) for p in poses[:, :3, 3]])
-    return at, np.arctan2(poses[:, 1, 0], poses[:, 0, 0]) + arm.config.base_yaw
-
-
-def _turn(yaw: float, grasp_yaws) -> float:
-    """The closing direction's smallest turn (rad) from any yaw that holds the object."""
-    return float(min(abs(np.angle(np.exp(1j * (yaw - g)))) for g in grasp_yaws))
+    return np.stack([arm.fk_world(q) for q in joints]), np.array([arm.closing_yaw_world(q) for q in joints])
 
 
 def traced_episode(policy, env, seed: int, max_steps: int = 450) -> dict:
@@ -92,7 +84,7 @@ def failed_step(trace: dict) -> dict:
     at = int(shut[0]) if len(shut) else int(there[0]) if len(there) else int(np.argmin(np.where(low, off, np.inf)))
     row = {
         "off_m": round(float(off[at]), 4) if np.isfinite(off[at]) else None,
-        "turn_rad": round(_turn(float(yaw[at]), plan.grasp_yaws), 3),
+        "turn_rad": round(grasp_turn(float(yaw[at]), plan.grasp_yaws), 3),
         "pushed": any(np.hypot(*(p[:2] - start[:2])) > PUSHED_M for s, p in trace["object"] if s <= at),
     }
     if not len(there):

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.kinematics import tcp_pose
 from sim.so100_description import FINGER_TIP_Y, TCP_IN_GRIPPER
 
 
@@ -122,6 +121,11 @@ def _place_segments(task: PickPlace, place_yaw: float, tool_above_bottom: float,
     ]
 
 
+def grasp_turn(yaw: float, grasp_yaws) -> float:
+    """How far (rad) a closing direction at world `yaw` is turned from the nearest of `grasp_yaws`."""
+    return min(abs(_wrapped(g - yaw)) for g in grasp_yaws)
+
+
 def _wrapped(angle: float) -> float:
     """`angle` (rad) wrapped to (-pi, pi]."""
     return float(np.angle(np.exp(1j * angle)))
@@ -227,8 +231,7 @@ class ScriptedExpert:
 
     def _tool_now(self) -> tuple[np.ndarray, float]:
         """The tool centre point (x, y, z) in the world and its closing direction's world yaw at the present joints."""
-        pose = tcp_pose(self.q)
-        return self.arm.base_to_world(pose[:3, 3]), float(np.arctan2(pose[1, 0], pose[0, 0])) + self.arm.config.base_yaw
+        return self.arm.fk_world(self.q), self.arm.closing_yaw_world(self.q)
 
     @property
     def done(self) -> bool:

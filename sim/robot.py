@@ -139,3 +139,8 @@ class SimArm:
     def fk_world(self, q) -> np.ndarray:
         """World TCP position for joint angles q, from the pure kinematics (no physics)."""
         return self.base_to_world(tcp_pose(q)[:3, 3])
+
+    def closing_yaw_world(self, q) -> float:
+        """World yaw (rad) of the direction the fingers close along (the tool frame's x) for joint angles q."""
+        pose = tcp_pose(q)
+        return float(np.arctan2(pose[1, 0], pose[0, 0])) + self.config.base_yaw

@@ -25,16 +25,17 @@ SETTLE_STEPS = 10  # control steps holding the hover pose before a look, so the 
 OTHER_PICKS = ("math_matching",)
 
 
-def decoy_expert(env, offset, place_offset=(0.0, 0.0), grasp_yaws=None) -> ScriptedExpert:
+def decoy_expert(env, offset, place_offset=(0.0, 0.0), grasp_yaws=None, turn: float = 0.0) -> ScriptedExpert:
     """A scripted expert for the current episode that aims `offset` (x, y in m) beside the pick object, turned to
-    `grasp_yaws` (the pick's when None), and carries what it grasps to `place_offset` beside the place point."""
+    `grasp_yaws` (the pick's when None) and `turn` (rad) beyond them, and carries what it grasps to `place_offset`
+    beside the place point."""
     scene = env.scene
     plan = env.task.expert_plan(scene, env.episode)
     decoy_plan = dataclasses.replace(
         plan,
         pick_xy=tuple(np.asarray(plan.pick_xy) + np.asarray(offset)),
         place_xy=tuple(np.asarray(plan.place_xy) + np.asarray(place_offset)),
-        grasp_yaws=plan.grasp_yaws if grasp_yaws is None else tuple(grasp_yaws),
+        grasp_yaws=tuple(g + turn for g in (plan.grasp_yaws if grasp_yaws is None else grasp_yaws)),
     )
     return ScriptedExpert(scene.arm, decoy_plan, scene.config.control_hz, scene.arm.joint_positions())
 

@@ -91,8 +91,7 @@ def near_miss_rollout(
     if other is not None:
         decoy, radius = decoy_expert(env, other[0], grasp_yaws=other[1]), float(np.hypot(*other[0]))
     else:
-        plan = env.task.expert_plan(scene, env.episode)
-        decoy = decoy_expert(env, offset, place_offset, grasp_yaws=[g + turn for g in plan.grasp_yaws])
+        decoy = decoy_expert(env, offset, place_offset, turn=turn)
     stops = ("close", *_CARRYING, *_LETTING_GO) if other is not None else _LETTING_GO
     body = scene.bodies[env.episode.pick]
     rest_z = scene.pose(body)[0][2]

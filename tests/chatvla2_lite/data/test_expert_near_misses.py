@@ -6,15 +6,12 @@ import pytest
 
 from chatvla2_lite.data.expert_near_misses import MISS_M, PLACE_MISS_M, near_miss_rollout, near_miss_samples
 from chatvla2_lite.training.stage import stage_config
-from sim.expert import ScriptedExpert
-from sim.kinematics import tcp_pose
+from sim.expert import ScriptedExpert, grasp_turn
 
 
 def _turn_off(arm, q, grasp_yaws) -> float:
     """How far (rad) the closing direction at joints `q` is turned from the nearest grasp yaw."""
-    pose = tcp_pose(q)
-    yaw = np.arctan2(pose[1, 0], pose[0, 0]) + arm.config.base_yaw
-    return min(abs(float(np.angle(np.exp(1j * (yaw - g))))) for g in grasp_yaws)
+    return grasp_turn(arm.closing_yaw_world(q), grasp_yaws)
 
 
 @pytest.mark.parametrize("task", ["toy_placement", "math_matching"])
